@@ -1,0 +1,220 @@
+"""The one environment of the toolkit: every path that ltr and pytracking need.
+
+Values come, in this order of precedence, from the environment variable ``TRACKING_<FIELD>``
+(for example ``TRACKING_OTB_PATH``), from ``admin/local.py``, and from the defaults below, which
+put everything the toolkit writes under ``workspace/`` in the repository. Both packages read them
+through :func:`env_settings`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib.util
+import os
+import tempfile
+import types
+from pathlib import Path
+
+ADMIN_DIR = Path(__file__).resolve().parent
+REPO_ROOT = ADMIN_DIR.parent
+LOCAL_FILE = ADMIN_DIR / "local.py"
+TEMPLATE_FILE = ADMIN_DIR / "local_template.py"
+ENV_PREFIX = "TRACKING_"
+# Points env_settings() at another local file (tests, several checkouts sharing one file).
+LOCAL_FILE_VARIABLE = "TRACKING_LOCAL_FILE"
+
+# Folders the toolkit writes to are created on first use; folders it reads from must exist.
+OUTPUT = "output"
+INPUT = "input"
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str
+    # Default folder relative to workspace_dir; None: no default, the user must set it.
+    default: str | None
+    help: str
+
+    @property
+    def variable(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("workspace_dir", OUTPUT, ".", "everything the toolkit writes: checkpoints, logs"),
+    Field("tensorboard_dir", OUTPUT, "tensorboard", "TensorBoard event files"),
+    Field("pretrained_networks", INPUT, "pretrained_networks", "ImageNet backbone weights"),
+    Field("network_path", OUTPUT, "networks", "trained networks that trackers load by name"),
+    Field("results_path", OUTPUT, "tracking_results", "raw tracking results"),
+    Field("result_plot_path", OUTPUT, "result_plots", "analysis tables and plots"),
+    Field("synthetic_dir", OUTPUT, "synthetic", "the generated synthetic dataset (GOT-10k layout)"),
+    # Training datasets.
+    Field("lasot_dir", INPUT, None, "LaSOT (training)"),
+    Field("got10k_dir", INPUT, None, "GOT-10k (training, the folder holding train/)"),
+    Field("trackingnet_dir", INPUT, None, "TrackingNet (training, the folder holding TRAIN_0/...)"),
+    Field("coco_dir", INPUT, None, "COCO (training)"),
+    Field("imagenet_dir", INPUT, None, "ImageNet-VID, ILSVRC2015 (training)"),
+    # Evaluation benchmarks.
+    Field("otb_path", INPUT, None, "OTB-100"),
+    Field("nfs_path", INPUT, None, "NFS"),
+    Field("uav_path", INPUT, None, "UAV123"),
+    Field("tpl_path", INPUT, None, "Temple-Color-128"),
+    Field("vot_path", INPUT, None, "VOT2018"),
+    Field("got10k_path", INPUT, None, "GOT-10k (evaluation: val/ and test/)"),
+    Field("lasot_path", INPUT, None, "LaSOT (evaluation)"),
+    Field("trackingnet_path", INPUT, None, "TrackingNet (evaluation: TEST/)"),
+)
+FIELDS_BY_NAME = {field.name: field for field in FIELDS}
+DEFAULT_WORKSPACE = REPO_ROOT / "workspace"
+
+
+class EnvironmentPathError(FileNotFoundError):
+    """A path the toolkit needs is not set, or does not exist."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def _local_file_in_use() -> Path:
+    override = os.environ.get(LOCAL_FILE_VARIABLE)
+    return Path(override).expanduser().resolve() if override else LOCAL_FILE
+
+
+def _read_local_file(path: Path) -> dict[str, str]:
+    """The fields that ``path`` sets to a non-empty value."""
+    if not path.is_file():
+        return {}
+    spec = importlib.util.spec_from_file_location("_tracking_local_settings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    values = {}
+    for name, value in vars(module).items():
+        if name.startswith("_") or isinstance(value, (types.ModuleType, types.FunctionType, type)):
+            continue
+        if name not in FIELDS_BY_NAME:
+            close = difflib.get_close_matches(name, FIELDS_BY_NAME, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{path} sets {name!r}, which is not a field of the toolkit's environment{hint} "
+                f"Known fields: {', '.join(FIELDS_BY_NAME)}. Prefix helper variables with '_'."
+            )
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{path}: {name} must be a path string, not {type(value).__name__}")
+        if str(value):
+            values[name] = os.fspath(value)
+    return values
+
+
+class EnvSettings:
+    """Resolved paths. Reading a field returns its path as a string: folders the toolkit writes
+    to are created, and folders it reads from must exist, or :class:`EnvironmentPathError` says
+    which field to set, in which file, or by which variable."""
+
+    def __init__(self, local_file: Path, local_values: dict[str, str], environ: dict[str, str]):
+        self.local_file = local_file
+        self._values: dict[str, tuple[str | None, str]] = {}
+        for field in FIELDS:
+            from_env = environ.get(field.variable, "")
+            if from_env:
+                # Relative paths in a variable follow the shell: from the current folder.
+                self._values[field.name] = (str(Path(from_env).expanduser().resolve()), field.variable)
+            elif field.name in local_values:
+                # Relative paths in the file are taken from the repository root.
+                path = Path(local_values[field.name]).expanduser()
+                self._values[field.name] = (str((REPO_ROOT / path).resolve()), str(local_file))
+            else:
+                self._values[field.name] = (None, "default")
+        workspace = self._values["workspace_dir"][0] or str(DEFAULT_WORKSPACE)
+        for field in FIELDS:
+            if self._values[field.name][0] is None and field.default is not None:
+                self._values[field.name] = (str((Path(workspace) / field.default).resolve()), "default")
+
+    def value(self, name: str) -> str | None:
+        """The resolved path of field ``name``, or None when it is not set; no checks."""
+        self._field(name)
+        return self._values[name][0]
+
+    def source(self, name: str) -> str:
+        """Where the value of ``name`` came from: the variable, the local file, or 'default'."""
+        self._field(name)
+        return self._values[name][1]
+
+    def path(self, name: str) -> str:
+        """The path of field ``name``, checked (inputs) or created (outputs)."""
+        field = self._field(name)
+        value, source = self._values[name]
+        where = f"set {name} in {self.local_file} or the environment variable {field.variable}"
+        if value is None:
+            raise EnvironmentPathError(f"{name} ({field.help}) is not set: {where}.", field=name)
+        path = Path(value)
+        if field.kind == OUTPUT:
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise EnvironmentPathError(
+                    f"{name} = {value} (from {source}) cannot be created ({error}): {where}.", field=name
+                ) from error
+        elif not path.exists():
+            raise EnvironmentPathError(
+                f"{name} = {value} (from {source}) does not exist: fix it, or {where}.", field=name
+            )
+        return value
+
+    def _field(self, name: str) -> Field:
+        try:
+            return FIELDS_BY_NAME[name]
+        except KeyError:
+            raise AttributeError(f"the environment has no field {name!r}") from None
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_") or name not in FIELDS_BY_NAME:
+            raise AttributeError(name)
+        return self.path(name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(FIELDS_BY_NAME))
+
+    def describe(self) -> list[tuple[str, str, str, str]]:
+        """One row per field: name, value, source, and state (ok, not set, missing)."""
+        rows = []
+        for field in FIELDS:
+            value, source = self._values[field.name]
+            if value is None:
+                state = "not set"
+            elif Path(value).exists():
+                state = "ok"
+            else:
+                state = "created on use" if field.kind == OUTPUT else "missing"
+            rows.append((field.name, value or "", source, state))
+        return rows
+
+
+def env_settings(environ: dict[str, str] | None = None) -> EnvSettings:
+    """Read ``admin/local.py`` (or the file named by ``TRACKING_LOCAL_FILE``) and the
+    ``TRACKING_*`` variables; the file is read anew on each call."""
+    environ = os.environ if environ is None else environ
+    local_file = _local_file_in_use()
+    return EnvSettings(local_file, _read_local_file(local_file), dict(environ))
+
+
+def create_local_file(path: Path | None = None) -> bool:
+    """Write ``admin/local.py`` from the template unless it exists; never overwrites.
+    Returns whether the file was created."""
+    path = Path(path) if path is not None else _local_file_in_use()
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".local-", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(TEMPLATE_FILE.read_text())
+        # A hard link fails if the file appeared meanwhile, where a rename would replace it.
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(temporary)
+    return True

@@ -1,0 +1,36 @@
+"""Paths on this machine: the one file to edit, read by both ltr (training) and pytracking
+(tracking and evaluation) through admin.environment.env_settings().
+
+install.sh creates admin/local.py from admin/local_template.py and never overwrites it.
+Leave a field '' to use its default. Relative paths are taken from the repository root.
+Any field can also be set by the environment variable TRACKING_<FIELD IN UPPER CASE>, for
+example TRACKING_OTB_PATH=/data/otb, which wins over this file.
+`python -m admin show` prints every field, its value and where it came from.
+"""
+
+# Everything the toolkit writes. Default: workspace/ in the repository (git-ignored).
+workspace_dir = ''
+# The next six default to a folder inside workspace_dir.
+tensorboard_dir = ''       # <workspace_dir>/tensorboard
+pretrained_networks = ''   # <workspace_dir>/pretrained_networks: ImageNet backbone weights
+network_path = ''          # <workspace_dir>/networks: trained networks that trackers load
+results_path = ''          # <workspace_dir>/tracking_results
+result_plot_path = ''      # <workspace_dir>/result_plots
+synthetic_dir = ''         # <workspace_dir>/synthetic: the generated synthetic dataset
+
+# Training datasets.
+lasot_dir = ''             # LaSOT: <class>/<class>-<n>/img/...
+got10k_dir = ''            # GOT-10k: the folder holding train/
+trackingnet_dir = ''       # TrackingNet: the folder holding TRAIN_0, TRAIN_1, ...
+coco_dir = ''              # COCO: annotations/ and images
+imagenet_dir = ''          # ImageNet-VID (ILSVRC2015): Annotations/ and Data/
+
+# Evaluation benchmarks.
+otb_path = ''              # OTB-100
+nfs_path = ''              # NFS
+uav_path = ''              # UAV123
+tpl_path = ''              # Temple-Color-128
+vot_path = ''              # VOT2018
+got10k_path = ''           # GOT-10k: the folder holding val/ and test/
+lasot_path = ''            # LaSOT test
+trackingnet_path = ''      # TrackingNet: the folder holding TEST/
