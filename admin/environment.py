@@ -78,8 +78,8 @@ class EnvironmentPathError(FileNotFoundError):
         self.field = field
 
 
-def _local_file_in_use() -> Path:
-    override = os.environ.get(LOCAL_FILE_VARIABLE)
+def _local_file_in_use(environ) -> Path:
+    override = environ.get(LOCAL_FILE_VARIABLE)
     return Path(override).expanduser().resolve() if override else LOCAL_FILE
 
 
@@ -196,14 +196,14 @@ def env_settings(environ: dict[str, str] | None = None) -> EnvSettings:
     """Read ``admin/local.py`` (or the file named by ``TRACKING_LOCAL_FILE``) and the
     ``TRACKING_*`` variables; the file is read anew on each call."""
     environ = os.environ if environ is None else environ
-    local_file = _local_file_in_use()
+    local_file = _local_file_in_use(environ)
     return EnvSettings(local_file, _read_local_file(local_file), dict(environ))
 
 
 def create_local_file(path: Path | None = None) -> bool:
     """Write ``admin/local.py`` from the template unless it exists; never overwrites.
     Returns whether the file was created."""
-    path = Path(path) if path is not None else _local_file_in_use()
+    path = Path(path) if path is not None else _local_file_in_use(os.environ)
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -355,7 +355,7 @@ class SequencePlan:
             t = int(times[k])
             axis = int(rng.integers(2))
             side = int(rng.integers(2))
-            extent = 1.2 * max(half_w[t], half_h[t]) * 2
+            extent = 1.5 * max(half_w[t], half_h[t])  # just far enough to be out of view
             limit = (width, height)[axis]
             keys[k, axis] = limit + extent if side else -extent
             exit_frames = [t]

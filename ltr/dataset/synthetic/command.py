@@ -1,0 +1,26 @@
+"""Command-line options of the generator, shared by its own command and the main job."""
+
+from __future__ import annotations
+
+import argparse
+
+from ltr.dataset.synthetic.generate import DatasetSummary, generate_dataset
+from ltr.dataset.synthetic.scene import SceneConfig
+
+
+def add_generation_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same files (default 0)")
+    parser.add_argument("--train", type=int, default=60, help="training sequences (default 60)")
+    parser.add_argument("--val", type=int, default=20, help="validation sequences (default 20)")
+    parser.add_argument("--frames", type=int, default=100, help="frames per sequence (default 100)")
+    parser.add_argument("--width", type=int, default=480, help="frame width (default 480)")
+    parser.add_argument("--height", type=int, default=360, help="frame height (default 360)")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: one per core)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace a dataset made before with other options")
+
+
+def generate_from_arguments(args: argparse.Namespace, out: str) -> DatasetSummary:
+    config = SceneConfig(width=args.width, height=args.height, frames=args.frames)
+    return generate_dataset(out, seed=args.seed, train=args.train, val=args.val, config=config,
+                            workers=args.workers, force=args.force)
