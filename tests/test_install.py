@@ -27,3 +27,10 @@ def test_second_run_changes_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "up to date" in result.stdout and "kept the existing" in result.stdout
     assert (digest(local), digest(stamp), stamp.stat().st_mtime_ns) == before
+
+
+def test_failing_step_is_named(tmp_path):
+    result = subprocess.run(["bash", str(REPO / "install.sh")], capture_output=True, text=True,
+                            env={**os.environ, "PYTHON": str(tmp_path / "no-python")})
+    assert result.returncode != 0
+    assert "FAILED at step: Python interpreter" in result.stderr
