@@ -1,0 +1,152 @@
+"""The public op: input checks, the choice between the compiled kernels and the PyTorch
+reference, and the autograd wrapper of the compiled kernels."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from external.PreciseRoIPooling.reference import prroi_pool2d_torch
+
+logger = logging.getLogger(__name__)
+
+
+
+def _load_compiled():
+    """The compiled extension, or None and why (the PyTorch reference then takes over)."""
+    if importlib.util.find_spec("external.PreciseRoIPooling._C") is None:
+        return None, "the extension is not built"
+    try:
+        from external.PreciseRoIPooling import _C as module
+    except ImportError as error:  # built for another torch or Python
+        return None, f"the built extension does not load ({error}); rebuild it"
+    return module, ""
+
+
+_C, _IMPORT_ERROR = _load_compiled()
+
+BUILD_COMMAND = "python -m external.PreciseRoIPooling.build (install.sh runs it)"
+COMPILED_DTYPES = {
+    "cpu": (torch.float32, torch.float64),
+    "cuda": (torch.float32, torch.float16, torch.bfloat16),
+}
+BACKENDS = ("auto", "compiled", "torch")
+_warned_fallback = False
+
+
+def compiled_available(device: torch.device | str = "cpu") -> bool:
+    """Whether the compiled op is built for ``device``'s type."""
+    kind = torch.device(device).type
+    if _C is None or kind not in COMPILED_DTYPES:
+        return False
+    return kind == "cpu" or bool(_C.with_cuda())
+
+
+class _PrRoIPool2DFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, features, rois, pooled_height, pooled_width, spatial_scale):
+        features, rois = features.contiguous(), rois.contiguous()
+        output = _C.forward(features, rois, pooled_height, pooled_width, spatial_scale)
+        ctx.save_for_backward(features, rois, output)
+        ctx.params = (pooled_height, pooled_width, spatial_scale)
+        return output
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        features, rois, output = ctx.saved_tensors
+        grad_features, grad_rois = _C.backward(grad_output.contiguous(), features, rois, output, *ctx.params)
+        return (grad_features if ctx.needs_input_grad[0] else None,
+                grad_rois if ctx.needs_input_grad[1] else None, None, None, None)
+
+
+def _check(features: torch.Tensor, rois: torch.Tensor, pooled_height: int, pooled_width: int,
+           spatial_scale: float) -> None:
+    if not isinstance(features, torch.Tensor) or features.dim() != 4:
+        shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
+        raise ValueError(f"features must be a 4-D tensor (B, C, H, W), got {shape}")
+    if not isinstance(rois, torch.Tensor) or rois.dim() != 2 or rois.shape[1] != 5:
+        shape = tuple(rois.shape) if isinstance(rois, torch.Tensor) else type(rois).__name__
+        raise ValueError(f"rois must have shape (K, 5) as [batch_index, x0, y0, x1, y1], got {shape}")
+    if not features.is_floating_point():
+        raise ValueError(f"features must be floating point, got {features.dtype}")
+    if rois.dtype != features.dtype:
+        raise ValueError(f"rois ({rois.dtype}) and features ({features.dtype}) must have the same dtype")
+    if rois.device != features.device:
+        raise ValueError(f"rois are on {rois.device} but features on {features.device}")
+    for name, value in (("pooled_height", pooled_height), ("pooled_width", pooled_width)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not (math.isfinite(spatial_scale) and spatial_scale > 0):
+        raise ValueError(f"spatial_scale must be positive and finite, got {spatial_scale!r}")
+    if rois.shape[0] == 0:
+        return
+    with torch.no_grad():
+        if not torch.isfinite(rois).all():
+            bad = (~torch.isfinite(rois)).any(1).nonzero()[:, 0].tolist()
+            raise ValueError(f"rois hold non-finite values (NaN or inf) in rows {bad[:10]}")
+        index = rois[:, 0]
+        outside = (index < 0) | (index >= features.shape[0]) | (index != index.round())
+        if outside.any():
+            rows = outside.nonzero()[:, 0].tolist()
+            raise ValueError(f"batch indices of rois rows {rows[:10]} ({index[rows[:10]].tolist()}) are not "
+                             f"integers in [0, {features.shape[0]})")
+
+
+def prroi_pool2d(features: torch.Tensor, rois: torch.Tensor, pooled_height: int, pooled_width: int,
+                 spatial_scale: float, backend: str = "auto") -> torch.Tensor:
+    """Precise RoI Pooling: the exact average of the bilinearly interpolated feature map over
+    each bin, differentiable in the features and the box coordinates.
+
+    features (B, C, H, W); rois (K, 5) as [batch_index, x0, y0, x1, y1] in image coordinates,
+    multiplied by ``spatial_scale``; returns (K, C, PH, PW). A roi with x1 < x0 or y1 < y0 has
+    zero area: its bins are 0, as is every bin of zero area. ``backend``: "compiled" (the C++ or
+    CUDA kernels), "torch" (the PyTorch reference), or "auto" (compiled where built for the
+    device and dtype, else the reference, with one warning).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    _check(features, rois, pooled_height, pooled_width, spatial_scale)
+    pooled_height, pooled_width, spatial_scale = int(pooled_height), int(pooled_width), float(spatial_scale)
+    if rois.shape[0] == 0:
+        return features.new_zeros(0, features.shape[1], pooled_height, pooled_width)
+    kind = features.device.type
+    compiled = compiled_available(features.device) and features.dtype in COMPILED_DTYPES[kind]
+    if backend == "compiled" and not compiled:
+        reason = (f"{_IMPORT_ERROR}; build it with {BUILD_COMMAND}" if _C is None
+                  else f"it does not support {features.dtype} on {kind}")
+        raise RuntimeError(f"the compiled PrRoIPool op cannot run: {reason}")
+    if backend == "torch" or not compiled:
+        if backend == "auto":
+            _warn_fallback(kind, features.dtype)
+        return prroi_pool2d_torch(features, rois, pooled_height, pooled_width, spatial_scale)
+    return _PrRoIPool2DFunction.apply(features, rois, pooled_height, pooled_width, spatial_scale)
+
+
+def _warn_fallback(kind: str, dtype: torch.dtype) -> None:
+    global _warned_fallback
+    if not _warned_fallback:
+        _warned_fallback = True
+        reason = f"{_IMPORT_ERROR} (run {BUILD_COMMAND})" if _C is None else f"not built for {dtype} on {kind}"
+        logger.warning("Precise RoI Pooling: %s; using the slower PyTorch reference", reason)
+
+
+class PrRoIPool2D(torch.nn.Module):
+    """Precise RoI Pooling as a module; see :func:`prroi_pool2d`."""
+
+    def __init__(self, pooled_height: int, pooled_width: int, spatial_scale: float, *, backend: str = "auto"):
+        super().__init__()
+        self.pooled_height, self.pooled_width = int(pooled_height), int(pooled_width)
+        self.spatial_scale = float(spatial_scale)
+        self.backend = backend
+
+    def forward(self, features: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
+        return prroi_pool2d(features, rois, self.pooled_height, self.pooled_width, self.spatial_scale,
+                            backend=self.backend)
+
+    def extra_repr(self) -> str:
+        return f"pooled=({self.pooled_height}, {self.pooled_width}), spatial_scale={self.spatial_scale}"

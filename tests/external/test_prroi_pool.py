@@ -1,0 +1,200 @@
+import numpy as np
+import pytest
+import torch
+
+from external.PreciseRoIPooling import PrRoIPool2D, compiled_available, prroi_pool2d
+
+BACKENDS = ["torch", pytest.param("compiled", marks=pytest.mark.skipif(
+    not compiled_available("cpu"), reason="compiled op not built (python -m external.PreciseRoIPooling.build)"))]
+needs_cuda = pytest.mark.skipif(not (torch.cuda.is_available() and compiled_available("cuda")),
+                                reason="needs CUDA and the op built with CUDA")
+
+
+def brute_force(features: np.ndarray, roi: np.ndarray, pooled: tuple[int, int], scale: float,
+                samples: int = 400) -> np.ndarray:
+    """Bin averages of the bilinear function by dense midpoint sampling: (C, PH, PW)."""
+    channels, height, width = features.shape
+    x0, y0, x1, y1 = roi[1:] * scale
+    roi_w, roi_h = max(x1 - x0, 0.0), max(y1 - y0, 0.0)
+    out = np.zeros((channels, *pooled))
+    hat = lambda t: np.maximum(0.0, 1.0 - np.abs(t))  # noqa: E731
+    for ph in range(pooled[0]):
+        for pw in range(pooled[1]):
+            a, b = x0 + pw * roi_w / pooled[1], x0 + (pw + 1) * roi_w / pooled[1]
+            c, d = y0 + ph * roi_h / pooled[0], y0 + (ph + 1) * roi_h / pooled[0]
+            if b <= a or d <= c:
+                continue
+            xs = a + (np.arange(samples) + 0.5) * (b - a) / samples
+            ys = c + (np.arange(samples) + 0.5) * (d - c) / samples
+            column_weights = hat(xs[:, None] - np.arange(width)[None])  # (S, W)
+            row_weights = hat(ys[:, None] - np.arange(height)[None])  # (S, H)
+            values = np.einsum("sh,chw,tw->cst", row_weights, features, column_weights)
+            out[:, ph, pw] = values.mean((1, 2))
+    return out
+
+
+def random_case(seed: int, batch: int = 3, channels: int = 4, size: tuple[int, int] = (9, 11)):
+    generator = torch.Generator().manual_seed(seed)
+    features = torch.randn(batch, channels, *size, generator=generator, dtype=torch.float64)
+    return features, generator
+
+
+ROIS = {
+    # [batch, x0, y0, x1, y1] in image pixels at scale 1/2 on a 9x11 map (18x22 pixels).
+    "inside": [1, 3.3, 2.7, 15.1, 12.9],
+    "partly outside": [0, -5.2, 10.4, 9.7, 25.3],
+    "wholly outside": [2, 30.5, 30.5, 41.0, 39.0],
+    "smaller than a cell": [2, 7.3, 5.1, 8.1, 5.7],
+    "near the far edges": [1, 17.2, 13.9, 25.1, 21.4],
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", list(ROIS))
+def test_matches_dense_integration(backend, name):
+    features, _ = random_case(0)
+    roi = torch.tensor([ROIS[name]], dtype=torch.float64)
+    out = prroi_pool2d(features, roi, 3, 2, 0.5, backend=backend)
+    expected = brute_force(features[int(roi[0, 0])].numpy(), roi[0].numpy(), (3, 2), 0.5)
+    np.testing.assert_allclose(out[0].numpy(), expected, atol=2e-5)
+    if name == "wholly outside":
+        assert (out == 0).all()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grid_aligned_bins_equal_hand_computed_values(backend):
+    # Over one cell the bilinear function averages its four corners: with f = [[1, 2, 3],
+    # [4, 5, 6]], cell (0, 0) gives 3, cell (0, 1) gives 4, both together 3.5. Below the last
+    # row the function falls to zero at y = 2: over [0, 2] x [1, 2] it is row 1's mean (5) times
+    # the mean of (2 - y), 0.5, so over [0, 2] x [0, 2] the average is (3.5 + 2.5) / 2.
+    features = torch.tensor([[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]]])
+    rois = torch.tensor([[0, 0, 0, 1, 1], [0, 1, 0, 2, 1], [0, 0, 0, 2, 1], [0, 0, 0, 2, 2]], dtype=torch.float32)
+    out = prroi_pool2d(features, rois, 1, 1, 1.0, backend=backend)[:, 0, 0, 0]
+    np.testing.assert_allclose(out[:3].numpy(), [3.0, 4.0, 3.5], atol=1e-6)
+    np.testing.assert_allclose(out[3].item(), (3.5 + 2.5) / 2, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_several_images_and_many_random_rois(backend):
+    features, generator = random_case(1)
+    corners = torch.rand(12, 2, generator=generator, dtype=torch.float64) * torch.tensor([30.0, 24.0]) - 4
+    sizes = torch.rand(12, 2, generator=generator, dtype=torch.float64) * 12 + 0.3
+    index = torch.arange(12, dtype=torch.float64) % 3
+    rois = torch.cat([index[:, None], corners, corners + sizes], 1)
+    out = prroi_pool2d(features, rois, 2, 2, 0.5, backend=backend)
+    for k in range(12):
+        expected = brute_force(features[int(index[k])].numpy(), rois[k].numpy(), (2, 2), 0.5, samples=200)
+        np.testing.assert_allclose(out[k].numpy(), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradcheck_features_and_boxes(backend):
+    features, _ = random_case(2, batch=2, channels=2, size=(5, 6))
+    # Bin edges kept off integer positions, where the integrand's derivative has kinks.
+    rois = torch.tensor([[0, 1.3, 0.7, 8.9, 7.3], [1, -2.1, 3.3, 5.6, 11.7], [1, 4.1, 2.2, 4.9, 2.9]],
+                        dtype=torch.float64)
+    features.requires_grad_(True)
+    boxes = rois[:, 1:].clone().requires_grad_(True)
+
+    def pool(features, boxes):
+        return prroi_pool2d(features, torch.cat([rois[:, :1], boxes], 1), 2, 3, 0.5, backend=backend)
+
+    assert torch.autograd.gradcheck(pool, (features, boxes), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.skipif(not compiled_available("cpu"), reason="compiled op not built")
+def test_compiled_and_torch_agree_in_float32():
+    generator = torch.Generator().manual_seed(3)
+    features = torch.randn(4, 16, 18, 18, generator=generator)
+    corners = torch.rand(40, 2, generator=generator) * 120 - 10
+    rois = torch.cat([(torch.arange(40) % 4)[:, None].float(), corners,
+                      corners + torch.rand(40, 2, generator=generator) * 60 + 1], 1)
+    results = []
+    for backend in ("compiled", "torch"):
+        f = features.clone().requires_grad_(True)
+        r = rois.clone().requires_grad_(True)
+        out = prroi_pool2d(f, r, 5, 5, 1 / 8, backend=backend)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        results.append((out.detach(), f.grad, r.grad))
+    for compiled, reference in zip(*results):
+        torch.testing.assert_close(compiled, reference, atol=1e-5, rtol=1e-5)
+    assert (results[0][2][:, 0] == 0).all()
+
+
+@pytest.mark.cuda
+@needs_cuda
+@pytest.mark.parametrize("dtype,tolerance", [(torch.float32, 1e-5), (torch.float16, 2e-2), (torch.bfloat16, 8e-2)])
+def test_cuda_matches_cpu(dtype, tolerance):
+    generator = torch.Generator().manual_seed(4)
+    features = torch.randn(3, 8, 18, 18, generator=generator)
+    corners = torch.rand(30, 2, generator=generator) * 120 - 10
+    rois = torch.cat([(torch.arange(30) % 3)[:, None].float(), corners,
+                      corners + torch.rand(30, 2, generator=generator) * 60 + 1], 1)
+    weights = torch.randn(30, 8, 3, 3, generator=generator)
+    results = []
+    for device, kind in (("cpu", torch.float32), ("cuda", dtype)):
+        f = features.to(device, kind).requires_grad_(True)
+        r = rois.to(device, kind).requires_grad_(True)
+        out = prroi_pool2d(f, r, 3, 3, 1 / 8, backend="compiled")
+        (out.float() * weights.to(device)).sum().backward()
+        results.append([t.float().cpu() for t in (out.detach(), f.grad, r.grad)])
+    for cuda, cpu in zip(results[1], results[0]):
+        torch.testing.assert_close(cuda, cpu, atol=tolerance * max(1.0, cpu.abs().max().item()), rtol=tolerance)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_empty_noncontiguous_and_reversed_rois(backend):
+    features, _ = random_case(5)
+    empty = prroi_pool2d(features, torch.zeros(0, 5, dtype=torch.float64), 3, 3, 1.0, backend=backend)
+    assert empty.shape == (0, 4, 3, 3)
+    rois = torch.tensor([[0, 1.5, 1.5, 6.5, 5.5], [2, 2.0, 3.0, 7.0, 8.0]], dtype=torch.float64)
+    transposed = features.transpose(2, 3).contiguous().transpose(2, 3)
+    strided_rois = torch.zeros(2, 10, dtype=torch.float64)[:, ::2]
+    strided_rois.copy_(rois)
+    assert not transposed.is_contiguous() and not strided_rois.is_contiguous()
+    torch.testing.assert_close(prroi_pool2d(transposed, strided_rois, 2, 2, 1.0, backend=backend),
+                               prroi_pool2d(features, rois, 2, 2, 1.0, backend=backend))
+    # x1 < x0: a roi of zero area, all zeros, zero gradients.
+    reversed_roi = torch.tensor([[1, 6.0, 2.0, 2.0, 7.0]], dtype=torch.float64, requires_grad=True)
+    out = prroi_pool2d(features, reversed_roi, 2, 2, 1.0, backend=backend)
+    assert (out == 0).all()
+    out.sum().backward()
+    assert (reversed_roi.grad == 0).all()
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda f, r: (f, r[:, :4]), r"rois must have shape \(K, 5\)"),
+    (lambda f, r: (f, r[0]), r"rois must have shape \(K, 5\)"),
+    (lambda f, r: (f, torch.cat([r[:1], r.new_tensor([[3, 0, 0, 1, 1]])])), r"rows \[1\].*\[0, 3\)"),
+    (lambda f, r: (f, r.new_tensor([[-1, 0, 0, 1, 1]])), r"not integers in \[0, 3\)"),
+    (lambda f, r: (f, r.new_tensor([[0.5, 0, 0, 1, 1]])), "not integers"),
+    (lambda f, r: (f, r.new_tensor([[0, 0, float("nan"), 1, 1]])), "non-finite"),
+    (lambda f, r: (f, r.new_tensor([[0, 0, 0, float("inf"), 1]])), "non-finite"),
+    (lambda f, r: (f, r.float()), "same dtype"),
+    (lambda f, r: (f[0], r), "4-D"),
+])
+def test_bad_input_raises_value_error(change, message):
+    features, _ = random_case(6)
+    rois = torch.tensor([[0, 1.0, 1.0, 5.0, 5.0]], dtype=torch.float64)
+    bad_features, bad_rois = change(features, rois)
+    with pytest.raises(ValueError, match=message):
+        prroi_pool2d(bad_features, bad_rois, 2, 2, 1.0)
+
+
+def test_bad_sizes_and_backend():
+    features, _ = random_case(7)
+    rois = torch.tensor([[0, 1.0, 1.0, 5.0, 5.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="pooled_height"):
+        prroi_pool2d(features, rois, 0, 2, 1.0)
+    with pytest.raises(ValueError, match="spatial_scale"):
+        prroi_pool2d(features, rois, 2, 2, float("nan"))
+    with pytest.raises(ValueError, match="backend"):
+        prroi_pool2d(features, rois, 2, 2, 1.0, backend="fast")
+
+
+def test_module_matches_function():
+    features, _ = random_case(8)
+    rois = torch.tensor([[1, 1.0, 2.0, 9.0, 7.0]], dtype=torch.float64)
+    module = PrRoIPool2D(3, 3, 0.5)
+    torch.testing.assert_close(module(features, rois), prroi_pool2d(features, rois, 3, 3, 0.5))
+    assert "pooled=(3, 3)" in repr(module)
