@@ -54,6 +54,9 @@ else
     echo "$stamp" > "$STAMP"
 fi
 
+begin "Precise RoI Pooling extension (C++ always; CUDA when torch is a CUDA build and nvcc is found)"
+"$VENV/bin/python" -m external.PreciseRoIPooling.build 2>&1 | sed 's/^/    /'
+
 begin "admin/local.py from admin/local_template.py"
 "$VENV/bin/python" -m admin create-local | sed 's/^/    /'
 

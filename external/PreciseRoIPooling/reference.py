@@ -31,11 +31,13 @@ def prroi_pool2d_torch(features: torch.Tensor, rois: torch.Tensor, pooled_height
     Inputs are assumed valid (see ``prroi_pool2d``)."""
     _, channels, height, width = features.shape
     batch_index = rois[:, 0].long()
-    x0, y0, x1, y1 = (rois[:, 1:] * spatial_scale).unbind(1)
+    # Bin edges and weights in float64: in float32, differences of the antiderivative lose
+    # digits for small bins. They are small tensors; the pooling itself runs in the input dtype.
+    x0, y0, x1, y1 = (rois[:, 1:].double() * spatial_scale).unbind(1)
     # x1 < x0 is a roi of zero area.
     roi_w, roi_h = (x1 - x0).clamp(min=0), (y1 - y0).clamp(min=0)
-    steps_x = torch.arange(pooled_width + 1, dtype=rois.dtype, device=rois.device) / pooled_width
-    steps_y = torch.arange(pooled_height + 1, dtype=rois.dtype, device=rois.device) / pooled_height
+    steps_x = torch.arange(pooled_width + 1, dtype=torch.float64, device=rois.device) / pooled_width
+    steps_y = torch.arange(pooled_height + 1, dtype=torch.float64, device=rois.device) / pooled_height
     edges_x = x0[:, None] + steps_x * roi_w[:, None]  # (K, PW + 1)
     edges_y = y0[:, None] + steps_y * roi_h[:, None]
     weights_x = bin_weights(edges_x[:, :-1], edges_x[:, 1:], width)  # (K, PW, W)

@@ -198,3 +198,21 @@ def test_module_matches_function():
     module = PrRoIPool2D(3, 3, 0.5)
     torch.testing.assert_close(module(features, rois), prroi_pool2d(features, rois, 3, 3, 0.5))
     assert "pooled=(3, 3)" in repr(module)
+
+
+def test_unbuilt_op_falls_back_with_one_warning(monkeypatch, caplog):
+    from external.PreciseRoIPooling import function
+
+    monkeypatch.setattr(function, "_C", None)
+    monkeypatch.setattr(function, "_IMPORT_ERROR", "the extension is not built")
+    monkeypatch.setattr(function, "_warned_fallback", False)
+    features, _ = random_case(9)
+    rois = torch.tensor([[1, 1.0, 2.0, 9.0, 7.0]], dtype=torch.float64)
+    with caplog.at_level("WARNING", logger=function.__name__):
+        first = prroi_pool2d(features, rois, 2, 2, 0.5)
+        prroi_pool2d(features, rois, 2, 2, 0.5)
+    warnings = [r for r in caplog.records if "PyTorch reference" in r.getMessage()]
+    assert len(warnings) == 1 and "external.PreciseRoIPooling.build" in warnings[0].getMessage()
+    torch.testing.assert_close(first, prroi_pool2d(features, rois, 2, 2, 0.5, backend="torch"))
+    with pytest.raises(RuntimeError, match="not built.*external.PreciseRoIPooling.build"):
+        prroi_pool2d(features, rois, 2, 2, 0.5, backend="compiled")

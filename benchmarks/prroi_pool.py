@@ -1,0 +1,93 @@
+"""Forward plus backward of Precise RoI Pooling at ATOM's shapes, for the compiled op, the
+PyTorch reference and torchvision's roi_align (sampling ratio 2) on the same shapes, side by side.
+
+    python benchmarks/prroi_pool.py [--device cpu|cuda] [--repeats N]
+
+Training: 64 image pairs x 16 proposals = 1024 rois on a (64, 128, 36, 36) map with 5x5 bins at
+1/8 and on a (64, 256, 18, 18) map with 3x3 bins at 1/16. Tracking: 10 rois on one image.
+PrRoIPool's backward yields gradients for the features and the boxes; roi_align's only for the
+features (it has none for boxes). Target: compiled CPU training time at most 1.5x roi_align's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from torchvision.ops import roi_align
+
+from external.PreciseRoIPooling import compiled_available, prroi_pool2d
+
+LEVELS = ((128, 36, 5, 1 / 8), (256, 18, 3, 1 / 16))  # channels, map size, bins, scale
+IMAGE_SIZE = 288
+
+
+def make_inputs(images: int, rois_per_image: int, device: str, generator: torch.Generator):
+    """Feature maps of both levels and rois of 20..200 px boxes inside a 288 px image."""
+    maps = [torch.randn(images, channels, size, size, generator=generator).to(device)
+            for channels, size, _, _ in LEVELS]
+    count = images * rois_per_image
+    sizes = torch.rand(count, 2, generator=generator) * 180 + 20
+    corners = torch.rand(count, 2, generator=generator) * (IMAGE_SIZE - sizes)
+    index = torch.arange(images).repeat_interleave(rois_per_image).float()[:, None]
+    rois = torch.cat([index, corners, corners + sizes], 1).to(device)
+    return maps, rois
+
+
+def step(method: str, maps, rois) -> None:
+    """One forward and backward through both levels."""
+    maps = [m.detach().requires_grad_(True) for m in maps]
+    rois = rois.detach().requires_grad_(method != "roi_align")
+    total = 0
+    for features, (_, _, bins, scale) in zip(maps, LEVELS):
+        if method == "roi_align":
+            out = roi_align(features, rois, (bins, bins), spatial_scale=scale, sampling_ratio=2, aligned=False)
+        else:
+            out = prroi_pool2d(features, rois, bins, bins, scale, backend=method)
+        total = total + out.sum()
+    total.backward()
+
+
+def time_method(method: str, maps, rois, repeats: int, device: str) -> float:
+    def synchronise():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    for _ in range(2):
+        step(method, maps, rois)
+    synchronise()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step(method, maps, rois)
+        synchronise()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    generator = torch.Generator().manual_seed(0)
+    methods = ["roi_align", "torch"] + (["compiled"] if compiled_available(args.device) else [])
+    if "compiled" not in methods:
+        print(f"the compiled op is not built for {args.device}: timing the other two only")
+    figures = {"device": args.device, "threads": torch.get_num_threads()}
+    for setting, (images, per_image) in (("training", (64, 16)), ("tracking", (1, 10))):
+        maps, rois = make_inputs(images, per_image, args.device, generator)
+        seconds = {m: time_method(m, maps, rois, args.repeats, args.device) for m in methods}
+        for method, value in seconds.items():
+            ratio = value / seconds["roi_align"]
+            figures[f"{setting}_{method}_ms"] = round(value * 1000, 3)
+            figures[f"{setting}_{method}_vs_roi_align"] = round(ratio, 3)
+            print(f"{setting:<8} {method:<9} {value * 1000:9.2f} ms  {ratio:6.2f}x roi_align")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

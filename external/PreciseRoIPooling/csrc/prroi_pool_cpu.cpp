@@ -1,0 +1,341 @@
+// Precise RoI Pooling, CPU kernels (float32 and float64).
+//
+// Forward: parallel over rois (each roi owns its output rows).
+// Backward: parallel over chunks of channels, so that the scatter into the
+// feature gradient never races (a chunk owns its channels for every roi); each
+// chunk accumulates its share of the roi gradients in a private buffer, and the
+// buffers are summed in chunk order at the end.
+#include "prroi_pool.h"
+
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <ATen/ops/zeros_like.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace prroi {
+namespace {
+
+// Per-roi weights along one axis: for each of the P bins, the range of samples
+// it touches and their normalised weights; for each of the P + 1 bin edges,
+// the two interpolation taps (used by the roi gradient). The geometry is worked
+// out in double whatever T is: in float, bin edges far from the origin lose the
+// digits that small bins need. Only the weights are stored as T.
+template <typename T>
+struct Axis {
+  std::vector<int64_t> start, len, off;
+  std::vector<T> w;
+  std::vector<int64_t> e_i0, e_i1;
+  std::vector<T> e_w0, e_w1;
+
+  void compute(double lo, double bin, int64_t P, int64_t n, bool edges) {
+    start.resize(P);
+    len.resize(P);
+    off.resize(P);
+    w.clear();
+    const double inv = 1.0 / bin;
+    for (int64_t p = 0; p < P; ++p) {
+      const double a = lo + static_cast<double>(p) * bin;
+      const double b = lo + static_cast<double>(p + 1) * bin;
+      int64_t s, e;
+      sample_range(a, b, n, &s, &e);
+      start[p] = s;
+      len[p] = e - s;
+      off[p] = static_cast<int64_t>(w.size());
+      for (int64_t j = s; j < e; ++j) {
+        const double jf = static_cast<double>(j);
+        w.push_back(static_cast<T>(hat_integral(a - jf, b - jf) * inv));
+      }
+    }
+    if (!edges) return;
+    e_i0.resize(P + 1);
+    e_i1.resize(P + 1);
+    e_w0.resize(P + 1);
+    e_w1.resize(P + 1);
+    for (int64_t p = 0; p <= P; ++p) {
+      double w0, w1;
+      edge_taps(lo + static_cast<double>(p) * bin, n, &e_i0[p], &w0, &e_i1[p], &w1);
+      e_w0[p] = static_cast<T>(w0);
+      e_w1[p] = static_cast<T>(w1);
+    }
+  }
+};
+
+template <typename scalar_t>
+inline bool batch_of(const scalar_t* roi, int64_t batch, int64_t* b) {
+  const scalar_t bf = roi[0];
+  if (!(bf >= scalar_t(0) && bf < static_cast<scalar_t>(batch))) return false;
+  *b = static_cast<int64_t>(bf);
+  return true;
+}
+
+template <typename scalar_t>
+void forward_kernel(const scalar_t* features, const scalar_t* rois,
+                    scalar_t* output, int64_t B, int64_t C, int64_t H,
+                    int64_t W, int64_t K, int64_t PH, int64_t PW,
+                    double spatial_scale) {
+  using acc_t = at::opmath_type<scalar_t>;
+  const int64_t bins = PH * PW;
+  at::parallel_for(0, K, 1, [&](int64_t k_begin, int64_t k_end) {
+    Axis<acc_t> ax, ay;
+    for (int64_t k = k_begin; k < k_end; ++k) {
+      const scalar_t* roi = rois + k * 5;
+      scalar_t* out_k = output + k * C * bins;
+      int64_t b = 0;
+      const bool in_batch = batch_of(roi, B, &b);
+      const RoiBox<double> box = make_box<double>(
+          static_cast<double>(roi[1]), static_cast<double>(roi[2]),
+          static_cast<double>(roi[3]), static_cast<double>(roi[4]),
+          spatial_scale, PH, PW);
+      if (!in_batch || !box.valid) {
+        std::fill(out_k, out_k + C * bins, scalar_t(0));
+        continue;
+      }
+      ax.compute(box.x0, box.bin_w, PW, W, false);
+      ay.compute(box.y0, box.bin_h, PH, H, false);
+      for (int64_t c = 0; c < C; ++c) {
+        const scalar_t* plane = features + (b * C + c) * H * W;
+        scalar_t* o = out_k + c * bins;
+        for (int64_t ph = 0; ph < PH; ++ph) {
+          const int64_t ys = ay.start[ph], yl = ay.len[ph];
+          const acc_t* wy = ay.w.data() + ay.off[ph];
+          for (int64_t pw = 0; pw < PW; ++pw) {
+            const int64_t xs = ax.start[pw], xl = ax.len[pw];
+            const acc_t* wx = ax.w.data() + ax.off[pw];
+            acc_t acc = 0;
+            for (int64_t r = 0; r < yl; ++r) {
+              const scalar_t* row = plane + (ys + r) * W + xs;
+              acc_t s = 0;
+              for (int64_t q = 0; q < xl; ++q) {
+                s += static_cast<acc_t>(row[q]) * wx[q];
+              }
+              acc += wy[r] * s;
+            }
+            o[ph * PW + pw] = static_cast<scalar_t>(acc);
+          }
+        }
+      }
+    }
+  });
+}
+
+template <typename scalar_t>
+void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
+                     const scalar_t* rois, const scalar_t* output,
+                     scalar_t* grad_features, scalar_t* grad_rois, int64_t B,
+                     int64_t C, int64_t H, int64_t W, int64_t K, int64_t PH,
+                     int64_t PW, double spatial_scale) {
+  using acc_t = at::opmath_type<scalar_t>;
+  const int64_t bins = PH * PW;
+  const int64_t chunks =
+      std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), C));
+  // Per chunk, per roi: d/dX0, d/dY0, d/dX1, d/dY1 (scaled coordinates).
+  std::vector<acc_t> partial(static_cast<size_t>(chunks * K * 4), acc_t(0));
+
+  at::parallel_for(0, chunks, 1, [&](int64_t ch_begin, int64_t ch_end) {
+    Axis<acc_t> ax, ay;
+    for (int64_t chunk = ch_begin; chunk < ch_end; ++chunk) {
+      const int64_t c_begin = chunk * C / chunks;
+      const int64_t c_end = (chunk + 1) * C / chunks;
+      acc_t* acc_rois = partial.data() + chunk * K * 4;
+      for (int64_t k = 0; k < K; ++k) {
+        const scalar_t* roi = rois + k * 5;
+        int64_t b = 0;
+        if (!batch_of(roi, B, &b)) continue;
+        const RoiBox<double> box = make_box<double>(
+            static_cast<double>(roi[1]), static_cast<double>(roi[2]),
+            static_cast<double>(roi[3]), static_cast<double>(roi[4]),
+            spatial_scale, PH, PW);
+        if (!box.valid) continue;
+        ax.compute(box.x0, box.bin_w, PW, W, true);
+        ay.compute(box.y0, box.bin_h, PH, H, true);
+        const acc_t inv_bw = static_cast<acc_t>(1.0 / box.bin_w);
+        const acc_t inv_bh = static_cast<acc_t>(1.0 / box.bin_h);
+        acc_t sx0 = 0, sy0 = 0, sx1 = 0, sy1 = 0;
+
+        for (int64_t c = c_begin; c < c_end; ++c) {
+          const int64_t plane_off = (b * C + c) * H * W;
+          const scalar_t* plane = features + plane_off;
+          scalar_t* gplane = grad_features + plane_off;
+          const scalar_t* go = grad_output + (k * C + c) * bins;
+          const scalar_t* op = output + (k * C + c) * bins;
+          for (int64_t ph = 0; ph < PH; ++ph) {
+            const int64_t ys = ay.start[ph], yl = ay.len[ph];
+            const acc_t* wy = ay.w.data() + ay.off[ph];
+            for (int64_t pw = 0; pw < PW; ++pw) {
+              const acc_t g = static_cast<acc_t>(go[ph * PW + pw]);
+              if (g == acc_t(0)) continue;
+              const int64_t xs = ax.start[pw], xl = ax.len[pw];
+              const acc_t* wx = ax.w.data() + ax.off[pw];
+
+              // Feature gradient: g * wy_i * wx_j.
+              for (int64_t r = 0; r < yl; ++r) {
+                scalar_t* grow = gplane + (ys + r) * W + xs;
+                const acc_t gi = g * wy[r];
+                for (int64_t q = 0; q < xl; ++q) {
+                  grow[q] += static_cast<scalar_t>(gi * wx[q]);
+                }
+              }
+
+              // Roi gradient: line integrals of F along the four bin edges.
+              const int64_t la0 = ax.e_i0[pw], la1 = ax.e_i1[pw];
+              const acc_t wa0 = ax.e_w0[pw], wa1 = ax.e_w1[pw];
+              const int64_t lb0 = ax.e_i0[pw + 1], lb1 = ax.e_i1[pw + 1];
+              const acc_t wb0 = ax.e_w0[pw + 1], wb1 = ax.e_w1[pw + 1];
+              acc_t ea = 0, eb = 0;
+              for (int64_t r = 0; r < yl; ++r) {
+                const scalar_t* row = plane + (ys + r) * W;
+                const acc_t fa = wa0 * static_cast<acc_t>(row[la0]) +
+                                 wa1 * static_cast<acc_t>(row[la1]);
+                const acc_t fb = wb0 * static_cast<acc_t>(row[lb0]) +
+                                 wb1 * static_cast<acc_t>(row[lb1]);
+                ea += wy[r] * fa;
+                eb += wy[r] * fb;
+              }
+              const scalar_t* rc0 = plane + ay.e_i0[ph] * W + xs;
+              const scalar_t* rc1 = plane + ay.e_i1[ph] * W + xs;
+              const scalar_t* rd0 = plane + ay.e_i0[ph + 1] * W + xs;
+              const scalar_t* rd1 = plane + ay.e_i1[ph + 1] * W + xs;
+              const acc_t wc0 = ay.e_w0[ph], wc1 = ay.e_w1[ph];
+              const acc_t wd0 = ay.e_w0[ph + 1], wd1 = ay.e_w1[ph + 1];
+              acc_t ec = 0, ed = 0;
+              for (int64_t q = 0; q < xl; ++q) {
+                const acc_t fc = wc0 * static_cast<acc_t>(rc0[q]) +
+                                 wc1 * static_cast<acc_t>(rc1[q]);
+                const acc_t fd = wd0 * static_cast<acc_t>(rd0[q]) +
+                                 wd1 * static_cast<acc_t>(rd1[q]);
+                ec += wx[q] * fc;
+                ed += wx[q] * fd;
+              }
+              const acc_t o = static_cast<acc_t>(op[ph * PW + pw]);
+              // d out / d (left, right, top, bottom) edge, times g.
+              const acc_t da = g * (o - ea) * inv_bw;
+              const acc_t db = g * (eb - o) * inv_bw;
+              const acc_t dc = g * (o - ec) * inv_bh;
+              const acc_t dd = g * (ed - o) * inv_bh;
+              // Edge positions: left = X0 + pw/PW (X1 - X0), etc.
+              const acc_t ta = static_cast<acc_t>(pw) / static_cast<acc_t>(PW);
+              const acc_t tb =
+                  static_cast<acc_t>(pw + 1) / static_cast<acc_t>(PW);
+              const acc_t tc = static_cast<acc_t>(ph) / static_cast<acc_t>(PH);
+              const acc_t td =
+                  static_cast<acc_t>(ph + 1) / static_cast<acc_t>(PH);
+              sx0 += (acc_t(1) - ta) * da + (acc_t(1) - tb) * db;
+              sx1 += ta * da + tb * db;
+              sy0 += (acc_t(1) - tc) * dc + (acc_t(1) - td) * dd;
+              sy1 += tc * dc + td * dd;
+            }
+          }
+        }
+        acc_rois[k * 4 + 0] += sx0;
+        acc_rois[k * 4 + 1] += sy0;
+        acc_rois[k * 4 + 2] += sx1;
+        acc_rois[k * 4 + 3] += sy1;
+      }
+    }
+  });
+
+  const acc_t scale = static_cast<acc_t>(spatial_scale);
+  for (int64_t k = 0; k < K; ++k) {
+    acc_t s[4] = {0, 0, 0, 0};
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      for (int q = 0; q < 4; ++q) s[q] += partial[(chunk * K + k) * 4 + q];
+    }
+    scalar_t* gr = grad_rois + k * 5;
+    gr[0] = scalar_t(0);
+    for (int q = 0; q < 4; ++q) gr[q + 1] = static_cast<scalar_t>(s[q] * scale);
+  }
+}
+
+void check_inputs(const at::Tensor& features, const at::Tensor& rois,
+                  int64_t pooled_height, int64_t pooled_width) {
+  TORCH_CHECK(features.device().is_cpu() && rois.device().is_cpu(),
+              "prroi_pool CPU: features and rois must be CPU tensors");
+  TORCH_CHECK(features.dim() == 4, "prroi_pool: features must be 4-D");
+  TORCH_CHECK(rois.dim() == 2 && rois.size(1) == 5,
+              "prroi_pool: rois must have shape (K, 5)");
+  TORCH_CHECK(features.scalar_type() == rois.scalar_type(),
+              "prroi_pool: features and rois must have the same dtype");
+  TORCH_CHECK(pooled_height >= 1 && pooled_width >= 1,
+              "prroi_pool: pooled sizes must be positive");
+}
+
+}  // namespace
+
+at::Tensor forward_cpu(const at::Tensor& features_in, const at::Tensor& rois_in,
+                       int64_t pooled_height, int64_t pooled_width,
+                       double spatial_scale) {
+  check_inputs(features_in, rois_in, pooled_height, pooled_width);
+  const at::Tensor features = features_in.contiguous();
+  const at::Tensor rois = rois_in.contiguous();
+  const int64_t B = features.size(0), C = features.size(1),
+                H = features.size(2), W = features.size(3), K = rois.size(0);
+  at::Tensor output =
+      at::empty({K, C, pooled_height, pooled_width}, features.options());
+  if (output.numel() == 0) return output;
+  if (features.numel() == 0) return output.zero_();  // empty map: F = 0
+  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "prroi_pool_forward_cpu",
+                             [&] {
+                               forward_kernel<scalar_t>(
+                                   features.const_data_ptr<scalar_t>(),
+                                   rois.const_data_ptr<scalar_t>(),
+                                   output.mutable_data_ptr<scalar_t>(), B, C, H,
+                                   W, K, pooled_height, pooled_width,
+                                   spatial_scale);
+                             });
+  return output;
+}
+
+std::tuple<at::Tensor, at::Tensor> backward_cpu(
+    const at::Tensor& grad_output_in, const at::Tensor& features_in,
+    const at::Tensor& rois_in, const at::Tensor& output_in,
+    int64_t pooled_height, int64_t pooled_width, double spatial_scale) {
+  check_inputs(features_in, rois_in, pooled_height, pooled_width);
+  const at::Tensor features = features_in.contiguous();
+  const at::Tensor rois = rois_in.contiguous();
+  const int64_t B = features.size(0), C = features.size(1),
+                H = features.size(2), W = features.size(3), K = rois.size(0);
+  TORCH_CHECK(grad_output_in.device().is_cpu() &&
+                  grad_output_in.scalar_type() == features.scalar_type(),
+              "prroi_pool CPU: grad_output must be a CPU tensor of the "
+              "features' dtype");
+  TORCH_CHECK(grad_output_in.sizes() ==
+                  at::IntArrayRef({K, C, pooled_height, pooled_width}),
+              "prroi_pool: grad_output must have shape (K, C, PH, PW)");
+  const at::Tensor grad_output = grad_output_in.contiguous();
+  at::Tensor output;
+  if (output_in.defined() && output_in.numel() > 0) {
+    TORCH_CHECK(output_in.sizes() == grad_output.sizes() &&
+                    output_in.scalar_type() == features.scalar_type() &&
+                    output_in.device().is_cpu(),
+                "prroi_pool: output must match grad_output in shape, dtype "
+                "and device");
+    output = output_in.contiguous();
+  } else {
+    output = forward_cpu(features, rois, pooled_height, pooled_width,
+                         spatial_scale);
+  }
+
+  at::Tensor grad_features = at::zeros_like(features);
+  at::Tensor grad_rois = at::zeros_like(rois);
+  if (grad_output.numel() == 0 || features.numel() == 0) {
+    return std::make_tuple(grad_features, grad_rois);
+  }
+  AT_DISPATCH_FLOATING_TYPES(
+      features.scalar_type(), "prroi_pool_backward_cpu", [&] {
+        backward_kernel<scalar_t>(
+            grad_output.const_data_ptr<scalar_t>(),
+            features.const_data_ptr<scalar_t>(),
+            rois.const_data_ptr<scalar_t>(), output.const_data_ptr<scalar_t>(),
+            grad_features.mutable_data_ptr<scalar_t>(),
+            grad_rois.mutable_data_ptr<scalar_t>(), B, C, H, W, K,
+            pooled_height, pooled_width, spatial_scale);
+      });
+  return std::make_tuple(grad_features, grad_rois);
+}
+
+}  // namespace prroi
