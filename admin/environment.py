@@ -52,7 +52,7 @@ FIELDS: tuple[Field, ...] = (
     Field("synthetic_dir", OUTPUT, "synthetic", "the generated synthetic dataset (GOT-10k layout)"),
     # Training datasets.
     Field("lasot_dir", INPUT, None, "LaSOT (training)"),
-    Field("got10k_dir", INPUT, None, "GOT-10k (training, the folder holding train/)"),
+    Field("got10k_dir", INPUT, None, "GOT-10k training set: its train/ folder, holding list.txt"),
     Field("trackingnet_dir", INPUT, None, "TrackingNet (training, the folder holding TRAIN_0/...)"),
     Field("coco_dir", INPUT, None, "COCO (training)"),
     Field("imagenet_dir", INPUT, None, "ImageNet-VID, ILSVRC2015 (training)"),

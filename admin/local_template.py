@@ -20,7 +20,7 @@ synthetic_dir = ''         # <workspace_dir>/synthetic: the generated synthetic 
 
 # Training datasets.
 lasot_dir = ''             # LaSOT: <class>/<class>-<n>/img/...
-got10k_dir = ''            # GOT-10k: the folder holding train/
+got10k_dir = ''            # GOT-10k: its train/ folder (holding list.txt)
 trackingnet_dir = ''       # TrackingNet: the folder holding TRAIN_0, TRAIN_1, ...
 coco_dir = ''              # COCO: annotations/ and images
 imagenet_dir = ''          # ImageNet-VID (ILSVRC2015): Annotations/ and Data/

@@ -1,0 +1,148 @@
+"""The crop function shared by training (``sample_target``) and tracking, and the IoU-Net's box
+proposals.
+
+A crop is a square window of side ``ceil(sqrt(w * h) * search_area_factor)`` pixels centred on a
+box, resized to ``output_sz``; what lies outside the image repeats the border pixels. The window
+is placed with sub-pixel precision and the box mapping is exact, so a box drawn at its mapped
+position in the crop covers what it covered in the image. Shrinking by 2x or more first averages
+whole blocks of pixels (as libjpeg's reduced-size decoding does), so a crop taken from a frame
+decoded at 1/2, 1/4 or 1/8 of its size matches the one taken from the full frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+import torch
+
+from ltr.data.boxes import box_iou
+from ltr.data.image_loader import REDUCTIONS
+
+
+@dataclasses.dataclass(frozen=True)
+class CropWindow:
+    """A square window of the full-size image: top-left (x0, y0), side in pixels, and the size of
+    the crop it is resized to."""
+
+    x0: float
+    y0: float
+    side: int
+    output_sz: int
+
+    @property
+    def resize_factor(self) -> float:
+        """Crop pixels per image pixel."""
+        return self.output_sz / self.side
+
+    def map_box(self, box: torch.Tensor) -> torch.Tensor:
+        """Image [x, y, w, h] (..., 4) -> the same box in crop coordinates."""
+        offset = box.new_tensor([self.x0, self.y0, 0.0, 0.0])
+        return (box - offset) * self.resize_factor
+
+    def unmap_box(self, box: torch.Tensor) -> torch.Tensor:
+        """Crop [x, y, w, h] -> image coordinates."""
+        offset = box.new_tensor([self.x0, self.y0, 0.0, 0.0])
+        return box / self.resize_factor + offset
+
+
+def crop_window(box, search_area_factor: float, output_sz: int) -> CropWindow:
+    """The window centred on ``box`` ([x, y, w, h]) of side ceil(sqrt(w * h) * factor)."""
+    x, y, w, h = (float(v) for v in box)
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+        raise ValueError(f"cannot crop around the box {[x, y, w, h]}: it needs a finite positive size")
+    side = max(1, math.ceil(math.sqrt(w * h) * search_area_factor))
+    return CropWindow(x + 0.5 * w - 0.5 * side, y + 0.5 * h - 0.5 * side, side, int(output_sz))
+
+
+def decode_reduction(window: CropWindow, image_size: tuple[int, int] | None = None) -> int:
+    """The largest JPEG decoding reduction (1, 2, 4, 8) that does not go below the crop's own
+    resolution: the crop is shrunk by at least that much anyway."""
+    shrink = window.side / window.output_sz
+    reduction = max(r for r in REDUCTIONS if r <= max(shrink, 1.0))
+    if image_size is not None:
+        # Keep a usable image: never decode below 16 pixels on a side.
+        while reduction > 1 and min(image_size) / reduction < 16:
+            reduction //= 2
+    return reduction
+
+
+def extract_crop(image: np.ndarray, window: CropWindow, image_scale: float = 1.0) -> np.ndarray:
+    """Resample ``window`` of ``image`` to (output_sz, output_sz, C).
+
+    ``image_scale`` is the image's size relative to the full-size frame the window refers to
+    (1/2 for a frame decoded at half size)."""
+    height, width = image.shape[:2]
+    out = window.output_sz
+    scale = image_scale
+    shrink = window.side * scale / out
+    source, origin_x, origin_y, block = image, 0, 0, 1
+    if shrink >= 2:
+        # Average k x k blocks of the region under the window (k a power of two, as in JPEG's
+        # reduced-size decoding), then interpolate what is left (less than 2x): no aliasing,
+        # and the same result whether the frame was decoded whole or reduced.
+        block = 2 ** int(math.floor(math.log2(shrink)))
+        left, top = window.x0 * scale, window.y0 * scale
+        right, bottom = left + window.side * scale, top + window.side * scale
+        # Blocks aligned to multiples of k from the image origin, like a reduced decode's.
+        x0 = min(max(math.floor(left) - block, 0), width - 1) // block * block
+        y0 = min(max(math.floor(top) - block, 0), height - 1) // block * block
+        x1 = max(min(math.ceil(right) + block, width), x0 + 1)
+        y1 = max(min(math.ceil(bottom) + block, height), y0 + 1)
+        region = image[y0:y1, x0:x1]
+        pad_y, pad_x = -region.shape[0] % block, -region.shape[1] % block
+        if pad_x or pad_y:
+            region = cv2.copyMakeBorder(region, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+        source = cv2.resize(region, (region.shape[1] // block, region.shape[0] // block),
+                            interpolation=cv2.INTER_AREA)
+        origin_x, origin_y = x0, y0
+    step = window.side * scale / (out * block)
+    # Output pixel u (centre u + 0.5) shows image x = x0 + (u + 0.5) * side / out; OpenCV puts
+    # pixel centres at integers.
+    offset_x = ((window.x0 + 0.5 * window.side / out) * scale - origin_x) / block - 0.5
+    offset_y = ((window.y0 + 0.5 * window.side / out) * scale - origin_y) / block - 0.5
+    matrix = np.array([[step, 0.0, offset_x], [0.0, step, offset_y]])
+    return cv2.warpAffine(source, matrix, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def sample_target(image: np.ndarray, target_box, search_area_factor: float, output_sz: int,
+                  image_scale: float = 1.0) -> tuple[np.ndarray, float]:
+    """Crop of side ceil(sqrt(w * h) * search_area_factor) around ``target_box`` (full-size image
+    coordinates), resized to ``output_sz``: (crop (output_sz, output_sz, C), resize factor)."""
+    window = crop_window(target_box, search_area_factor, output_sz)
+    return extract_crop(image, window, image_scale), window.resize_factor
+
+
+def sample_proposals(box: torch.Tensor, count: int, sigma_factors, min_iou: float, *,
+                     generator: torch.Generator | None = None, max_tries: int = 100):
+    """``count`` boxes drawn around ``box`` by Gaussian perturbation of centre and size.
+
+    Each proposal picks a sigma factor from ``sigma_factors``; its standard deviation is that
+    factor times sqrt(w * h), shrunk by 0.9 after each draw whose IoU with ``box`` is not above
+    ``min_iou`` (at most ``max_tries`` draws; the last is kept). A width or height drawn at
+    most 1 pixel becomes 15-50% of the box's. All draws are made at once. Returns proposals
+    (count, 4) and their IoU with ``box`` (count,)."""
+    box = box.to(torch.float32)
+    sigma_factors = torch.as_tensor(sigma_factors, dtype=torch.float32).reshape(-1)
+    choice = torch.randint(len(sigma_factors), (count,), generator=generator)
+    decay = 0.9 ** torch.arange(max_tries, dtype=torch.float32)
+    sigma = (sigma_factors[choice][:, None] * decay[None]) * torch.sqrt(box[2] * box[3])  # (count, tries)
+    noise = torch.randn(count, max_tries, 4, generator=generator)
+    centre = box[:2] + 0.5 * box[2:]
+    cx = centre[0] + noise[..., 0] * sigma
+    cy = centre[1] + noise[..., 1] * sigma
+    w = box[2] + noise[..., 2] * sigma
+    h = box[3] + noise[..., 3] * sigma
+    shrink = 0.15 + 0.35 * torch.rand(count, max_tries, 2, generator=generator)
+    w = torch.where(w <= 1, box[2] * shrink[..., 0], w)
+    h = torch.where(h <= 1, box[3] * shrink[..., 1], h)
+    proposals = torch.stack([cx - 0.5 * w, cy - 0.5 * h, w, h], -1)
+    iou = box_iou(box, proposals)
+    accepted = iou > min_iou
+    # The first accepted draw, or the last draw when none was.
+    first = torch.where(accepted.any(1), accepted.float().argmax(1), torch.full((count,), max_tries - 1))
+    rows = torch.arange(count)
+    return proposals[rows, first], iou[rows, first]

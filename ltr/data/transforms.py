@@ -1,0 +1,182 @@
+"""Image transforms for training, with joint and per-image semantics.
+
+``Transform(*transforms)`` composes. Calling a transform with ``joint=True`` draws its random
+parameters once for all the images (a grey-scale decision for a whole training pair), with
+``joint=False`` once per image. Images are (H, W, C) uint8 arrays before ``ToTensor`` and
+(C, H, W) float tensors after; boxes [x, y, w, h] follow geometric transforms. Randomness comes
+from the ``generator`` passed in, so a seeded pipeline repeats.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import torch
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _uniform(generator: torch.Generator | None, low: float = 0.0, high: float = 1.0) -> float:
+    return low + (high - low) * torch.rand((), generator=generator).item()
+
+
+class Transform:
+    """A composition of transforms, or (in subclasses) one transform."""
+
+    def __init__(self, *transforms: "Transform"):
+        if len(transforms) == 1 and isinstance(transforms[0], (list, tuple)):
+            transforms = tuple(transforms[0])
+        self.transforms = transforms
+
+    def __call__(self, *, image: list, bbox: list | None = None, joint: bool = True,
+                 generator: torch.Generator | None = None):
+        """Transform a list of images (and their boxes); returns (images, boxes)."""
+        for transform in self.transforms:
+            image, bbox = transform(image=image, bbox=bbox, joint=joint, generator=generator)
+        return image, bbox
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(t) for t in self.transforms)
+        return f"{type(self).__name__}({inner})"
+
+
+class TransformBase(Transform):
+    """One transform: subclasses draw parameters in ``roll`` and apply them per image."""
+
+    def __init__(self):
+        super().__init__()
+
+    def roll(self, generator: torch.Generator | None):
+        return None
+
+    def transform_image(self, image, params):
+        return image
+
+    def transform_bbox(self, bbox: torch.Tensor, image_shape: tuple[int, int], params) -> torch.Tensor:
+        return bbox
+
+    def __call__(self, *, image: list, bbox: list | None = None, joint: bool = True,
+                 generator: torch.Generator | None = None):
+        shared = self.roll(generator) if joint else None
+        images, boxes = [], []
+        for index, img in enumerate(image):
+            params = shared if joint else self.roll(generator)
+            shape = tuple(img.shape[:2]) if isinstance(img, np.ndarray) else tuple(img.shape[-2:])
+            images.append(self.transform_image(img, params))
+            if bbox is not None:
+                boxes.append(self.transform_bbox(bbox[index], shape, params))
+        return images, (boxes if bbox is not None else None)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v}" for k, v in vars(self).items() if k != "transforms")
+        return f"{type(self).__name__}({fields})"
+
+
+class ToGrayscale(TransformBase):
+    """With ``probability``, replace the colours by their luminance (kept as 3 channels)."""
+
+    def __init__(self, probability: float = 0.5):
+        super().__init__()
+        self.probability = probability
+
+    def roll(self, generator):
+        return _uniform(generator) < self.probability
+
+    def transform_image(self, image, grey: bool):
+        if not grey:
+            return image
+        if isinstance(image, np.ndarray):
+            return np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+        weights = image.new_tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
+        return (image * weights).sum(0, keepdim=True).expand_as(image).contiguous()
+
+
+class ToTensor(TransformBase):
+    """(H, W, C) uint8 -> (C, H, W) float32 in [0, 1]."""
+
+    def transform_image(self, image, params):
+        if torch.is_tensor(image):
+            return image
+        return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255.0)
+
+
+class ToTensorAndJitter(TransformBase):
+    """To a float tensor in [0, 1], multiplied by a brightness factor drawn uniformly from
+    [1 - brightness_jitter, 1 + brightness_jitter] and clamped."""
+
+    def __init__(self, brightness_jitter: float = 0.0, normalize: bool = True):
+        super().__init__()
+        self.brightness_jitter = brightness_jitter
+        self.normalize = normalize
+
+    def roll(self, generator):
+        return _uniform(generator, max(0.0, 1 - self.brightness_jitter), 1 + self.brightness_jitter)
+
+    def transform_image(self, image, factor: float):
+        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
+        tensor.mul_(factor / 255.0 if self.normalize else factor)
+        return tensor.clamp_(0.0, 1.0 if self.normalize else 255.0)
+
+
+class Normalize(TransformBase):
+    """Per-channel (x - mean) / std on (C, H, W) tensors."""
+
+    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD, inplace: bool = False):
+        super().__init__()
+        self.mean, self.std, self.inplace = tuple(mean), tuple(std), inplace
+
+    def transform_image(self, image: torch.Tensor, params):
+        mean = image.new_tensor(self.mean).view(-1, 1, 1)
+        std = image.new_tensor(self.std).view(-1, 1, 1)
+        if self.inplace:
+            return image.sub_(mean).div_(std)
+        return (image - mean) / std
+
+
+class RandomHorizontalFlip(TransformBase):
+    """With ``probability``, mirror left to right (boxes follow)."""
+
+    def __init__(self, probability: float = 0.5):
+        super().__init__()
+        self.probability = probability
+
+    def roll(self, generator):
+        return _uniform(generator) < self.probability
+
+    def transform_image(self, image, flip: bool):
+        if not flip:
+            return image
+        if isinstance(image, np.ndarray):
+            return np.ascontiguousarray(image[:, ::-1])
+        return image.flip(-1)
+
+    def transform_bbox(self, bbox, image_shape, flip: bool):
+        if not flip:
+            return bbox
+        flipped = bbox.clone()
+        flipped[..., 0] = image_shape[1] - bbox[..., 0] - bbox[..., 2]
+        return flipped
+
+
+class Blur(TransformBase):
+    """Gaussian blur of standard deviation ``sigma`` (one value, or one per axis: y, x)."""
+
+    def __init__(self, sigma):
+        super().__init__()
+        sigma = (sigma, sigma) if isinstance(sigma, (int, float)) else tuple(sigma)
+        self.sigma = sigma
+
+    def transform_image(self, image, params):
+        sigma_y, sigma_x = self.sigma
+        size_x = 2 * math.ceil(2 * sigma_x) + 1
+        size_y = 2 * math.ceil(2 * sigma_y) + 1
+        if isinstance(image, np.ndarray):
+            return cv2.GaussianBlur(image, (size_x, size_y), sigmaX=sigma_x, sigmaY=sigma_y,
+                                    borderType=cv2.BORDER_REPLICATE)
+        blurred = cv2.GaussianBlur(image.permute(1, 2, 0).numpy(), (size_x, size_y), sigmaX=sigma_x,
+                                   sigmaY=sigma_y, borderType=cv2.BORDER_REPLICATE)
+        blurred = blurred[..., None] if blurred.ndim == 2 else blurred
+        return torch.from_numpy(np.ascontiguousarray(blurred.transpose(2, 0, 1)))

@@ -1,0 +1,100 @@
+import math
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from ltr.data.boxes import box_iou
+from ltr.data.image_loader import imread
+from ltr.data.processing_utils import (crop_window, decode_reduction, extract_crop, sample_proposals,
+                                       sample_target)
+from ltr.dataset.synthetic.textures import photo_library
+
+
+def rectangle_image(box, size=(200, 150)):
+    image = np.zeros((size[1], size[0], 3), np.uint8)
+    x, y, w, h = box
+    image[y:y + h, x:x + w] = 255
+    return image
+
+
+@pytest.mark.parametrize("box,factor,out", [((60, 40, 30, 20), 3.0, 64), ((10, 100, 40, 30), 5.0, 128),
+                                            ((150, 10, 45, 30), 2.0, 200)])
+def test_mapped_box_covers_the_drawn_target(box, factor, out):
+    image = rectangle_image(box)
+    window = crop_window(torch.tensor(box, dtype=torch.float32), factor, out)
+    assert window.side == math.ceil(math.sqrt(box[2] * box[3]) * factor)
+    crop = extract_crop(image, window)
+    assert crop.shape == (out, out, 3)
+    mapped = window.map_box(torch.tensor(box, dtype=torch.float32))
+    ys, xs = np.nonzero(crop[..., 0] > 127)
+    drawn = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    x, y, w, h = mapped.tolist()
+    np.testing.assert_allclose([x, y, x + w, y + h], drawn, atol=1.0)
+    # The target sits in the middle of the crop, at sqrt(area) * resize factor.
+    assert abs(x + w / 2 - out / 2) < 1e-4 and abs(y + h / 2 - out / 2) < 1e-4
+    torch.testing.assert_close(window.unmap_box(mapped), torch.tensor(box, dtype=torch.float32))
+
+
+def test_outside_the_image_repeats_the_border():
+    image = np.zeros((50, 50, 3), np.uint8)
+    image[:, -1] = (10, 20, 30)  # the right-most column
+    crop, factor = sample_target(image, torch.tensor([40.0, 10, 10, 10]), 4.0, 40)
+    assert factor == 1.0
+    # The window spans x in [25, 65): everything right of the image repeats its last column.
+    assert (crop[:, 30:] == (10, 20, 30)).all()
+
+
+def test_bad_boxes_are_refused():
+    for box in ([0, 0, 0, 5], [0, 0, float("nan"), 5], [0, 0, -3, 4]):
+        with pytest.raises(ValueError, match="cannot crop"):
+            crop_window(torch.tensor(box), 5.0, 288)
+
+
+def test_reduced_decoding_matches_full_resolution(tmp_path):
+    """Tolerance: on a 1280x720 photograph, crops from a frame decoded at 1/2, 1/4 or 1/8 of its
+    size differ from the full-resolution crops by under 1.5 grey levels on average, and 99% of
+    pixels by at most 6."""
+    path = tmp_path / "frame.jpg"
+    photo = photo_library()[2].image
+    cv2.imwrite(str(path), cv2.resize(photo, (1280, 720)), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    full = imread(path)
+    generator = torch.Generator().manual_seed(0)
+    reductions = set()
+    for _ in range(60):
+        box = torch.cat([torch.rand(2, generator=generator) * torch.tensor([1400.0, 800.0]) - 100,
+                         torch.rand(2, generator=generator) * 500 + 30])
+        window = crop_window(box, 5.0, 288)
+        reduction = decode_reduction(window)
+        if reduction == 1:
+            continue
+        reductions.add(reduction)
+        reduced = imread(path, reduction)
+        assert reduced.shape[:2] == (720 // reduction, 1280 // reduction)
+        difference = np.abs(extract_crop(full, window).astype(float) - extract_crop(reduced, window, 1 / reduction))
+        assert difference.mean() < 1.5 and np.percentile(difference, 99) <= 6
+    assert reductions == {2, 4, 8}
+
+
+def test_decode_reduction_follows_the_shrink():
+    assert decode_reduction(crop_window([0, 0, 50, 50], 5.0, 288)) == 1  # 250 px -> 288
+    assert decode_reduction(crop_window([0, 0, 120, 120], 5.0, 288)) == 2  # 600 px, 2.08x
+    assert decode_reduction(crop_window([0, 0, 500, 500], 5.0, 288)) == 8  # 8.7x
+    assert decode_reduction(crop_window([0, 0, 500, 500], 5.0, 288), image_size=(100, 80)) == 4
+
+
+def test_proposals_follow_their_definition():
+    box = torch.tensor([30.0, 40.0, 50.0, 20.0])
+    generator = torch.Generator().manual_seed(1)
+    proposals, iou = sample_proposals(box, 1000, [0.01, 0.05, 0.1, 0.2, 0.3], 0.1, generator=generator)
+    assert proposals.shape == (1000, 4) and iou.shape == (1000,)
+    torch.testing.assert_close(iou, box_iou(box, proposals))
+    assert (iou > 0.1).float().mean() > 0.99 and (proposals[:, 2:] > 0).all()
+    # The small sigma factor gives near-copies, the large ones spread out.
+    assert (iou > 0.95).float().mean() > 0.1 and (iou < 0.6).float().mean() > 0.2
+    again, _ = sample_proposals(box, 1000, [0.01, 0.05, 0.1, 0.2, 0.3], 0.1,
+                                generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(proposals, again)
+    tight, tight_iou = sample_proposals(box, 200, [0.01], 0.0, generator=generator)
+    assert tight_iou.min() > 0.85

@@ -1,0 +1,57 @@
+import numpy as np
+import torch
+
+from ltr.data import transforms as tfm
+
+
+def images(count=4, size=(20, 30)):
+    generator = np.random.default_rng(0)
+    return [generator.integers(0, 256, (size[0], size[1], 3), dtype=np.uint8) for _ in range(count)]
+
+
+def test_grayscale_is_joint_or_per_image():
+    transform = tfm.ToGrayscale(probability=0.5)
+    joint_mixed = per_image_mixed = 0
+    for seed in range(40):
+        out, _ = transform(image=images(), joint=True, generator=torch.Generator().manual_seed(seed))
+        grey = [bool((img[..., 0] == img[..., 1]).all()) for img in out]
+        joint_mixed += len(set(grey)) > 1
+        out, _ = transform(image=images(), joint=False, generator=torch.Generator().manual_seed(seed))
+        grey = [bool((img[..., 0] == img[..., 1]).all()) for img in out]
+        per_image_mixed += len(set(grey)) > 1
+    assert joint_mixed == 0 and per_image_mixed > 10
+
+
+def test_flip_moves_the_box_with_the_image():
+    image = np.zeros((10, 20, 3), np.uint8)
+    image[2:5, 3:8] = 200
+    box = torch.tensor([3.0, 2.0, 5.0, 3.0])
+    out, boxes = tfm.RandomHorizontalFlip(probability=1.0)(image=[image], bbox=[box])
+    x, y, w, h = boxes[0].int().tolist()
+    assert (out[0][y:y + h, x:x + w] == 200).all() and out[0].sum() == image.sum()
+    assert boxes[0].tolist() == [12.0, 2.0, 5.0, 3.0]
+
+
+def test_tensor_jitter_and_normalise():
+    image = np.full((4, 5, 3), 100, np.uint8)
+    jitter = tfm.ToTensorAndJitter(0.2)
+    factors = set()
+    for seed in range(20):
+        out, _ = jitter(image=[image], joint=False, generator=torch.Generator().manual_seed(seed))
+        assert out[0].shape == (3, 4, 5) and out[0].dtype == torch.float32
+        factor = out[0][0, 0, 0].item() * 255 / 100
+        assert 0.8 - 1e-6 <= factor <= 1.2 + 1e-6
+        factors.add(round(factor, 4))
+    assert len(factors) > 10
+    pipeline = tfm.Transform(tfm.ToTensor(), tfm.Normalize(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)))
+    out, _ = pipeline(image=[image])
+    torch.testing.assert_close(out[0], torch.full((3, 4, 5), (100 / 255 - 0.5) / 0.25))
+
+
+def test_blur_keeps_a_constant_image_and_smooths_an_edge():
+    image = np.zeros((9, 9, 3), np.uint8)
+    image[:, 5:] = 255
+    out, _ = tfm.Blur(1.0)(image=[image, np.full((9, 9, 3), 77, np.uint8)])
+    assert 0 < out[0][4, 4, 0] < 255 and (out[1] == 77).all()
+    tensor_out, _ = tfm.Blur(1.0)(image=[torch.from_numpy(image.transpose(2, 0, 1)).float()])
+    assert tensor_out[0].shape == (3, 9, 9) and 0 < tensor_out[0][0, 4, 4] < 255
