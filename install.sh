@@ -30,6 +30,18 @@ else
     echo "    OpenCV; 'sudo apt-get install libturbojpeg0' makes JPEG decoding faster"
 fi
 
+begin "system header jpeglib.h (libjpeg62-turbo-dev, for the JPEG region decoder)"
+if [ -f /usr/include/jpeglib.h ] || [ -f /usr/local/include/jpeglib.h ]; then
+    echo "    already installed"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjpeg62-turbo-dev >/dev/null
+    echo "    installed"
+else
+    echo "    not installed and cannot install it (needs root and apt-get): training decodes whole"
+    echo "    frames; 'sudo apt-get install libjpeg62-turbo-dev' and ./install.sh make it faster"
+fi
+
 begin "Python interpreter ($PYTHON, 3.10 or newer)"
 "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 10), sys.version' \
     || { echo "    $PYTHON is missing or older than 3.10: set PYTHON=..." >&2; false; }
@@ -56,6 +68,9 @@ fi
 
 begin "Precise RoI Pooling extension (C++ always; CUDA when torch is a CUDA build and nvcc is found)"
 "$VENV/bin/python" -m external.PreciseRoIPooling.build 2>&1 | sed 's/^/    /'
+
+begin "JPEG region decoder (C++, libjpeg)"
+"$VENV/bin/python" -m external.jpeg_region.build 2>&1 | sed 's/^/    /'
 
 begin "admin/local.py from admin/local_template.py"
 "$VENV/bin/python" -m admin create-local | sed 's/^/    /'

@@ -45,7 +45,7 @@ def test_no_print_in_library_code():
 
 
 def test_flags_are_store_true():
-    assert not offenders(python_files(), r"type\s*=\s*bool")
+    assert not offenders(python_files(), r"\btype\s*=\s*bool")
 
 
 @pytest.mark.parametrize("package", ["admin", "external"])

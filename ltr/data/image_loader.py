@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from external import jpeg_region
+
 logger = logging.getLogger(__name__)
 
 REDUCTIONS = (1, 2, 4, 8)
@@ -78,15 +80,24 @@ def opencv_loader(path: str | Path, reduction: int = 1) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def jpeg4py_loader(path: str | Path) -> np.ndarray:
-    """RGB uint8 (H, W, 3) through libjpeg-turbo; OpenCV when jpeg4py cannot decode here."""
+def jpeg4py_loader(path: str | Path, reduction: int = 1) -> np.ndarray:
+    """RGB uint8 (H, W, 3) through libjpeg-turbo; OpenCV when jpeg4py cannot decode here.
+    With ``reduction`` 2, 4 or 8, TurboJPEG decodes straight to that fraction of the size (it
+    scales in the DCT when the output it is given is that small)."""
     path = str(path)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction}")
     if not jpeg4py_available() or Path(path).suffix.lower() not in _JPEG_SUFFIXES:
-        return opencv_loader(path)
+        return opencv_loader(path, reduction)
     import jpeg4py
 
     try:
-        return jpeg4py.JPEG(path).decode()
+        jpeg = jpeg4py.JPEG(path)
+        if reduction == 1:
+            return jpeg.decode()
+        jpeg.parse_header()
+        output = np.empty((-(-jpeg.height // reduction), -(-jpeg.width // reduction), 3), np.uint8)
+        return jpeg.decode(output)
     except (OSError, RuntimeError, ValueError, AttributeError) as error:
         if not os.path.exists(path) or os.path.getsize(path) == 0:
             raise ImageReadError(path, _missing_or_unreadable(path)) from error
@@ -96,13 +107,32 @@ def jpeg4py_loader(path: str | Path) -> np.ndarray:
 def imread(path: str | Path, reduction: int = 1) -> np.ndarray:
     """The default frame loader: RGB uint8 (H, W, 3), at 1/``reduction`` of the full size.
     A missing or undecodable file raises :class:`ImageReadError` naming it."""
-    if reduction == 1:
-        return jpeg4py_loader(path)
-    return opencv_loader(path, reduction)
+    return jpeg4py_loader(path, reduction)
 
 
-# Loaders that take a reduction; others are always called with the path alone.
+def read_region(path: str | Path, reduction: int, region: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, int]]:
+    """At least ``region`` (x0, y0, x1, y1; clipped to the image) of the image decoded at
+    1/``reduction`` of its size, and the position of the returned array's top-left pixel in
+    that image. With the JPEG region decoder built (external.jpeg_region), only that part is
+    decoded; otherwise the whole image is, and returned with position (0, 0)."""
+    path = str(path)
+    if Path(path).suffix.lower() in _JPEG_SUFFIXES and jpeg_region.available():
+        try:
+            pixels, left, top, _, _ = jpeg_region.decode_region(path, reduction, *region)
+        except RuntimeError as error:
+            reason = str(error).splitlines()[0]
+            if not os.path.exists(path) or os.path.getsize(path) == 0:
+                reason = _missing_or_unreadable(path)
+            raise ImageReadError(path, reason) from error
+        return pixels, (left, top)
+    return imread(path, reduction), (0, 0)
+
+
+# Loaders that take a reduction, or read regions (``loader.region``); others are always called
+# with the path alone.
 imread.supports_reduction = True
+imread.region = read_region
+jpeg4py_loader.supports_reduction = True
 opencv_loader.supports_reduction = True
 
 
@@ -130,6 +160,16 @@ class LazyFrame:
         if reduction == 1 or not getattr(self.loader, "supports_reduction", False):
             return self.loader(self.path), 1
         return self.loader(self.path, reduction), reduction
+
+    def load_region(self, reduction: int, region: tuple[int, int, int, int]) -> tuple[np.ndarray, int, tuple[int, int]]:
+        """The part of the image that holds ``region`` of the image at 1/``reduction`` (see
+        ``read_region``): (pixels, reduction used, position of the pixels' top-left)."""
+        read = getattr(self.loader, "region", None)
+        if read is not None:
+            pixels, origin = read(self.path, reduction, region)
+            return pixels, reduction, origin
+        image, reduction = self.load(reduction)
+        return image, reduction, (0, 0)
 
     @property
     def size(self) -> tuple[int, int]:

@@ -7,7 +7,8 @@ import torch
 
 from ltr.data import transforms as tfm
 from ltr.data.image_loader import LazyFrame
-from ltr.data.processing_utils import crop_window, decode_reduction, extract_crop, sample_proposals
+from ltr.data.processing_utils import (crop_region, crop_window, decode_reduction, extract_crop,
+                                       sample_proposals)
 from ltr.data.tensordict import TensorDict
 
 
@@ -41,8 +42,9 @@ class ATOMProcessing(BaseProcessing):
     crops; for each test frame draw ``proposal_params['boxes_per_frame']`` proposals (with its
     ``sigma_factor`` list and ``min_iou``) and their IoU target 2 * IoU - 1.
 
-    Frames given as :class:`LazyFrame` are decoded here, at 1/2, 1/4 or 1/8 of their size when
-    the crop shrinks them that much anyway and ``reduced_decoding`` is on.
+    Frames given as :class:`LazyFrame` are decoded here; with ``reduced_decoding`` on, only the
+    part the crop reads, and at 1/2, 1/4 or 1/8 of the size when the crop shrinks the frame that
+    much anyway.
 
     ``mode='pair'`` returns one frame per split (tensors, not lists); ``mode='sequence'`` stacks
     the frames of each split in the first dimension."""
@@ -73,9 +75,14 @@ class ATOMProcessing(BaseProcessing):
         """Crop ``frame`` (an array or a LazyFrame) around ``jittered``; ``box`` in crop coordinates."""
         window = crop_window(jittered, self.search_area_factor, self.output_sz)
         if isinstance(frame, LazyFrame):
-            reduction = decode_reduction(window) if self.reduced_decoding else 1
-            image, reduction = frame.load(reduction)
-            crop = extract_crop(image, window, 1.0 / reduction)
+            if self.reduced_decoding:
+                # Decode only what the crop reads, at the smallest size it can use.
+                reduction = decode_reduction(window)
+                image, reduction, origin = frame.load_region(reduction, crop_region(window, 1.0 / reduction))
+            else:
+                image, reduction = frame.load(1)
+                origin = (0, 0)
+            crop = extract_crop(image, window, 1.0 / reduction, origin)
         else:
             crop = extract_crop(frame, window)
         return crop, window.map_box(box.to(torch.float32))

@@ -69,26 +69,32 @@ def decode_reduction(window: CropWindow, image_size: tuple[int, int] | None = No
     return reduction
 
 
-def extract_crop(image: np.ndarray, window: CropWindow, image_scale: float = 1.0) -> np.ndarray:
+def extract_crop(image: np.ndarray, window: CropWindow, image_scale: float = 1.0,
+                 origin: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Resample ``window`` of ``image`` to (output_sz, output_sz, C).
 
     ``image_scale`` is the image's size relative to the full-size frame the window refers to
-    (1/2 for a frame decoded at half size)."""
+    (1/2 for a frame decoded at half size); ``origin`` is where the array's top-left pixel lies
+    in that image, when only a region of it was decoded (see ``crop_region``). The array's
+    edges are taken as the frame's: what lies beyond them repeats them."""
     height, width = image.shape[:2]
     out = window.output_sz
     scale = image_scale
     shrink = window.side * scale / out
-    source, origin_x, origin_y, block = image, 0, 0, 1
+    # The window in the array's pixels.
+    left, top = window.x0 * scale - origin[0], window.y0 * scale - origin[1]
+    source, source_x, source_y, block = image, 0, 0, 1
     if shrink >= 2:
         # Average k x k blocks of the region under the window (k a power of two, as in JPEG's
         # reduced-size decoding), then interpolate what is left (less than 2x): no aliasing,
         # and the same result whether the frame was decoded whole or reduced.
         block = 2 ** int(math.floor(math.log2(shrink)))
-        left, top = window.x0 * scale, window.y0 * scale
         right, bottom = left + window.side * scale, top + window.side * scale
-        # Blocks aligned to multiples of k from the image origin, like a reduced decode's.
-        x0 = min(max(math.floor(left) - block, 0), width - 1) // block * block
-        y0 = min(max(math.floor(top) - block, 0), height - 1) // block * block
+        # Blocks aligned to multiples of k from the image's origin, like a reduced decode's.
+        x0 = min(max(math.floor(left) - block, 0), width - 1)
+        y0 = min(max(math.floor(top) - block, 0), height - 1)
+        x0 = max(0, (x0 + origin[0]) // block * block - origin[0])
+        y0 = max(0, (y0 + origin[1]) // block * block - origin[1])
         x1 = max(min(math.ceil(right) + block, width), x0 + 1)
         y1 = max(min(math.ceil(bottom) + block, height), y0 + 1)
         region = image[y0:y1, x0:x1]
@@ -97,15 +103,28 @@ def extract_crop(image: np.ndarray, window: CropWindow, image_scale: float = 1.0
             region = cv2.copyMakeBorder(region, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
         source = cv2.resize(region, (region.shape[1] // block, region.shape[0] // block),
                             interpolation=cv2.INTER_AREA)
-        origin_x, origin_y = x0, y0
+        source_x, source_y = x0, y0
     step = window.side * scale / (out * block)
     # Output pixel u (centre u + 0.5) shows image x = x0 + (u + 0.5) * side / out; OpenCV puts
     # pixel centres at integers.
-    offset_x = ((window.x0 + 0.5 * window.side / out) * scale - origin_x) / block - 0.5
-    offset_y = ((window.y0 + 0.5 * window.side / out) * scale - origin_y) / block - 0.5
+    offset_x = (left + 0.5 * window.side * scale / out - source_x) / block - 0.5
+    offset_y = (top + 0.5 * window.side * scale / out - source_y) / block - 0.5
     matrix = np.array([[step, 0.0, offset_x], [0.0, step, offset_y]])
     return cv2.warpAffine(source, matrix, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+def crop_region(window: CropWindow, image_scale: float = 1.0, margin: int = 8) -> tuple[int, int, int, int]:
+    """The pixels (x0, y0, x1, y1) of the image at ``image_scale`` that ``extract_crop`` reads
+    for ``window``, with a margin, the top-left aligned to 16 pixels (so that JPEG block and
+    averaging grids line up); not clipped to the image."""
+    shrink = window.side * image_scale / window.output_sz
+    margin += 2 ** int(math.floor(math.log2(shrink))) if shrink >= 2 else 1
+    x0 = math.floor(window.x0 * image_scale) - margin
+    y0 = math.floor(window.y0 * image_scale) - margin
+    x1 = math.ceil((window.x0 + window.side) * image_scale) + margin
+    y1 = math.ceil((window.y0 + window.side) * image_scale) + margin
+    return x0 // 16 * 16, y0 // 16 * 16, x1, y1
 
 
 def sample_target(image: np.ndarray, target_box, search_area_factor: float, output_sz: int,

@@ -60,3 +60,9 @@ def test_lazy_frame(jpeg):
     plain = LazyFrame(str(jpeg), loader=lambda path: opencv_loader(path))
     image, reduction = plain.load(4)
     assert reduction == 1 and image.shape == (72, 96, 3)
+
+
+def test_turbojpeg_and_opencv_reduce_alike(jpeg):
+    for reduction in (2, 4, 8):
+        a, b = jpeg4py_loader(jpeg, reduction), opencv_loader(jpeg, reduction)
+        assert a.shape == b.shape and np.abs(a.astype(int) - b).mean() < 1.0

@@ -98,3 +98,17 @@ def test_proposals_follow_their_definition():
     torch.testing.assert_close(proposals, again)
     tight, tight_iou = sample_proposals(box, 200, [0.01], 0.0, generator=generator)
     assert tight_iou.min() > 0.85
+
+
+@pytest.mark.parametrize("box,scale", [((200.0, 120.0, 60.0, 40.0), 1.0), ((300.0, 150.0, 250.0, 200.0), 0.5),
+                                       ((-30.0, 300.0, 120.0, 90.0), 0.25), ((700.0, 10.0, 90.0, 300.0), 0.5)])
+def test_crop_from_a_decoded_region_equals_crop_from_the_whole_image(box, scale):
+    from ltr.data.processing_utils import crop_region
+    rng = np.random.default_rng(2)
+    whole = cv2.GaussianBlur(rng.integers(0, 256, (int(480 * scale), int(800 * scale), 3), dtype=np.uint8), (5, 5), 2)
+    window = crop_window(torch.tensor(box), 5.0, 128)
+    x0, y0, x1, y1 = crop_region(window, scale)
+    assert x0 % 16 == 0 and y0 % 16 == 0
+    left, top = max(0, x0), max(0, y0)
+    region = whole[top:max(top + 1, y1), left:max(left + 1, x1)]
+    np.testing.assert_array_equal(extract_crop(region, window, scale, (left, top)), extract_crop(whole, window, scale))

@@ -1,0 +1,36 @@
+"""Decoding part of a JPEG at a reduced size, for crops of large frames (see csrc/jpeg_region.h).
+``available()`` says whether the extension is built (install.sh builds it where libjpeg's
+header is installed)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import torch  # noqa: F401  (loads the libraries the extension links against)
+
+
+def _load():
+    if importlib.util.find_spec("external.jpeg_region._C") is None:
+        return None, "the JPEG region decoder is not built"
+    try:
+        from external.jpeg_region import _C as module
+    except ImportError as error:  # built for another torch or Python
+        return None, f"the JPEG region decoder does not load ({error}); rebuild it"
+    return module, ""
+
+
+_C, UNAVAILABLE_REASON = _load()
+
+
+def available() -> bool:
+    return _C is not None
+
+
+def decode_region(path: str, reduction: int, x0: int, y0: int, x1: int, y1: int):
+    """Rows [y0, y1) and columns from x0 (or a little left of it) to x1 of the image scaled by
+    1/``reduction``: (pixels (h, w, 3) uint8 RGB array, left, top, scaled width, scaled height).
+    Raises RuntimeError with libjpeg's message for unreadable or corrupt files."""
+    if _C is None:
+        raise RuntimeError(UNAVAILABLE_REASON)
+    pixels, left, top, width, height = _C.decode_region(str(path), int(reduction), int(x0), int(y0), int(x1), int(y1))
+    return pixels.numpy(), left, top, width, height

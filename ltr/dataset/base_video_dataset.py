@@ -1,0 +1,268 @@
+"""The interface every training video dataset offers the samplers, and the helpers the dataset
+modules share: finding the root, reading annotation tables with errors that name the file and
+line, a small per-sequence cache, and reproducible subsampling.
+
+A dataset is a list of sequences; a sequence has N frames (0-based ids) and per-frame
+annotations, as returned by :meth:`BaseVideoDataset.get_sequence_info`:
+
+- ``'bbox'``: float32 ``(N, 4)``, ``[x, y, w, h]`` in pixels, top-left corner;
+- ``'valid'``: bool ``(N,)``, the box is usable: finite, ``w > 0`` and ``h > 0``;
+- ``'visible'``: bool ``(N,)``, the target can be seen (dataset-specific), and valid;
+- optionally ``'visible_ratio'``: float32 ``(N,)``, where the dataset has it.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import random
+import re
+from pathlib import Path
+from typing import Any, Callable, Hashable, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from admin.environment import FIELDS_BY_NAME, EnvironmentPathError, env_settings
+from ltr.data.image_loader import LazyFrame, imread
+
+logger = logging.getLogger(__name__)
+
+META_KEYS = ("object_class_name", "motion_class", "major_class", "root_class", "motion_adverb")
+_SEPARATORS = re.compile(r"[,\s]+")
+
+
+def resolve_root(root: str | os.PathLike | None, field: str, what: str) -> str:
+    """The dataset's root folder: ``root`` when given, else the environment's ``field``.
+
+    Raises :class:`EnvironmentPathError` naming the field (and its variable) when the field is
+    not set or its folder is missing, or naming ``root`` when an explicit root does not exist."""
+    if root is None:
+        return getattr(env_settings(), field)
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        variable = FIELDS_BY_NAME[field].variable
+        state = "is not a folder" if path.exists() else "does not exist"
+        raise EnvironmentPathError(
+            f"{what} root {path} {state}: pass an existing folder, or pass root=None and set "
+            f"{field} in admin/local.py or the environment variable {variable}.", field=field)
+    return str(path)
+
+
+def empty_meta() -> dict[str, Any]:
+    """Meta information with every key unknown."""
+    return dict.fromkeys(META_KEYS)
+
+
+def box_validity(bbox: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` bool: the ``(N, 4)`` boxes are finite with positive width and height."""
+    return torch.isfinite(bbox).all(dim=1) & (bbox[:, 2] > 0) & (bbox[:, 3] > 0)
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"annotation file {path} is missing: the dataset is incomplete, "
+                                f"download or extract it again") from None
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not a text file ({error}): replace it with the dataset's original") from None
+    return text.rstrip().splitlines()
+
+
+def read_boxes(path: str | os.PathLike) -> np.ndarray:
+    """``(N, 4)`` float32 boxes, one ``x,y,w,h`` line per frame (commas, tabs or spaces).
+
+    A line that is not four numbers raises ValueError naming the file and the line."""
+    path = Path(path)
+    rows = []
+    for number, line in enumerate(_lines(path), 1):
+        tokens = [t for t in _SEPARATORS.split(line.strip()) if t]
+        try:
+            if len(tokens) != 4:
+                raise ValueError(f"{len(tokens)} values")
+            rows.append([float(t) for t in tokens])
+        except ValueError as error:
+            raise ValueError(f"{path}, line {number}: expected four numbers x,y,w,h, got {line!r} "
+                             f"({error}); fix or replace the file") from None
+    return np.asarray(rows, dtype=np.float32).reshape(-1, 4)
+
+
+def read_labels(path: str | os.PathLike, allowed: Iterable[int] = (0, 1)) -> np.ndarray:
+    """Integer labels, one per frame, in one comma-separated line or one per line.
+
+    A value that is not one of ``allowed`` raises ValueError naming the file and the line."""
+    path = Path(path)
+    allowed = set(allowed)
+    values = []
+    for number, line in enumerate(_lines(path), 1):
+        for token in _SEPARATORS.split(line.strip()):
+            if not token:
+                continue
+            try:
+                value = int(token)
+            except ValueError:
+                value = None
+            if value not in allowed:
+                raise ValueError(f"{path}, line {number}: label {token!r} is not one of "
+                                 f"{sorted(allowed)}; fix or replace the file")
+            values.append(value)
+    return np.asarray(values, dtype=np.int64)
+
+
+def check_lengths(sequence: str, boxes: np.ndarray, labels: dict[str, np.ndarray]) -> None:
+    """Every label file of ``sequence`` has one value per box, or ValueError names it."""
+    for name, values in labels.items():
+        if len(values) != len(boxes):
+            raise ValueError(f"{name} has {len(values)} labels but the sequence {sequence} has "
+                             f"{len(boxes)} boxes; fix or replace the file")
+
+
+def subsample(items: Sequence, data_fraction: float | None, what: str) -> list:
+    """A reproducible random fraction of ``items`` (``random.Random(0)``), in their order."""
+    items = list(items)
+    if data_fraction is None:
+        return items
+    if not 0 < data_fraction <= 1:
+        raise ValueError(f"data_fraction must be in (0, 1], got {data_fraction} for {what}")
+    count = max(1, int(len(items) * data_fraction)) if items else 0
+    keep = sorted(random.Random(0).sample(range(len(items)), count))
+    logger.info("%s: keeping %d of %d sequences (data_fraction %g)", what, count, len(items), data_fraction)
+    return [items[i] for i in keep]
+
+
+class LRUCache:
+    """A small least-recently-used cache (plain data, so datasets still pickle for workers)."""
+
+    def __init__(self, maxsize: int = 256):
+        self.maxsize = maxsize
+        self._items: collections.OrderedDict = collections.OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key]
+        value = compute()
+        self._items[key] = value
+        if len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def group_by_class(classes: Sequence[str | None]) -> dict[str, list[int]]:
+    """Sequence ids of each class name (sequences without a class are left out)."""
+    groups: dict[str, list[int]] = {}
+    for seq_id, name in enumerate(classes):
+        if name is not None:
+            groups.setdefault(name, []).append(seq_id)
+    return groups
+
+
+class BaseVideoDataset(torch.utils.data.Dataset):
+    """A training dataset of videos: sequences of frames with one annotated target each.
+
+    Subclasses set ``sequence_list`` (one entry per sequence) and implement
+    :meth:`get_sequence_info`, :meth:`frame_path` and, where they know it,
+    :meth:`get_meta_info`; :meth:`get_frames` is shared."""
+
+    def __init__(self, name: str, root: str, image_loader: Callable[[str], np.ndarray] = imread):
+        self.name = name
+        self.root = root
+        self.image_loader = image_loader
+        self.sequence_list: list = []
+        self.class_list: list[str] = []
+
+    def __len__(self) -> int:
+        return self.get_num_sequences()
+
+    def __getitem__(self, index: int):
+        raise NotImplementedError(f"{type(self).__name__} is read through a sampler: use "
+                                  f"get_sequence_info() and get_frames()")
+
+    def is_video_sequence(self) -> bool:
+        """True: sequences are videos (False for datasets of single images, such as COCO)."""
+        return True
+
+    def is_synthetic_video_dataset(self) -> bool:
+        return False
+
+    def get_name(self) -> str:
+        return self.name
+
+    def get_num_sequences(self) -> int:
+        return len(self.sequence_list)
+
+    def get_sequence_name(self, seq_id: int) -> str:
+        """A readable name of the sequence, for messages."""
+        self._check_seq_id(seq_id)
+        entry = self.sequence_list[seq_id]
+        return entry if isinstance(entry, str) else str(entry)
+
+    def has_class_info(self) -> bool:
+        return False
+
+    def has_occlusion_info(self) -> bool:
+        return False
+
+    def has_segmentation_info(self) -> bool:
+        return False
+
+    def get_num_classes(self) -> int:
+        return len(self.get_class_list())
+
+    def get_class_list(self) -> list[str]:
+        return list(self.class_list)
+
+    def get_sequences_in_class(self, class_name: str) -> list[int]:
+        raise NotImplementedError(f"{type(self).__name__} has no class information")
+
+    def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
+        """``'bbox'`` float32 (N, 4) x,y,w,h; ``'valid'`` and ``'visible'`` bool (N,); maybe more."""
+        raise NotImplementedError
+
+    def frame_path(self, seq_id: int, frame_id: int) -> str:
+        """The file of frame ``frame_id`` (0-based) of sequence ``seq_id``."""
+        raise NotImplementedError
+
+    def get_meta_info(self, seq_id: int) -> dict[str, Any]:
+        """``object_class_name``, ``motion_class``, ``major_class``, ``root_class``,
+        ``motion_adverb``; None where unknown."""
+        self._check_seq_id(seq_id)
+        return empty_meta()
+
+    def get_frames(self, seq_id: int, frame_ids: Sequence[int], anno: dict[str, torch.Tensor] | None = None,
+                   *, lazy: bool = False) -> tuple[list, dict[str, list[torch.Tensor]], dict[str, Any]]:
+        """The frames ``frame_ids`` of a sequence, their annotations and the sequence's meta info.
+
+        Frames are RGB uint8 ``(H, W, 3)`` arrays, or :class:`LazyFrame` objects when ``lazy``.
+        ``anno`` (default: :meth:`get_sequence_info`) maps each key to a list of per-frame values.
+        For datasets of single images every frame id reads the one image (pytracking's samplers
+        pass 1 there)."""
+        self._check_seq_id(seq_id)
+        if anno is None:
+            anno = self.get_sequence_info(seq_id)
+        frame_ids = [int(f) for f in frame_ids]
+        if not self.is_video_sequence():
+            frame_ids = [0] * len(frame_ids)
+        elif anno:
+            length = len(next(iter(anno.values())))
+            wrong = [f for f in frame_ids if not 0 <= f < length]
+            if wrong:
+                raise IndexError(f"{self.get_name()}: frame ids {wrong} are outside sequence "
+                                 f"{self.get_sequence_name(seq_id)}, which has {length} frames")
+        paths = [self.frame_path(seq_id, f) for f in frame_ids]
+        if lazy:
+            frames = [LazyFrame(path, self.image_loader) for path in paths]
+        else:
+            frames = [self.image_loader(path) for path in paths]
+        anno_frames = {key: [value[f].clone() if torch.is_tensor(value) else value[f] for f in frame_ids]
+                       for key, value in anno.items()}
+        return frames, anno_frames, self.get_meta_info(seq_id)
+
+    def _check_seq_id(self, seq_id: int) -> None:
+        if not 0 <= seq_id < len(self.sequence_list):
+            raise IndexError(f"{self.name}: sequence id {seq_id} is outside 0..{len(self.sequence_list) - 1}")

@@ -1,0 +1,49 @@
+"""The generated synthetic dataset (:mod:`ltr.dataset.synthetic`), read through the GOT-10k
+loader: it is written in GOT-10k's exact layout, one folder per split."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ltr.data.image_loader import imread
+from ltr.dataset.base_video_dataset import resolve_root
+from ltr.dataset.got10k import Got10k
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "val")
+
+
+class SyntheticTracking(Got10k):
+    """Generated tracking sequences.
+
+    Args:
+        root: the folder ``python -m ltr.dataset.synthetic --out ROOT`` wrote; None:
+            ``env_settings().synthetic_dir``.
+        image_loader: reads a frame file into an RGB uint8 array.
+        split: ``'train'`` or ``'val'``.
+        data_fraction: keep this random fraction of the sequences (reproducible).
+
+    ``get_sequence_info`` gives what :class:`Got10k` gives: ``bbox``, ``valid``, ``visible``
+    and ``visible_ratio``."""
+
+    env_field = "synthetic_dir"
+    dataset_name = "synthetic"
+
+    def __init__(self, root: str | None = None, image_loader: Callable[[str], np.ndarray] = imread,
+                 split: str = "train", data_fraction: float | None = None):
+        if split not in SPLITS:
+            raise ValueError(f"unknown synthetic split {split!r}: use one of {', '.join(SPLITS)}")
+        dataset_root = Path(resolve_root(root, self.env_field, self.dataset_name))
+        listing = dataset_root / split / "list.txt"
+        if not listing.is_file():
+            raise FileNotFoundError(f"{listing} is missing: the synthetic dataset has not been generated in "
+                                    f"{dataset_root}; generate it with "
+                                    f"`python -m ltr.dataset.synthetic --out {dataset_root}`")
+        self.split = split
+        self.dataset_root = str(dataset_root)
+        super().__init__(root=str(dataset_root / split), image_loader=image_loader, data_fraction=data_fraction)
