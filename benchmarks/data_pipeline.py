@@ -64,7 +64,7 @@ class TimedLoader:
 class StraightforwardProcessing(ATOMProcessing):
     """ATOM processing as the original pipeline does it, for comparison."""
 
-    rng = random.Random(0)
+    draws = random.Random(0)
 
     def crop(self, frame, box, jittered):
         x, y, w, h = jittered.tolist()
@@ -85,12 +85,12 @@ class StraightforwardProcessing(ATOMProcessing):
         proposals, ious = [], []
         x, y, w, h = box.tolist()
         for _ in range(params["boxes_per_frame"]):
-            sigma = math.sqrt(w * h) * self.rng.choice(params["sigma_factor"])
+            sigma = math.sqrt(w * h) * self.draws.choice(params["sigma_factor"])
             for _ in range(100):
-                cw, ch = self.rng.gauss(w, sigma), self.rng.gauss(h, sigma)
-                cw = cw if cw > 1 else w * self.rng.uniform(0.15, 0.5)
-                ch = ch if ch > 1 else h * self.rng.uniform(0.15, 0.5)
-                cx, cy = self.rng.gauss(x + w / 2, sigma), self.rng.gauss(y + h / 2, sigma)
+                cw, ch = self.draws.gauss(w, sigma), self.draws.gauss(h, sigma)
+                cw = cw if cw > 1 else w * self.draws.uniform(0.15, 0.5)
+                ch = ch if ch > 1 else h * self.draws.uniform(0.15, 0.5)
+                cx, cy = self.draws.gauss(x + w / 2, sigma), self.draws.gauss(y + h / 2, sigma)
                 proposal = torch.tensor([cx - cw / 2, cy - ch / 2, cw, ch])
                 iou = box_iou(box, proposal)
                 if iou > params["min_iou"]:

@@ -3,6 +3,7 @@ transforms the crops and draws the IoU-Net's box proposals."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ltr.data import transforms as tfm
@@ -25,11 +26,11 @@ class BaseProcessing:
             "test": test_transform if test_transform is not None else default,
             "joint": joint_transform,
         }
-        self.generator = torch.Generator().manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
 
     def reseed(self, seed: int) -> None:
         """Start the random stream anew (called per loader worker and epoch)."""
-        self.generator.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
 
     def __call__(self, data: TensorDict) -> TensorDict:
         raise NotImplementedError
@@ -66,10 +67,11 @@ class ATOMProcessing(BaseProcessing):
     def jittered_box(self, box: torch.Tensor, split: str) -> torch.Tensor:
         """The box with its size scaled by exp(N(0, scale_jitter)) and its centre moved by up
         to center_jitter * sqrt(area) / 2 in each direction."""
-        size = box[2:4] * torch.exp(torch.randn(2, generator=self.generator) * self.scale_jitter_factor[split])
-        max_offset = (size.prod().sqrt() * self.center_jitter_factor[split]).item()
-        centre = box[0:2] + 0.5 * box[2:4] + max_offset * (torch.rand(2, generator=self.generator) - 0.5)
-        return torch.cat([centre - 0.5 * size, size])
+        x, y, w, h = (float(v) for v in box)
+        size = np.array([w, h]) * np.exp(self.rng.standard_normal(2) * self.scale_jitter_factor[split])
+        max_offset = np.sqrt(size.prod()) * self.center_jitter_factor[split]
+        centre = np.array([x + 0.5 * w, y + 0.5 * h]) + max_offset * (self.rng.random(2) - 0.5)
+        return torch.from_numpy(np.concatenate([centre - 0.5 * size, size]).astype(np.float32))
 
     def crop(self, frame, box: torch.Tensor, jittered: torch.Tensor):
         """Crop ``frame`` (an array or a LazyFrame) around ``jittered``; ``box`` in crop coordinates."""
@@ -90,7 +92,7 @@ class ATOMProcessing(BaseProcessing):
     def proposals(self, box: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         params = self.proposal_params
         proposals, iou = sample_proposals(box, params["boxes_per_frame"], params["sigma_factor"],
-                                          params.get("min_iou", 0.0), generator=self.generator)
+                                          params.get("min_iou", 0.0), rng=self.rng)
         return proposals, 2 * iou - 1
 
     def __call__(self, data: TensorDict) -> TensorDict:
@@ -106,12 +108,12 @@ class ATOMProcessing(BaseProcessing):
             count = len(data["train_images"])
             images, boxes = self.transform["joint"](
                 image=data["train_images"] + data["test_images"], bbox=data["train_anno"] + data["test_anno"],
-                joint=True, generator=self.generator)
+                joint=True, rng=self.rng)
             data["train_images"], data["test_images"] = images[:count], images[count:]
             data["train_anno"], data["test_anno"] = boxes[:count], boxes[count:]
         for split in ("train", "test"):
             data[f"{split}_images"], data[f"{split}_anno"] = self.transform[split](
-                image=data[f"{split}_images"], bbox=data[f"{split}_anno"], joint=False, generator=self.generator)
+                image=data[f"{split}_images"], bbox=data[f"{split}_anno"], joint=False, rng=self.rng)
 
         proposals, targets = zip(*(self.proposals(box) for box in data["test_anno"]))
         data["test_proposals"], data["proposal_iou"] = list(proposals), list(targets)

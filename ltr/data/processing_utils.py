@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 import torch
 
-from ltr.data.boxes import box_iou
 from ltr.data.image_loader import REDUCTIONS
 
 
@@ -136,32 +135,35 @@ def sample_target(image: np.ndarray, target_box, search_area_factor: float, outp
 
 
 def sample_proposals(box: torch.Tensor, count: int, sigma_factors, min_iou: float, *,
-                     generator: torch.Generator | None = None, max_tries: int = 100):
+                     rng: np.random.Generator, max_tries: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` boxes drawn around ``box`` by Gaussian perturbation of centre and size.
 
     Each proposal picks a sigma factor from ``sigma_factors``; its standard deviation is that
     factor times sqrt(w * h), shrunk by 0.9 after each draw whose IoU with ``box`` is not above
     ``min_iou`` (at most ``max_tries`` draws; the last is kept). A width or height drawn at
     most 1 pixel becomes 15-50% of the box's. All draws are made at once. Returns proposals
-    (count, 4) and their IoU with ``box`` (count,)."""
-    box = box.to(torch.float32)
-    sigma_factors = torch.as_tensor(sigma_factors, dtype=torch.float32).reshape(-1)
-    choice = torch.randint(len(sigma_factors), (count,), generator=generator)
-    decay = 0.9 ** torch.arange(max_tries, dtype=torch.float32)
-    sigma = (sigma_factors[choice][:, None] * decay[None]) * torch.sqrt(box[2] * box[3])  # (count, tries)
-    noise = torch.randn(count, max_tries, 4, generator=generator)
-    centre = box[:2] + 0.5 * box[2:]
-    cx = centre[0] + noise[..., 0] * sigma
-    cy = centre[1] + noise[..., 1] * sigma
-    w = box[2] + noise[..., 2] * sigma
-    h = box[3] + noise[..., 3] * sigma
-    shrink = 0.15 + 0.35 * torch.rand(count, max_tries, 2, generator=generator)
-    w = torch.where(w <= 1, box[2] * shrink[..., 0], w)
-    h = torch.where(h <= 1, box[3] * shrink[..., 1], h)
-    proposals = torch.stack([cx - 0.5 * w, cy - 0.5 * h, w, h], -1)
-    iou = box_iou(box, proposals)
+    (count, 4) and their IoU with ``box`` (count,), float32."""
+    x, y, w, h = (float(v) for v in box)
+    sigma_factors = np.asarray(sigma_factors, np.float64).reshape(-1)
+    choice = rng.integers(len(sigma_factors), size=count)
+    decay = 0.9 ** np.arange(max_tries)
+    sigma = sigma_factors[choice][:, None] * decay[None] * np.sqrt(w * h)  # (count, tries)
+    noise = rng.standard_normal((4, count, max_tries))
+    cx = x + 0.5 * w + noise[0] * sigma
+    cy = y + 0.5 * h + noise[1] * sigma
+    pw = w + noise[2] * sigma
+    ph = h + noise[3] * sigma
+    shrink = rng.uniform(0.15, 0.5, (2, count, max_tries))
+    pw = np.where(pw <= 1, w * shrink[0], pw)
+    ph = np.where(ph <= 1, h * shrink[1], ph)
+    px, py = cx - 0.5 * pw, cy - 0.5 * ph
+    overlap_w = np.clip(np.minimum(x + w, px + pw) - np.maximum(x, px), 0, None)
+    overlap_h = np.clip(np.minimum(y + h, py + ph) - np.maximum(y, py), 0, None)
+    intersection = overlap_w * overlap_h
+    iou = intersection / (w * h + pw * ph - intersection)
     accepted = iou > min_iou
     # The first accepted draw, or the last draw when none was.
-    first = torch.where(accepted.any(1), accepted.float().argmax(1), torch.full((count,), max_tries - 1))
-    rows = torch.arange(count)
-    return proposals[rows, first], iou[rows, first]
+    first = np.where(accepted.any(1), accepted.argmax(1), max_tries - 1)
+    rows = np.arange(count)
+    proposals = np.stack([px[rows, first], py[rows, first], pw[rows, first], ph[rows, first]], 1)
+    return torch.from_numpy(proposals.astype(np.float32)), torch.from_numpy(iou[rows, first].astype(np.float32))

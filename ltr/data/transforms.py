@@ -4,7 +4,7 @@
 parameters once for all the images (a grey-scale decision for a whole training pair), with
 ``joint=False`` once per image. Images are (H, W, C) uint8 arrays before ``ToTensor`` and
 (C, H, W) float tensors after; boxes [x, y, w, h] follow geometric transforms. Randomness comes
-from the ``generator`` passed in, so a seeded pipeline repeats.
+from the ``rng`` (a numpy Generator) passed in, so a seeded pipeline repeats.
 """
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _uniform(generator: torch.Generator | None, low: float = 0.0, high: float = 1.0) -> float:
-    return low + (high - low) * torch.rand((), generator=generator).item()
+def _to_chw_float(image: np.ndarray) -> torch.Tensor:
+    """(H, W, C) uint8 -> contiguous (C, H, W) float32, converted and laid out in one pass."""
+    if any(stride < 0 for stride in image.strides):  # torch cannot view mirrored arrays
+        image = np.ascontiguousarray(image)
+    height, width, channels = image.shape
+    return torch.empty((channels, height, width)).copy_(torch.from_numpy(image).permute(2, 0, 1))
+
+
+def _uniform(rng: np.random.Generator | None, low: float = 0.0, high: float = 1.0) -> float:
+    return float((rng if rng is not None else np.random.default_rng()).uniform(low, high))
 
 
 class Transform:
@@ -32,10 +40,10 @@ class Transform:
         self.transforms = transforms
 
     def __call__(self, *, image: list, bbox: list | None = None, joint: bool = True,
-                 generator: torch.Generator | None = None):
+                 rng: np.random.Generator | None = None):
         """Transform a list of images (and their boxes); returns (images, boxes)."""
         for transform in self.transforms:
-            image, bbox = transform(image=image, bbox=bbox, joint=joint, generator=generator)
+            image, bbox = transform(image=image, bbox=bbox, joint=joint, rng=rng)
         return image, bbox
 
     def __repr__(self) -> str:
@@ -49,7 +57,7 @@ class TransformBase(Transform):
     def __init__(self):
         super().__init__()
 
-    def roll(self, generator: torch.Generator | None):
+    def roll(self, rng: np.random.Generator | None):
         return None
 
     def transform_image(self, image, params):
@@ -59,11 +67,11 @@ class TransformBase(Transform):
         return bbox
 
     def __call__(self, *, image: list, bbox: list | None = None, joint: bool = True,
-                 generator: torch.Generator | None = None):
-        shared = self.roll(generator) if joint else None
+                 rng: np.random.Generator | None = None):
+        shared = self.roll(rng) if joint else None
         images, boxes = [], []
         for index, img in enumerate(image):
-            params = shared if joint else self.roll(generator)
+            params = shared if joint else self.roll(rng)
             shape = tuple(img.shape[:2]) if isinstance(img, np.ndarray) else tuple(img.shape[-2:])
             images.append(self.transform_image(img, params))
             if bbox is not None:
@@ -82,8 +90,8 @@ class ToGrayscale(TransformBase):
         super().__init__()
         self.probability = probability
 
-    def roll(self, generator):
-        return _uniform(generator) < self.probability
+    def roll(self, rng):
+        return _uniform(rng) < self.probability
 
     def transform_image(self, image, grey: bool):
         if not grey:
@@ -100,7 +108,7 @@ class ToTensor(TransformBase):
     def transform_image(self, image, params):
         if torch.is_tensor(image):
             return image
-        return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255.0)
+        return _to_chw_float(image).div_(255.0)
 
 
 class ToTensorAndJitter(TransformBase):
@@ -112,11 +120,11 @@ class ToTensorAndJitter(TransformBase):
         self.brightness_jitter = brightness_jitter
         self.normalize = normalize
 
-    def roll(self, generator):
-        return _uniform(generator, max(0.0, 1 - self.brightness_jitter), 1 + self.brightness_jitter)
+    def roll(self, rng):
+        return _uniform(rng, max(0.0, 1 - self.brightness_jitter), 1 + self.brightness_jitter)
 
     def transform_image(self, image, factor: float):
-        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
+        tensor = _to_chw_float(image)
         tensor.mul_(factor / 255.0 if self.normalize else factor)
         return tensor.clamp_(0.0, 1.0 if self.normalize else 255.0)
 
@@ -133,7 +141,7 @@ class Normalize(TransformBase):
         std = image.new_tensor(self.std).view(-1, 1, 1)
         if self.inplace:
             return image.sub_(mean).div_(std)
-        return (image - mean) / std
+        return torch.sub(image, mean).div_(std)
 
 
 class RandomHorizontalFlip(TransformBase):
@@ -143,8 +151,8 @@ class RandomHorizontalFlip(TransformBase):
         super().__init__()
         self.probability = probability
 
-    def roll(self, generator):
-        return _uniform(generator) < self.probability
+    def roll(self, rng):
+        return _uniform(rng) < self.probability
 
     def transform_image(self, image, flip: bool):
         if not flip:
