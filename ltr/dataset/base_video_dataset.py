@@ -55,11 +55,6 @@ def empty_meta() -> dict[str, Any]:
     return dict.fromkeys(META_KEYS)
 
 
-def box_validity(bbox: torch.Tensor) -> torch.Tensor:
-    """``(N,)`` bool: the ``(N, 4)`` boxes are finite with positive width and height."""
-    return torch.isfinite(bbox).all(dim=1) & (bbox[:, 2] > 0) & (bbox[:, 3] > 0)
-
-
 def _lines(path: Path) -> list[str]:
     try:
         text = path.read_text()

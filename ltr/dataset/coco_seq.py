@@ -21,7 +21,8 @@ import torch
 
 from ltr.data.image_loader import imread
 from ltr.dataset.base_image_dataset import BaseImageDataset
-from ltr.dataset.base_video_dataset import BaseVideoDataset, box_validity, empty_meta, group_by_class, resolve_root, subsample
+from ltr.data.boxes import box_is_valid
+from ltr.dataset.base_video_dataset import BaseVideoDataset, empty_meta, group_by_class, resolve_root, subsample
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class MSCOCOSeq(BaseVideoDataset):
     def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
         self._check_seq_id(seq_id)
         bbox = torch.from_numpy(self._instances.boxes[seq_id:seq_id + 1].copy())
-        valid = box_validity(bbox)
+        valid = box_is_valid(bbox)
         return {"bbox": bbox, "valid": valid, "visible": valid.clone()}
 
     def frame_path(self, seq_id: int, frame_id: int) -> str:
@@ -163,7 +164,7 @@ class MSCOCO(BaseImageDataset):
     def get_image_info(self, im_id: int) -> dict[str, torch.Tensor]:
         self._check_im_id(im_id)
         bbox = torch.from_numpy(self._instances.boxes[im_id].copy())
-        valid = box_validity(bbox[None])[0]
+        valid = box_is_valid(bbox[None])[0]
         return {"bbox": bbox, "valid": valid, "visible": valid.clone()}
 
     def image_path(self, im_id: int) -> str:

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from ltr.data.image_loader import imread
-from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, box_validity, check_lengths, empty_meta,
+from ltr.data.boxes import box_is_valid
+from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, check_lengths, empty_meta,
                                             group_by_class, read_boxes, read_labels, resolve_root, subsample)
 
 logger = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class Got10k(BaseVideoDataset):
         cover = read_labels(path / "cover.label", range(9))
         check_lengths(str(path), boxes, {str(path / "absence.label"): absence, str(path / "cover.label"): cover})
         bbox = torch.from_numpy(boxes)
-        valid = box_validity(bbox)
+        valid = box_is_valid(bbox)
         cover = torch.from_numpy(cover)
         visible = (torch.from_numpy(absence) == 0) & (cover > 0) & valid
         return {"bbox": bbox, "valid": valid, "visible": visible, "visible_ratio": cover.float() / 8}

@@ -28,7 +28,8 @@ import torch
 
 from admin.environment import env_settings
 from ltr.data.image_loader import imread
-from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, box_validity, empty_meta, group_by_class,
+from ltr.data.boxes import box_is_valid
+from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, empty_meta, group_by_class,
                                             resolve_root)
 from ltr.fileio import atomic_write_text
 
@@ -242,7 +243,7 @@ class ImagenetVID(BaseVideoDataset):
         self._check_seq_id(seq_id)
         entry = self.sequence_list[seq_id]
         bbox = torch.from_numpy(entry["boxes"].copy())
-        valid = box_validity(bbox)
+        valid = box_is_valid(bbox)
         visible = valid & ~torch.from_numpy(entry["occluded"].copy())
         return {"bbox": bbox, "valid": valid, "visible": visible}
 

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from ltr.data.image_loader import imread
-from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, box_validity, check_lengths, empty_meta,
+from ltr.data.boxes import box_is_valid
+from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, check_lengths, empty_meta,
                                             group_by_class, read_boxes, read_labels, resolve_root, subsample)
 
 logger = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class Lasot(BaseVideoDataset):
         check_lengths(str(path), boxes, {str(path / "full_occlusion.txt"): occlusion,
                                          str(path / "out_of_view.txt"): out_of_view})
         bbox = torch.from_numpy(boxes)
-        valid = box_validity(bbox)
+        valid = box_is_valid(bbox)
         visible = (torch.from_numpy(occlusion) == 0) & (torch.from_numpy(out_of_view) == 0) & valid
         return {"bbox": bbox, "valid": valid, "visible": visible}
 

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from ltr.data.image_loader import imread
-from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, box_validity, empty_meta, group_by_class,
+from ltr.data.boxes import box_is_valid
+from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, empty_meta, group_by_class,
                                             read_boxes, resolve_root, subsample)
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class TrackingNet(BaseVideoDataset):
         self._check_seq_id(seq_id)
         set_id, name = self.sequence_list[seq_id]
         bbox = torch.from_numpy(read_boxes(Path(self.root) / f"TRAIN_{set_id}" / "anno" / f"{name}.txt"))
-        valid = box_validity(bbox)
+        valid = box_is_valid(bbox)
         return {"bbox": bbox, "valid": valid, "visible": valid.clone()}
 
     def frame_path(self, seq_id: int, frame_id: int) -> str:
