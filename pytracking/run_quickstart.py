@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pytracking/run_quickstart.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_generation_arguments(parser)
+    # Training on the synthetic data generalises only with a few hundred sequences.
+    parser.set_defaults(train=240)
     args = parser.parse_args(argv)
     settings = env_settings()
     log_file = setup_logging(Path(settings.workspace_dir) / "quickstart", name="quickstart")

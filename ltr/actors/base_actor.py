@@ -1,0 +1,30 @@
+"""Actors run a network on a batch and compute the training loss; trainers know nothing of
+networks beyond what an actor offers."""
+
+from __future__ import annotations
+
+import torch
+
+from ltr.data.tensordict import TensorDict
+
+
+class BaseActor:
+    """Holds the network and the objective; ``__call__`` returns ``(loss, stats)``, stats being
+    a dict of floats with namespaced keys ('Loss/iou') that become TensorBoard tags."""
+
+    def __init__(self, net: torch.nn.Module, objective):
+        self.net = net
+        self.objective = objective
+
+    def __call__(self, data: TensorDict) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    def to(self, device: torch.device | str) -> "BaseActor":
+        self.net.to(device)
+        return self
+
+    def train(self, mode: bool = True) -> None:
+        self.net.train(mode)
+
+    def eval(self) -> None:
+        self.train(False)

@@ -1,0 +1,5 @@
+"""Bounding-box regression heads."""
+
+from ltr.models.bbreg.atom_iou_net import AtomIoUNet
+
+__all__ = ["AtomIoUNet"]

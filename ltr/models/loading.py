@@ -1,0 +1,312 @@
+"""Checkpoints: saving and loading the toolkit's own, and rebuilding networks from them and from
+checkpoints of the original pytracking release.
+
+The toolkit's checkpoints are dicts of plain data that load with ``torch.load(weights_only=True)``::
+
+    {"format": "tracking-toolkit-checkpoint", "version": 1, "epoch": int,
+     "net": state_dict, "constructor": {"name": "atom_resnet18", "kwargs": {...}},
+     "net_type": "ATOMnet", "actor_type": "AtomActor", "optimizer": state_dict,
+     "lr_scheduler": state_dict or None, "rng_state": {...}, "stats": {...}, "settings": {...}}
+
+Checkpoints of the original pytracking release pickle objects of its own classes
+(``ltr.admin.model_constructor.NetConstructor``, ``ltr.admin.settings.Settings``, ...). They load
+through torch's restricted ``weights_only`` unpickler, extended with plain stand-in classes
+registered under those qualified names: a stand-in only receives the attributes of the object,
+so no code named in a checkpoint ever runs, and any other class is refused with
+:class:`UnsafeCheckpointError`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ltr.models.tracking.atom import NETWORK_CONSTRUCTORS, build_network, constructor_parameters
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "tracking-toolkit-checkpoint"
+CHECKPOINT_VERSION = 1
+
+# Errors torch.load raises for files that are truncated, corrupt or no checkpoint at all.
+_READ_ERRORS = (RuntimeError, EOFError, pickle.UnpicklingError, OSError, ValueError, KeyError, IndexError,
+                zipfile.BadZipFile)
+# Messages of torch's restricted unpickler that mean "a class or function it does not allow".
+_REFUSALS = ("was not an allowed global", "whose module", "Trying to call reduce", "Can only build",
+             "Can only create new object")
+
+
+class CheckpointError(RuntimeError):
+    """A file that is not a usable checkpoint; ``path`` names it."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike):
+        super().__init__(message)
+        self.path = Path(path)
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """A checkpoint that names a class or function outside the allowed ones; ``name`` is it.
+    Nothing of it was run."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike, name: str | None):
+        super().__init__(message, path=path)
+        self.name = name
+
+
+class CheckpointNotFoundError(FileNotFoundError):
+    """The checkpoint file does not exist."""
+
+
+# Saving ------------------------------------------------------------------------------------------
+
+def save_checkpoint(path: str | os.PathLike, checkpoint: dict[str, Any]) -> Path:
+    """Write ``checkpoint`` (``format`` and ``version`` are filled in when absent) to ``path``
+    atomically: into a temporary file in the same folder, then renamed over ``path``, so that
+    ``path`` is either the old file or the complete new one. Refuses (leaving ``path`` as it
+    was) a checkpoint holding objects that ``torch.load(weights_only=True)`` would not load."""
+    path = Path(path)
+    if not isinstance(checkpoint, dict):
+        raise TypeError(f"a checkpoint is a dict, got {type(checkpoint).__name__} (writing {path})")
+    checkpoint = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **checkpoint}
+    if checkpoint["format"] != CHECKPOINT_FORMAT:
+        raise ValueError(f"writing {path}: format must be {CHECKPOINT_FORMAT!r}, got {checkpoint['format']!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            torch.save(checkpoint, file)
+            file.flush()
+            os.fsync(file.fileno())
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(temporary)
+        if unsafe:
+            raise CheckpointError(
+                f"not writing {path}: the checkpoint holds objects of {', '.join(sorted(unsafe))}, which "
+                f"torch.load(weights_only=True) refuses; store plain values (numbers, strings, lists, dicts, "
+                f"tensors) instead, e.g. numpy arrays as lists or tensors", path=path)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    _sync_folder(path.parent)
+    return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable where the platform allows it."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+# Loading -----------------------------------------------------------------------------------------
+
+def _torch_load(path: Path, map_location: Any) -> Any:
+    """``torch.load(weights_only=True)`` with errors that name the file."""
+    if not path.is_file():
+        raise CheckpointNotFoundError(f"checkpoint {path} does not exist"
+                                      + (" (it is a folder)" if path.is_dir() else ""))
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        text = str(error)
+        match = re.search(r"GLOBAL (\S+) (?:was not an allowed global|whose module)", text)
+        if match or any(refusal in text for refusal in _REFUSALS):
+            name = match.group(1) if match else None
+            what = f"the class or function {name}" if name else "an object"
+            detail = "" if match else f" ({text.split('WeightsUnpickler error:')[-1].strip().splitlines()[0]})"
+            if name and name.startswith(("ltr.admin.", "dlframework.")):
+                advice = ("It is a checkpoint of the original pytracking release: rebuild its network with "
+                          "ltr.models.loading.load_network (training cannot resume from it).")
+            else:
+                advice = ("Nothing of it was run. Use only checkpoints written by this toolkit or by the original "
+                          "pytracking release.")
+            raise UnsafeCheckpointError(
+                f"refusing to load {path}: it names {what}{detail}, which is not among the plain data, torch "
+                f"types and pytracking classes that checkpoints may hold. {advice}",
+                path=path, name=name) from error
+        raise CheckpointError(f"{path} is truncated or not a checkpoint ({error}); write it again or "
+                              f"use another checkpoint", path=path) from error
+    except _READ_ERRORS as error:
+        raise CheckpointError(f"{path} is truncated or not a checkpoint ({type(error).__name__}: {error}); "
+                              f"write it again or use another checkpoint", path=path) from error
+
+
+def load_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> dict[str, Any]:
+    """Read a checkpoint of this toolkit with ``torch.load(weights_only=True)``; tensors go to
+    ``map_location``. Raises :class:`CheckpointNotFoundError`, or :class:`CheckpointError` naming
+    the file when it is truncated, corrupt, of another format or of a newer version."""
+    path = Path(path)
+    checkpoint = _torch_load(path, map_location)
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
+        hint = ("; for a network of the original pytracking release use ltr.models.loading.load_network"
+                if isinstance(checkpoint, dict) and "net" in checkpoint else "")
+        raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} file{hint}", path=path)
+    version = checkpoint.get("version")
+    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {version!r}; this toolkit reads versions up to "
+                              f"{CHECKPOINT_VERSION}: update the toolkit", path=path)
+    return checkpoint
+
+
+# Checkpoints of the original pytracking release ---------------------------------------------------
+
+class LegacyObject:
+    """A plain stand-in for an object of a pytracking class: it holds the object's attributes
+    and nothing else (no methods of the original run)."""
+
+    legacy_names: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{key}={value!r}" for key, value in sorted(vars(self).items()))
+        return f"{type(self).__name__}({fields})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+class LegacyNetConstructor(LegacyObject):
+    """``ltr.admin.model_constructor.NetConstructor``: ``fun_name``, ``fun_module``, ``args``, ``kwds``."""
+
+    legacy_names = ("ltr.admin.model_constructor.NetConstructor",
+                    "dlframework.common.utils.model_constructor.NetConstructor")
+
+
+class LegacySettings(LegacyObject):
+    """``ltr.admin.settings.Settings``: the training settings."""
+
+    legacy_names = ("ltr.admin.settings.Settings", "dlframework.common.utils.settings.Settings")
+
+
+class LegacyEnvironmentSettings(LegacyObject):
+    """``EnvironmentSettings`` of pytracking's ``ltr/admin/local.py``: the machine's paths."""
+
+    legacy_names = ("ltr.admin.environment.EnvironmentSettings", "ltr.admin.local.EnvironmentSettings",
+                    "dlframework.common.utils.local.EnvironmentSettings")
+
+
+class LegacyAverageMeter(LegacyObject):
+    """``ltr.admin.stats.AverageMeter``."""
+
+    legacy_names = ("ltr.admin.stats.AverageMeter", "dlframework.common.utils.stats.AverageMeter")
+
+
+class LegacyStatValue(LegacyObject):
+    """``ltr.admin.stats.StatValue``."""
+
+    legacy_names = ("ltr.admin.stats.StatValue", "dlframework.common.utils.stats.StatValue")
+
+
+LEGACY_CLASSES = (LegacyNetConstructor, LegacySettings, LegacyEnvironmentSettings, LegacyAverageMeter,
+                  LegacyStatValue)
+
+
+def _numpy_globals() -> list[tuple[Any, str]]:
+    """numpy arrays, scalars and dtypes, which settings and statistics may hold."""
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray
+    entries = []
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        entries += [(multiarray._reconstruct, f"{module}._reconstruct"), (multiarray.scalar, f"{module}.scalar")]
+    entries += [(np.ndarray, "numpy.ndarray"), (np.dtype, "numpy.dtype")]
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:
+        entries += [(value, f"numpy.dtypes.{name}") for name, value in vars(dtypes).items()
+                    if isinstance(value, type) and issubclass(value, np.dtype)]
+    return entries
+
+
+def legacy_safe_globals() -> list[tuple[Any, str]]:
+    """What the restricted unpickler accepts beyond torch's own safe types: the stand-ins under
+    the qualified names of pytracking's classes, and numpy arrays, scalars and dtypes."""
+    return [(cls, name) for cls in LEGACY_CLASSES for name in cls.legacy_names] + _numpy_globals()
+
+
+def load_legacy_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> dict[str, Any]:
+    """Read a checkpoint of the original pytracking release (or of this toolkit) through the
+    restricted unpickler; pytracking's objects come back as :class:`LegacyObject` stand-ins."""
+    path = Path(path)
+    with torch.serialization.safe_globals(legacy_safe_globals()):
+        checkpoint = _torch_load(path, map_location)
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint dict", path=path)
+    return checkpoint
+
+
+def _constructor_call(path: Path, checkpoint: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The constructor name and keyword arguments recorded in a checkpoint of either format."""
+    constructor = checkpoint.get("constructor")
+    if checkpoint.get("format") == CHECKPOINT_FORMAT:
+        if not (isinstance(constructor, dict) and isinstance(constructor.get("name"), str)):
+            raise CheckpointError(f"{path} records no network constructor ('constructor' is {constructor!r}); "
+                                  f"it cannot be rebuilt without its training settings", path=path)
+        return constructor["name"], dict(constructor.get("kwargs") or {})
+    if isinstance(constructor, LegacyNetConstructor):
+        name = getattr(constructor, "fun_name", None)
+        module = getattr(constructor, "fun_module", None)
+        args = tuple(getattr(constructor, "args", ()) or ())
+        kwargs = dict(getattr(constructor, "kwds", {}) or {})
+        if name not in NETWORK_CONSTRUCTORS:
+            raise CheckpointError(f"{path} was built by {module}.{name}, which this toolkit does not have; the "
+                                  f"known networks are {', '.join(sorted(NETWORK_CONSTRUCTORS))}", path=path)
+        if args:
+            names = constructor_parameters(name)
+            if len(args) > len(names):
+                raise CheckpointError(f"{path}: {name} was called with {len(args)} positional arguments, more than "
+                                      f"its {len(names)} ({', '.join(names)})", path=path)
+            kwargs = {**dict(zip(names, args)), **kwargs}
+        logger.info("%s: a pytracking checkpoint of %s.%s", path, module, name)
+        return name, kwargs
+    raise CheckpointError(f"{path} records no network constructor: neither a {CHECKPOINT_FORMAT} file nor a "
+                          f"checkpoint of the pytracking release", path=path)
+
+
+def load_network(path: str | os.PathLike, **constructor_kwarg_overrides: Any) -> nn.Module:
+    """Rebuild the network of a checkpoint (this toolkit's, or the original pytracking
+    release's) from its recorded constructor and load its weights, without its training settings
+    or dataset paths. The backbone's ImageNet weights are not read (``backbone_pretrained`` is
+    False: the checkpoint holds them); ``constructor_kwarg_overrides`` replace recorded
+    arguments. The network is returned on the CPU in training mode; call ``.eval()`` to track."""
+    path = Path(path)
+    checkpoint = load_legacy_checkpoint(path)
+    name, kwargs = _constructor_call(path, checkpoint)
+    if "backbone_pretrained" in inspect.signature(NETWORK_CONSTRUCTORS[name]).parameters:
+        kwargs["backbone_pretrained"] = False
+    kwargs.update(constructor_kwarg_overrides)
+    try:
+        net = build_network(name, kwargs)
+    except TypeError as error:
+        raise CheckpointError(f"{path}: cannot rebuild its network: {error}", path=path) from error
+    state = checkpoint.get("net")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} holds no network weights ('net')", path=path)
+    try:
+        missing, unexpected = net.load_state_dict(state, strict=False)
+    except RuntimeError as error:  # shapes that differ
+        raise CheckpointError(f"{path}: its weights do not fit {name}({kwargs}): {error}", path=path) from error
+    # Only the unused ImageNet classifier may be absent (backbones saved without it).
+    missing = [key for key in missing if not key.startswith("feature_extractor.fc.")]
+    if missing or unexpected:
+        raise CheckpointError(f"{path}: its weights do not fit {name}({kwargs}): missing {missing[:8]}, "
+                              f"unexpected {unexpected[:8]}", path=path)
+    logger.info("loaded %s (epoch %s) from %s", name, checkpoint.get("epoch"), path)
+    return net

@@ -1,0 +1,178 @@
+"""ATOM's network: a backbone and the IoU predictor, with the constructors that build it and a
+registry of those constructors by name, through which checkpoints rebuild networks.
+
+Every network a registered constructor builds carries ``net.constructor = {"name": ...,
+"kwargs": {...}}`` (all arguments, defaults included, as plain values): the trainer stores it in
+checkpoints and :func:`ltr.models.loading.load_network` rebuilds the network from it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections import OrderedDict
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+
+from ltr.models.backbone import resnet as backbones
+from ltr.models.bbreg.atom_iou_net import AtomIoUNet
+
+NETWORK_CONSTRUCTORS: dict[str, Callable[..., nn.Module]] = {}
+
+
+class UnknownNetworkError(ValueError):
+    """A network name that no registered constructor has."""
+
+
+class ATOMnet(nn.Module):
+    """ATOM: backbone features of ``bb_regressor_layer`` feed the IoU predictor.
+
+    With ``extractor_grad=False`` the backbone is frozen: its parameters do not require
+    gradients, it runs under ``torch.no_grad()``, and :meth:`train` keeps it in eval mode so
+    that its BatchNorm statistics stay those of its weights. With ``extractor_grad=True`` it
+    trains with the rest."""
+
+    def __init__(self, feature_extractor: nn.Module, bb_regressor: nn.Module,
+                 bb_regressor_layer: Sequence[str] = ("layer2", "layer3"), extractor_grad: bool = False):
+        super().__init__()
+        self.feature_extractor = feature_extractor
+        self.bb_regressor = bb_regressor
+        self.bb_regressor_layer = tuple(bb_regressor_layer)
+        self.extractor_grad = bool(extractor_grad)
+        if not self.extractor_grad:
+            for parameter in self.feature_extractor.parameters():
+                parameter.requires_grad_(False)
+            self.feature_extractor.eval()
+
+    def train(self, mode: bool = True) -> "ATOMnet":
+        super().train(mode)
+        if not self.extractor_grad:
+            self.feature_extractor.eval()
+        return self
+
+    def forward(self, train_imgs: torch.Tensor, test_imgs: torch.Tensor, train_bb: torch.Tensor,
+                test_proposals: torch.Tensor) -> torch.Tensor:
+        """train_imgs (train_images, sequences, 3, H, W) or (sequences, 3, H, W); test_imgs the
+        same with test_images; train_bb (train_images, sequences, 4) [x, y, w, h] in the train
+        images; test_proposals (test_images, sequences, proposals, 4). Returns the predicted
+        IoUs (test_images, sequences, proposals)."""
+        num_sequences = train_imgs.shape[-4]
+        num_train_images = train_imgs.shape[0] if train_imgs.dim() == 5 else 1
+        num_test_images = test_imgs.shape[0] if test_imgs.dim() == 5 else 1
+
+        train_feat = self.extract_backbone_features(train_imgs.reshape(-1, *train_imgs.shape[-3:]))
+        test_feat = self.extract_backbone_features(test_imgs.reshape(-1, *test_imgs.shape[-3:]))
+        train_feat_iou = [train_feat[layer] for layer in self.bb_regressor_layer]
+        test_feat_iou = [test_feat[layer] for layer in self.bb_regressor_layer]
+
+        return self.bb_regressor(train_feat_iou, test_feat_iou,
+                                 train_bb.reshape(num_train_images, num_sequences, 4),
+                                 test_proposals.reshape(num_test_images, num_sequences, -1, 4))
+
+    def extract_backbone_features(self, im: torch.Tensor, layers: Iterable[str] | None = None
+                                  ) -> OrderedDict[str, torch.Tensor]:
+        """(B, 3, H, W) -> OrderedDict of ``layers`` (default: the IoU predictor's layers)."""
+        return self.extract_features(im, self.bb_regressor_layer if layers is None else layers)
+
+    def extract_features(self, im: torch.Tensor, layers: Iterable[str]) -> OrderedDict[str, torch.Tensor]:
+        """(B, 3, H, W) -> OrderedDict layer name -> (B, C, H', W')."""
+        layers = (layers,) if isinstance(layers, str) else tuple(layers)
+        if self.extractor_grad:
+            return self.feature_extractor(im, layers)
+        with torch.no_grad():
+            return self.feature_extractor(im, layers)
+
+
+# Constructor registry ----------------------------------------------------------------------------
+
+def _plain(value: Any, where: str) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(item, where) for item in value)
+    if isinstance(value, dict):
+        return {str(key): _plain(item, where) for key, item in value.items()}
+    raise TypeError(f"{where} = {value!r}: constructor arguments must be plain values (numbers, strings, "
+                    f"lists, dicts) so that checkpoints can record them")
+
+
+def network_constructor(function: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+    """Registers ``function`` in :data:`NETWORK_CONSTRUCTORS` under its name and makes the
+    networks it builds carry ``net.constructor = {"name", "kwargs"}``."""
+    signature = inspect.signature(function)
+    name = function.__name__
+
+    @functools.wraps(function)
+    def build(*args, **kwargs) -> nn.Module:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        recorded = {key: _plain(value, f"{name}({key})") for key, value in bound.arguments.items()}
+        net = function(*bound.args, **bound.kwargs)
+        net.constructor = {"name": name, "kwargs": recorded}
+        return net
+
+    NETWORK_CONSTRUCTORS[name] = build
+    return build
+
+
+def constructor_parameters(name: str) -> list[str]:
+    """The argument names of the registered constructor ``name``, in order."""
+    return list(inspect.signature(_constructor(name)).parameters)
+
+
+def _constructor(name: str) -> Callable[..., nn.Module]:
+    try:
+        return NETWORK_CONSTRUCTORS[name]
+    except KeyError:
+        raise UnknownNetworkError(f"no network constructor is named {name!r}; the known ones are "
+                                  f"{', '.join(sorted(NETWORK_CONSTRUCTORS))}") from None
+
+
+def build_network(name: str, kwargs: dict[str, Any] | None = None, /, **more_kwargs: Any) -> nn.Module:
+    """Build the network of the registered constructor ``name`` with the keyword arguments of
+    ``kwargs`` and ``more_kwargs`` (the latter win)."""
+    constructor = _constructor(name)
+    arguments = {**(kwargs or {}), **more_kwargs}
+    parameters = inspect.signature(constructor).parameters
+    unknown = sorted(set(arguments) - set(parameters))
+    if unknown:
+        raise TypeError(f"{name}() takes no argument(s) {', '.join(unknown)}; its arguments are "
+                        f"{', '.join(parameters)}")
+    return constructor(**arguments)
+
+
+# Constructors ------------------------------------------------------------------------------------
+
+@network_constructor
+def atom_resnet18(*, iou_input_dim: Sequence[int] = (256, 256), iou_inter_dim: Sequence[int] = (256, 256),
+                  backbone_pretrained: bool = True, extractor_grad: bool = False) -> ATOMnet:
+    """ATOM with a ResNet-18 backbone (ImageNet weights from ``pretrained_networks`` when
+    ``backbone_pretrained``), frozen unless ``extractor_grad``."""
+    backbone = backbones.resnet18(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained)
+    iou_predictor = AtomIoUNet(input_dim=(128, 256), pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
+    return ATOMnet(backbone, iou_predictor, bb_regressor_layer=("layer2", "layer3"), extractor_grad=extractor_grad)
+
+
+@network_constructor
+def atom_resnet50(*, iou_input_dim: Sequence[int] = (256, 256), iou_inter_dim: Sequence[int] = (256, 256),
+                  backbone_pretrained: bool = True, extractor_grad: bool = False) -> ATOMnet:
+    """ATOM with a ResNet-50 backbone (layer2 512 and layer3 1024 channels)."""
+    backbone = backbones.resnet50(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained)
+    iou_predictor = AtomIoUNet(input_dim=(512, 1024), pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
+    return ATOMnet(backbone, iou_predictor, bb_regressor_layer=("layer2", "layer3"), extractor_grad=extractor_grad)
+
+
+@network_constructor
+def atom_resnet_tiny(*, width: int = 16, iou_input_dim: Sequence[int] = (64, 64),
+                     iou_inter_dim: Sequence[int] = (64, 64), backbone_pretrained: bool = False,
+                     extractor_grad: bool = True) -> ATOMnet:
+    """ATOM with :func:`~ltr.models.backbone.resnet.resnet_tiny` (layer2 2 * width and layer3
+    4 * width channels), trained with the IoU predictor by default: the network of the CPU
+    setting on the generated dataset. ``backbone_pretrained`` reads weights you saved yourself
+    as ``<pretrained_networks>/resnet_tiny_w<width>.pth``."""
+    backbone = backbones.resnet_tiny(output_layers=("layer2", "layer3"), pretrained=backbone_pretrained, width=width)
+    iou_predictor = AtomIoUNet(input_dim=(backbone.out_channels("layer2"), backbone.out_channels("layer3")),
+                               pred_input_dim=iou_input_dim, pred_inter_dim=iou_inter_dim)
+    return ATOMnet(backbone, iou_predictor, bb_regressor_layer=("layer2", "layer3"), extractor_grad=extractor_grad)

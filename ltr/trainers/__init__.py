@@ -1,0 +1,3 @@
+from ltr.trainers.ltr_trainer import LTRTrainer, NonFiniteLossError
+
+__all__ = ["LTRTrainer", "NonFiniteLossError"]

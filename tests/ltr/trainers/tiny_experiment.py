@@ -1,0 +1,54 @@
+"""A tiny experiment in the shape of a train_settings module: linear regression from random
+samples, through the real sampler-style dataset protocol, LTRLoader and LTRTrainer."""
+
+import numpy as np
+import torch
+
+from ltr.actors import BaseActor
+from ltr.data.loader import LTRLoader
+from ltr.data.tensordict import TensorDict
+from ltr.trainers import LTRTrainer
+
+TRUE_WEIGHTS = torch.linspace(-1, 1, 8)
+
+
+class RegressionSamples(torch.utils.data.Dataset):
+    def __init__(self, count: int):
+        self.count = count
+        self.rng = np.random.default_rng(0)
+
+    def reseed(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, index):
+        x = torch.from_numpy(self.rng.standard_normal(8).astype(np.float32))
+        return TensorDict(train_images=x, target=(x * TRUE_WEIGHTS).sum(0, keepdim=True))
+
+
+class RegressionActor(BaseActor):
+    def __call__(self, data):
+        prediction = self.net(data["train_images"])
+        if getattr(self, "poison_at", None) == getattr(self, "calls", 0):
+            prediction = prediction * float("nan")
+        self.calls = getattr(self, "calls", 0) + 1
+        loss = self.objective(prediction, data["target"])
+        return loss, {"Loss/total": loss.item()}
+
+
+def run(settings):
+    torch.manual_seed(settings.seed)
+    net = torch.nn.Linear(8, 1)
+    actor = RegressionActor(net, torch.nn.MSELoss())
+    actor.poison_at = getattr(settings, "poison_at", None)
+    loaders = [LTRLoader("train", RegressionSamples(64), batch_size=8, seed=settings.seed,
+                         num_workers=getattr(settings, "num_workers", 0)),
+               LTRLoader("val", RegressionSamples(32), training=False, batch_size=8, seed=settings.seed + 1,
+                         epoch_interval=2)]
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.5)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    trainer = LTRTrainer(actor, loaders, optimizer, settings, scheduler)
+    trainer.train(getattr(settings, "epochs", 4), load_latest=settings.resume)
+    settings.trainer = trainer
