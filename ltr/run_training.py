@@ -55,6 +55,10 @@ def run_training(module: str, name: str, *, seed: int = 0, resume: bool = False,
     logger.info("training %s/%s (seed %d, %d process(es))", module, name, seed, world_size)
     try:
         experiment.run(settings)
+        if world_size > 1:
+            # Leave together: a rank tearing down its connections while another still uses
+            # them aborts the process (gloo).
+            torch.distributed.barrier()
     finally:
         if world_size > 1 and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()

@@ -138,6 +138,9 @@ class LTRTrainer:
                 self.save_checkpoint()
         for writer in self.writers.values():
             writer.close()
+        # Release DistributedDataParallel (its reducer holds on to the process group) while the
+        # group still exists; the actor keeps the trained network.
+        self.actor.net = _unwrap(self.actor.net)
 
     def train_epoch(self) -> None:
         for loader in self.loaders:

@@ -97,9 +97,11 @@ sys.modules["ltr.train_settings.tests"] = importlib.util.module_from_spec(
     importlib.util.spec_from_loader("ltr.train_settings.tests", loader=None))
 sys.modules["ltr.train_settings.tests.tiny"] = module
 spec.loader.exec_module(module)
+import torch
 from ltr.run_training import run_training
 settings = run_training("tests", "tiny", seed=3, device="cpu")
-net = settings.trainer.actor.net.module
+net = settings.trainer.actor.net
+assert not isinstance(net, torch.nn.parallel.DistributedDataParallel)
 print("PARAMS", ",".join(f"{v:.6f}" for v in net.weight.flatten().tolist()))
 """
 
@@ -113,8 +115,8 @@ def test_two_process_gloo_run(workspace):
         processes.append(subprocess.Popen([sys.executable, "-c", RANK_SCRIPT, str(HERE / "tiny_experiment.py")],
                                           env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate(timeout=240) for p in processes]
-    for process, (out, err) in zip(processes, outputs):
-        assert process.returncode == 0, err
+    for rank, (process, (out, err)) in enumerate(zip(processes, outputs)):
+        assert process.returncode == 0, f"rank {rank}: {err}\n{out}"
     params = [next(line for line in out.splitlines() if line.startswith("PARAMS")) for out, _ in outputs]
     assert params[0] == params[1]  # gradients averaged: the ranks hold the same network
     checkpoints = list(workspace.glob("checkpoints/**/*.pth.tar"))
