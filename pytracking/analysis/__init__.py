@@ -1,0 +1,1 @@
+"""Scoring tracking results: per-frame errors, success and precision curves, tables."""

@@ -1,0 +1,56 @@
+"""Reading raw tracking results: ``<results_path>/<tracker>/<param>[_<run:03d>]/<sequence>.txt``
+with one ``x,y,w,h`` row per frame (commas, tabs or spaces).
+
+A row that is not four numbers, a NaN, a negative size, or fewer rows than the ground truth
+is an error naming the file (and line). Tolerated and counted: rows beyond the ground truth's
+length are dropped (some published result files carry extra frames)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+_SEPARATORS = re.compile(r"[,\s]+")
+
+
+class ResultFileError(ValueError):
+    """A result file that cannot be scored; the message names it and what is wrong."""
+
+
+def run_folder(results_path: str | Path, tracker: str, param: str, run_id: int | None = None) -> Path:
+    name = param if run_id is None else f"{param}_{run_id:03d}"
+    return Path(results_path) / tracker / name
+
+
+def read_boxes(path: str | Path, expected_rows: int) -> tuple[np.ndarray, int]:
+    """The (expected_rows, 4) boxes of a result file, and how many extra rows were dropped."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no result file {path}: run the tracker on this sequence first")
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        tokens = [t for t in _SEPARATORS.split(line.strip()) if t]
+        try:
+            values = [float(t) for t in tokens]
+        except ValueError:
+            values = []
+        if len(values) != 4:
+            raise ResultFileError(f"{path}, line {number}: expected four numbers x,y,w,h, got {line!r}")
+        if any(np.isnan(values)):
+            raise ResultFileError(f"{path}, line {number}: NaN in {line!r}; results must hold a box for every frame")
+        if values[2] < 0 or values[3] < 0:
+            raise ResultFileError(f"{path}, line {number}: negative size in {line!r}")
+        rows.append(values)
+    if len(rows) < expected_rows:
+        raise ResultFileError(f"{path} has {len(rows)} rows but the ground truth has {expected_rows} frames: "
+                              f"the run is incomplete; run the tracker on this sequence again")
+    extra = len(rows) - expected_rows
+    if extra:
+        logger.warning("%s: %d rows beyond the ground truth's %d frames are ignored", path, extra, expected_rows)
+    return np.asarray(rows[:expected_rows], dtype=np.float64).reshape(-1, 4), extra
