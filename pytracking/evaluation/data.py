@@ -1,0 +1,116 @@
+"""Evaluation sequences: frame paths, ground truth and the box a tracker starts from.
+
+Boxes are ``[x, y, w, h]`` floats in pixels (top-left corner). Rows of the ground truth may be
+NaN where the benchmark has no box for a frame (UAV123, for one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence as SequenceABC
+from typing import SupportsIndex, overload
+
+import numpy as np
+
+
+class Sequence:
+    """One evaluation sequence.
+
+    Args:
+        name: the sequence's name, unique within its dataset (result files are named by it).
+        frames: paths of the frame images, in order; nothing checks that they exist.
+        dataset: the name of the dataset the sequence belongs to (``"otb"``, ``"got10k"``...).
+        ground_truth_rect: ``(N, 4)`` boxes ``[x, y, w, h]``, one row per frame, or ``(1, 4)`` when
+            the benchmark publishes only the first frame's box (``first_frame_only=True``).
+        object_class: the target's class, where the benchmark names it.
+        target_visible: ``(N,)`` bools, whether the target is visible in each frame.
+        init_box: the box the tracker starts from; the first ground-truth row when not given.
+        anno_path: the annotation file the ground truth came from (named in errors).
+        first_frame_only: the benchmark holds only the first frame's box (GOT-10k test,
+            TrackingNet test); then ``ground_truth_rect`` has exactly one row.
+
+    Raises:
+        ValueError: the ground truth or the visibility flags do not match the frames.
+    """
+
+    def __init__(self, name: str, frames: SequenceABC[str], dataset: str, ground_truth_rect,
+                 *, object_class: str | None = None, target_visible=None,
+                 init_box: SequenceABC[float] | None = None, anno_path: str | None = None,
+                 first_frame_only: bool = False):
+        self.name = name
+        self.frames = [str(frame) for frame in frames]
+        self.dataset = dataset
+        self.object_class = object_class
+        self.anno_path = None if anno_path is None else str(anno_path)
+        self.first_frame_only = first_frame_only
+        source = f"annotation file {self.anno_path}" if self.anno_path else "its ground truth"
+
+        boxes = np.asarray(ground_truth_rect, dtype=np.float64)
+        if boxes.ndim == 1 and boxes.size == 4:
+            boxes = boxes.reshape(1, 4)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"sequence {name!r} ({dataset}): ground truth from {source} has shape "
+                             f"{boxes.shape}, expected (frames, 4) boxes x, y, w, h")
+        expected = 1 if first_frame_only else len(self.frames)
+        if boxes.shape[0] != expected:
+            what = "only the first frame's box" if first_frame_only else f"one box per frame ({len(self.frames)} frames)"
+            raise ValueError(f"sequence {name!r} ({dataset}): {source} has {boxes.shape[0]} boxes, "
+                             f"expected {what}; fix or replace the file")
+        self.ground_truth_rect = boxes
+
+        if target_visible is not None:
+            target_visible = np.asarray(target_visible, dtype=bool).reshape(-1)
+            if target_visible.shape[0] != len(self.frames):
+                raise ValueError(f"sequence {name!r} ({dataset}): {target_visible.shape[0]} visibility flags "
+                                 f"for {len(self.frames)} frames; check the sequence's label files")
+        self.target_visible = target_visible
+
+        if init_box is not None:
+            init_box = [float(v) for v in init_box]
+            if len(init_box) != 4:
+                raise ValueError(f"sequence {name!r}: init_box must be [x, y, w, h], got {init_box}")
+        self.init_box = init_box
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __repr__(self) -> str:
+        return f"Sequence(name={self.name!r}, dataset={self.dataset!r}, frames={len(self.frames)})"
+
+    def init_info(self) -> dict[str, list[float]]:
+        """What the tracker is initialised with: ``{"init_bbox": [x, y, w, h]}``."""
+        if self.init_box is not None:
+            return {"init_bbox": list(self.init_box)}
+        box = self.ground_truth_rect[0]
+        if not np.all(np.isfinite(box)):
+            raise ValueError(f"sequence {self.name!r} ({self.dataset}): the first frame has no ground-truth box "
+                             f"({box.tolist()}) in {self.anno_path or 'its ground truth'}; pass init_box")
+        return {"init_bbox": [float(v) for v in box]}
+
+
+class SequenceList(list):
+    """A list of :class:`Sequence` that can also be indexed by sequence name."""
+
+    def __init__(self, sequences: Iterable[Sequence] = ()):
+        super().__init__(sequences)
+
+    @overload
+    def __getitem__(self, item: str) -> Sequence: ...
+    @overload
+    def __getitem__(self, item: SupportsIndex) -> Sequence: ...
+    @overload
+    def __getitem__(self, item: slice) -> SequenceList: ...
+
+    def __getitem__(self, item):
+        if isinstance(item, str):
+            for sequence in self:
+                if sequence.name == item:
+                    return sequence
+            raise KeyError(f"no sequence named {item!r} in this list of {len(self)} sequences")
+        result = super().__getitem__(item)
+        return SequenceList(result) if isinstance(item, slice) else result
+
+    def names(self) -> list[str]:
+        return [sequence.name for sequence in self]
+
+    def __add__(self, other: Iterable[Sequence]) -> SequenceList:
+        return SequenceList(list(self) + list(other))
