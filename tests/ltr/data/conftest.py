@@ -1,3 +1,5 @@
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -36,14 +38,17 @@ class FakeVideoDataset:
     def frame_path(self, seq_id, frame_id):
         path = self.root / f"{self.name}_{seq_id}_{frame_id}.png"
         if not path.exists():
+            # Loader workers may ask for the same frame at once: write it whole, then rename.
+            temporary = path.with_name(f".{path.stem}.{os.getpid()}.png")
             if (seq_id, frame_id) in self.broken:
-                path.write_bytes(b"not an image")
+                temporary.write_bytes(b"not an image")
             else:
                 image = np.zeros((self.size[1], self.size[0], 3), np.uint8)
                 x, y, w, h = self.boxes[seq_id][frame_id].round().int().tolist()
                 image[y:y + h, x:x + w] = 255
                 image[0, 0] = (seq_id, frame_id, 0)
-                cv2.imwrite(str(path), image[..., ::-1])
+                cv2.imwrite(str(temporary), image[..., ::-1])
+            os.replace(temporary, path)
         return str(path)
 
     def get_frames(self, seq_id, frame_ids, anno=None, *, lazy=False):
