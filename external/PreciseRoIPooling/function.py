@@ -3,31 +3,19 @@ reference, and the autograd wrapper of the compiled kernels."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
 
 import torch
 from torch.autograd.function import once_differentiable
 
+from external.compiled import load_compiled
 from external.PreciseRoIPooling.reference import prroi_pool2d_torch
 
 logger = logging.getLogger(__name__)
 
 
-
-def _load_compiled():
-    """The compiled extension, or None and why (the PyTorch reference then takes over)."""
-    if importlib.util.find_spec("external.PreciseRoIPooling._C") is None:
-        return None, "the extension is not built"
-    try:
-        from external.PreciseRoIPooling import _C as module
-    except ImportError as error:  # built for another torch or Python
-        return None, f"the built extension does not load ({error}); rebuild it"
-    return module, ""
-
-
-_C, _IMPORT_ERROR = _load_compiled()
+_C, _IMPORT_ERROR = load_compiled("external.PreciseRoIPooling", "the Precise RoI Pooling extension")
 
 BUILD_COMMAND = "python -m external.PreciseRoIPooling.build (install.sh runs it)"
 COMPILED_DTYPES = {

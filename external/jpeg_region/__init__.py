@@ -4,22 +4,9 @@ header is installed)."""
 
 from __future__ import annotations
 
-import importlib.util
+from external.compiled import load_compiled
 
-import torch  # noqa: F401  (loads the libraries the extension links against)
-
-
-def _load():
-    if importlib.util.find_spec("external.jpeg_region._C") is None:
-        return None, "the JPEG region decoder is not built"
-    try:
-        from external.jpeg_region import _C as module
-    except ImportError as error:  # built for another torch or Python
-        return None, f"the JPEG region decoder does not load ({error}); rebuild it"
-    return module, ""
-
-
-_C, UNAVAILABLE_REASON = _load()
+_C, UNAVAILABLE_REASON = load_compiled("external.jpeg_region", "the JPEG region decoder")
 
 
 def available() -> bool:

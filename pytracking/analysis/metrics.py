@@ -75,7 +75,7 @@ def sequence_errors(pred: np.ndarray, gt: np.ndarray, *, dataset: str = "",
     with np.errstate(invalid="ignore"):
         valid = (gt[:, 2:] > 0.0).all(1)
     if target_visible is not None:
-        target_visible = np.asarray(target_visible, dtype=bool)
+        target_visible = np.asarray(target_visible, dtype=np.bool_)
         valid &= target_visible
     with np.errstate(invalid="ignore"):
         centre = centre_error(pred, gt)

@@ -101,4 +101,4 @@ def read_flags(path: Path, field: str) -> np.ndarray:
             if token not in ("0", "1"):
                 raise ValueError(f"{path}, line {number}: {token!r} is not a 0/1 flag; fix or replace the file")
             flags.append(token == "1")
-    return np.asarray(flags, dtype=bool)
+    return np.asarray(flags, dtype=np.bool_)

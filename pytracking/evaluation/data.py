@@ -58,7 +58,7 @@ class Sequence:
         self.ground_truth_rect = boxes
 
         if target_visible is not None:
-            target_visible = np.asarray(target_visible, dtype=bool).reshape(-1)
+            target_visible = np.asarray(target_visible, dtype=np.bool_).reshape(-1)
             if target_visible.shape[0] != len(self.frames):
                 raise ValueError(f"sequence {name!r} ({dataset}): {target_visible.shape[0]} visibility flags "
                                  f"for {len(self.frames)} frames; check the sequence's label files")
