@@ -6,8 +6,12 @@ OTB/LaSOT analyses, so that published numbers reproduce:
 - a prediction of zero width or height is replaced by the previous one (where the ground truth
   is known), as trackers that lose the target write zeros;
 - frames with invalid ground truth (non-positive size or NaN) count as overlap failures and, for
-  the precision curves, as failures too, except on UAV123, whose absent-target (NaN) frames the
-  published analysis counts as precision successes;
+  the precision curve, as failures too, except on UAV123, whose absent-target (NaN) frames the
+  published analysis counts as precision successes; for the normalised precision curve they count
+  as successes (as in the published analysis);
+- on OTB-100 a ground-truth row is also invalid where its x or y is not positive (the OTB
+  toolkit's rule: every coordinate must be positive; 8 frames of Biker and Crowds). Published
+  OTB-100 scores are computed this way;
 - on LaSOT, frames where the target is not visible count as failures for both precisions;
 - success when IoU > threshold (21 thresholds 0, 0.05, ..., 1), precision when centre error <=
   threshold (0..50 pixels), normalised precision when the centre error divided by the ground
@@ -23,6 +27,8 @@ import numpy as np
 OVERLAP_THRESHOLDS = np.linspace(0.0, 1.0, 21)
 PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64)
 NORM_PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64) / 100.0
+# Datasets whose toolkit also rejects ground-truth rows with a non-positive x or y.
+CORNER_MUST_BE_POSITIVE = frozenset({"otb"})
 
 
 def overlap(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -73,7 +79,7 @@ def sequence_errors(pred: np.ndarray, gt: np.ndarray, *, dataset: str = "",
         replaced += 1
     pred[0] = gt[0]
     with np.errstate(invalid="ignore"):
-        valid = (gt[:, 2:] > 0.0).all(1)
+        valid = (gt > 0.0).all(1) if dataset in CORNER_MUST_BE_POSITIVE else (gt[:, 2:] > 0.0).all(1)
     if target_visible is not None:
         target_visible = np.asarray(target_visible, dtype=np.bool_)
         valid &= target_visible

@@ -46,6 +46,17 @@ def test_lasot_invisible_frames_fail_both_precisions_and_uav_nan_frames_count_as
     assert curves.success[10] == pytest.approx(2 / 3) and curves.precision[20] == 1.0
 
 
+def test_otb_also_rejects_ground_truth_with_a_non_positive_corner():
+    gt = np.array([[5.0, 5.0, 10.0, 10.0], [0.0, 5.0, 10.0, 10.0], [5.0, -2.0, 10.0, 10.0]])
+    pred = gt.copy()
+    otb = sequence_errors(pred, gt, dataset="otb")
+    other = sequence_errors(pred, gt, dataset="nfs")
+    assert otb.valid.tolist() == [True, False, False] and other.valid.tolist() == [True, True, True]
+    assert sequence_curves(otb).success[10] == pytest.approx(1 / 3)
+    assert sequence_curves(otb).precision[20] == pytest.approx(1 / 3)
+    assert sequence_curves(other).success[10] == 1.0
+
+
 def test_bad_result_files_name_the_file_and_line(tmp_path):
     path = tmp_path / "seq.txt"
     cases = {"1,2,3\n": "line 1: expected four numbers", "1,2,3,4\n1,2,nan,4\n": "line 2: NaN",
