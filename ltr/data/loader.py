@@ -27,16 +27,30 @@ class TooManyLoadFailures(RuntimeError):
     """More unreadable frames in an epoch than the loader tolerates."""
 
 
+def _stack(tensors: list, dim: int) -> torch.Tensor:
+    """torch.stack; in a loader worker straight into shared memory, where the batch has to go
+    anyway to reach the main process: one copy of every batch fewer."""
+    first = tensors[0]
+    if get_worker_info() is None or first.device.type != "cpu" or not all(
+            t.shape == first.shape and t.dtype == first.dtype for t in tensors):
+        return torch.stack(tensors, dim)
+    shape = list(first.shape)
+    shape.insert(dim if dim >= 0 else dim + first.dim() + 1, len(tensors))
+    storage = first._typed_storage()._new_shared(first.numel() * len(tensors), device=first.device)
+    out = first.new(storage).view(shape)
+    return torch.stack(tensors, dim, out=out)
+
+
 def ltr_collate(batch: list, stack_dim: int = 0):
     """Stack a list of samples: tensors and arrays along ``stack_dim``, numbers into a tensor,
     strings and None into lists; TensorDicts, dicts, TensorLists and sequences field by field."""
     first = batch[0]
     if torch.is_tensor(first):
-        return torch.stack(batch, stack_dim)
+        return _stack(batch, stack_dim)
     if isinstance(first, np.ndarray):
         if first.dtype.kind in "OSU":
             return list(batch)
-        return torch.stack([torch.from_numpy(np.ascontiguousarray(b)) for b in batch], stack_dim)
+        return _stack([torch.from_numpy(np.ascontiguousarray(b)) for b in batch], stack_dim)
     if isinstance(first, (bool, int, float, np.number)):
         return torch.tensor(batch)
     if isinstance(first, str) or first is None:

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -124,3 +125,22 @@ def test_loader_epochs_repeat_with_a_seed_and_workers_differ(fake_dataset, worke
     if workers:
         # Workers take alternate batches: their streams must differ.
         assert first[0] != first[1]
+
+
+class _Numbered(torch.utils.data.Dataset):
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        return TensorDict(img=torch.arange(12.0).view(3, 4) + 100 * index, arr=np.full((2, 2), index, np.uint8))
+
+
+@pytest.mark.parametrize("stack_dim", [0, 1, -1])
+def test_workers_collate_into_shared_memory_the_same_batches(stack_dim):
+    expected = ltr_collate([_Numbered()[i] for i in range(3)], stack_dim)
+    loader = torch.utils.data.DataLoader(_Numbered(), batch_size=3, num_workers=1,
+                                         collate_fn=lambda b: ltr_collate(b, stack_dim))
+    batch = next(iter(loader))
+    for key in ("img", "arr"):
+        assert batch[key].shape == expected[key].shape and torch.equal(batch[key], expected[key])
+    assert batch["img"].is_shared()
