@@ -1,5 +1,5 @@
-"""Scores of trackers on a dataset: every sequence's curves from its result files, averaged over
-runs of a tracker and over sequences."""
+"""Scores of trackers on a dataset: every sequence's curves from its result files (or from the
+curve cache), averaged over runs of a tracker and over sequences."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pytracking.analysis.metrics import SequenceCurves, scores, sequence_curves, sequence_errors
+from pytracking.analysis.cache import Entry, RunCache, entry_key, ground_truth_digest
+from pytracking.analysis.metrics import SCORE_NAMES, SequenceCurves, scores, sequence_curves, sequence_errors
 from pytracking.analysis.results import read_boxes, run_folder
 
 logger = logging.getLogger(__name__)
+CURVE_FIELDS = ("success", "precision", "norm_precision")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,58 +30,124 @@ class TrackerRuns:
     def label(self) -> str:
         return self.display_name or f"{self.name} {self.param}"
 
+    def result_file(self, results_path: str | Path, run_id: int | None, sequence: str) -> Path:
+        return run_folder(results_path, self.name, self.param, run_id) / f"{sequence}.txt"
+
 
 @dataclasses.dataclass
 class AnalysisResult:
+    """Curves and scores of ``trackers`` on the ``sequences`` used (the others were left out)."""
+
     trackers: list[TrackerRuns]
     sequences: list[str]
-    curves: dict[str, list[SequenceCurves]]  # tracker label -> one per sequence
+    curves: dict[str, list[SequenceCurves]]  # tracker label -> one per sequence, averaged over runs
     scores: dict[str, dict[str, float]]  # tracker label -> score name -> percent
+    sequence_scores: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # label -> (S, 5)
+    dataset: str = ""
+    left_out: list[str] = dataclasses.field(default_factory=list)
+    output_dir: Path | None = None
+    files: list[Path] = dataclasses.field(default_factory=list)  # what analyse_dataset wrote
 
     def table(self) -> str:
-        names = ["AUC", "OP50", "OP75", "Precision", "NormPrecision"]
+        """The scores, one row per tracker, and the number of sequences they are averaged over."""
         width = max(len(t.label) for t in self.trackers) + 2
-        lines = [f"{'Tracker':<{width}}" + "".join(f"{n:>15}" for n in names)]
+        lines = [f"{'Tracker':<{width}}" + "".join(f"{n:>15}" for n in SCORE_NAMES) + f"{'Sequences':>11}"]
         for tracker in self.trackers:
             values = self.scores[tracker.label]
-            lines.append(f"{tracker.label:<{width}}" + "".join(f"{values[n]:>15.2f}" for n in names))
+            lines.append(f"{tracker.label:<{width}}" + "".join(f"{values[n]:>15.2f}" for n in SCORE_NAMES)
+                         + f"{len(self.sequences):>11d}")
         return "\n".join(lines)
 
+    def mean_curves(self, label: str) -> SequenceCurves:
+        """A tracker's curves averaged over the sequences used (what the plots show)."""
+        return SequenceCurves(*(np.mean([getattr(c, f) for c in self.curves[label]], 0) for f in CURVE_FIELDS))
 
-def _missing(sequence, tracker: TrackerRuns, results_path) -> list[Path]:
-    return [run_folder(results_path, tracker.name, tracker.param, run) / f"{sequence.name}.txt"
-            for run in tracker.run_ids
-            if not (run_folder(results_path, tracker.name, tracker.param, run) / f"{sequence.name}.txt").is_file()]
+
+def missing_results(sequences, trackers: list[TrackerRuns], results_path: str | Path) -> dict[str, list[Path]]:
+    """Sequence name -> the result files missing for it (sequences with none missing left out)."""
+    missing = {}
+    for seq in sequences:
+        paths = [t.result_file(results_path, run, seq.name) for t in trackers for run in t.run_ids]
+        absent = [p for p in paths if not p.is_file()]
+        if absent:
+            missing[seq.name] = absent
+    return missing
+
+
+def score_file(path: Path, ground_truth: np.ndarray, target_visible: np.ndarray | None,
+               dataset: str) -> tuple[SequenceCurves, np.ndarray]:
+    """Curves and (5,) scores of one result file against its sequence's ground truth."""
+    boxes, _ = read_boxes(path, len(ground_truth))
+    curves = sequence_curves(sequence_errors(boxes, ground_truth, dataset=dataset, target_visible=target_visible))
+    values = scores([curves])
+    return curves, np.array([values[n] for n in SCORE_NAMES])
+
+
+def _run_entries(tracker: TrackerRuns, run_id: int | None, used: list, digests: dict[str, str],
+                 results_path: str | Path, dataset: str, cache_dir: Path | None) -> tuple[list[Entry], int]:
+    """One run's entries for the sequences ``used``, from the cache where the key matches;
+    and how many were computed."""
+    folder = run_folder(results_path, tracker.name, tracker.param, run_id)
+    cache = RunCache(cache_dir, folder) if cache_dir is not None else None
+    cached = cache.load() if cache is not None else {}
+    entries, computed = [], 0
+    for seq in used:
+        path = folder / f"{seq.name}.txt"
+        key = entry_key(path, digests[seq.name])
+        entry = cached.get(seq.name)
+        if entry is None or entry.key != key:
+            gt = np.asarray(seq.ground_truth_rect, dtype=np.float64)
+            entry = Entry(key, *score_file(path, gt, seq.target_visible, dataset))
+            cached[seq.name] = entry
+            computed += 1
+        entries.append(entry)
+    if cache is not None and computed:
+        cache.save(cached)
+    return entries, computed
 
 
 def analyse(sequences, trackers: list[TrackerRuns], *, results_path: str | Path, dataset: str = "",
-            skip_missing: bool = False) -> AnalysisResult:
+            skip_missing: bool = False, cache_dir: str | Path | None = None) -> AnalysisResult:
     """Score ``trackers`` on ``sequences`` (objects with ``name``, ``ground_truth_rect`` and
     ``target_visible``). Missing result files are an error listing them, or with
-    ``skip_missing`` the sequences missing for any tracker are left out for all of them."""
-    missing = {seq.name: [p for t in trackers for p in _missing(seq, t, results_path)] for seq in sequences}
-    incomplete = {name: paths for name, paths in missing.items() if paths}
+    ``skip_missing`` the sequences missing for any tracker are left out for all of them.
+    With ``cache_dir``, curves are read from and written to the curve cache there."""
+    labels = [t.label for t in trackers]
+    if not trackers or len(set(labels)) != len(labels):
+        raise ValueError(f"trackers need distinct labels, got {labels}: give them display names")
+    sequences = list(sequences)
+    incomplete = missing_results(sequences, trackers, results_path)
     if incomplete and not skip_missing:
         listed = [str(p) for paths in incomplete.values() for p in paths]
-        raise FileNotFoundError(f"{len(listed)} result files are missing, e.g. {', '.join(listed[:5])}; run the "
-                                f"trackers on those sequences, or leave the sequences out (skip_missing)")
+        shown = "\n  ".join(listed[:20]) + (f"\n  ... and {len(listed) - 20} more" if len(listed) > 20 else "")
+        raise FileNotFoundError(f"{len(listed)} result files are missing (for {len(incomplete)} of "
+                                f"{len(sequences)} sequences):\n  {shown}\nrun the trackers on those sequences, "
+                                f"or leave the sequences out (skip_missing / --skip_missing)")
     used = [seq for seq in sequences if seq.name not in incomplete]
     if incomplete:
         logger.warning("%d of %d sequences left out for every tracker (results missing): %s", len(incomplete),
-                       len(sequences), ", ".join(sorted(incomplete)[:10]))
+                       len(sequences), ", ".join(sorted(incomplete)[:10]) + (" ..." if len(incomplete) > 10 else ""))
+    if not used:
+        raise FileNotFoundError(f"no sequence has results for every tracker under {results_path}; "
+                                f"run the trackers first")
+    logger.info("analysing %d trackers on %d of %d sequences", len(trackers), len(used), len(sequences))
+    digests = {seq.name: ground_truth_digest(seq.ground_truth_rect, seq.target_visible, dataset) for seq in used}
+    cache_dir = Path(cache_dir) if cache_dir is not None else None
     curves: dict[str, list[SequenceCurves]] = {}
+    sequence_scores: dict[str, np.ndarray] = {}
     for tracker in trackers:
-        per_sequence = []
-        for seq in used:
-            gt = np.asarray(seq.ground_truth_rect, dtype=np.float64)
-            runs = []
-            for run in tracker.run_ids:
-                path = run_folder(results_path, tracker.name, tracker.param, run) / f"{seq.name}.txt"
-                boxes, _ = read_boxes(path, len(gt))
-                errors = sequence_errors(boxes, gt, dataset=dataset, target_visible=seq.target_visible)
-                runs.append(sequence_curves(errors))
-            per_sequence.append(SequenceCurves(*(np.mean([getattr(r, f) for r in runs], 0)
-                                                 for f in ("success", "precision", "norm_precision"))))
-        curves[tracker.label] = per_sequence
+        runs, computed = [], 0
+        for run_id in tracker.run_ids:
+            entries, count = _run_entries(tracker, run_id, used, digests, results_path, dataset, cache_dir)
+            runs.append(entries)
+            computed += count
+        total = len(used) * len(tracker.run_ids)
+        logger.info("%s: %d sequence results, %d computed, %d from the cache", tracker.label, total, computed,
+                    total - computed)
+        curves[tracker.label] = [SequenceCurves(*(np.mean([getattr(run[i].curves, f) for run in runs], 0)
+                                                  for f in CURVE_FIELDS)) for i in range(len(used))]
+        # Scores are linear in the curves, so the mean of the runs' scores is the averaged curves' score.
+        sequence_scores[tracker.label] = np.mean([[entry.scores for entry in run] for run in runs], 0)
     return AnalysisResult(list(trackers), [seq.name for seq in used], curves,
-                          {label: scores(c) for label, c in curves.items()})
+                          {label: scores(c) for label, c in curves.items()}, sequence_scores, dataset,
+                          sorted(incomplete))

@@ -29,6 +29,8 @@ PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64)
 NORM_PRECISION_THRESHOLDS = np.arange(0, 51, dtype=np.float64) / 100.0
 # Datasets whose toolkit also rejects ground-truth rows with a non-positive x or y.
 CORNER_MUST_BE_POSITIVE = frozenset({"otb"})
+# The keys of scores(), in the order tables list them.
+SCORE_NAMES = ("AUC", "OP50", "OP75", "Precision", "NormPrecision")
 
 
 def overlap(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:

@@ -3,10 +3,14 @@ with one ``x,y,w,h`` row per frame (commas, tabs or spaces).
 
 A row that is not four numbers, a NaN, a negative size, or fewer rows than the ground truth
 is an error naming the file (and line). Tolerated and counted: rows beyond the ground truth's
-length are dropped (some published result files carry extra frames)."""
+length are dropped (some published result files carry extra frames).
+
+Files are parsed by numpy in one call; only a file that this fast path rejects, or in which it
+finds a problem, is read again line by line, to name the line that is wrong."""
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 from pathlib import Path
@@ -26,13 +30,24 @@ def run_folder(results_path: str | Path, tracker: str, param: str, run_id: int |
     return Path(results_path) / tracker / name
 
 
-def read_boxes(path: str | Path, expected_rows: int) -> tuple[np.ndarray, int]:
-    """The (expected_rows, 4) boxes of a result file, and how many extra rows were dropped."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no result file {path}: run the tracker on this sequence first")
+def parse_fast(text: str) -> np.ndarray | None:
+    """The (N, 4) rows of ``text``, or None where it is not plainly N valid rows (empty, a row
+    that is not four numbers, NaN, a negative size): the line-by-line reader then says what."""
+    if not text.strip():
+        return None
+    try:
+        rows = np.loadtxt(io.StringIO(text.replace(",", " ")), dtype=np.float64, ndmin=2, comments=None)
+    except ValueError:
+        return None
+    if rows.shape[1] != 4 or np.isnan(rows).any() or (rows[:, 2:] < 0).any():
+        return None
+    return rows
+
+
+def parse_lines(path: Path, text: str) -> np.ndarray:
+    """The (N, 4) rows of ``text``, checked line by line; errors name ``path`` and the line."""
     rows = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         tokens = [t for t in _SEPARATORS.split(line.strip()) if t]
@@ -47,10 +62,22 @@ def read_boxes(path: str | Path, expected_rows: int) -> tuple[np.ndarray, int]:
         if values[2] < 0 or values[3] < 0:
             raise ResultFileError(f"{path}, line {number}: negative size in {line!r}")
         rows.append(values)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def read_boxes(path: str | Path, expected_rows: int) -> tuple[np.ndarray, int]:
+    """The (expected_rows, 4) boxes of a result file, and how many extra rows were dropped."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no result file {path}: run the tracker on this sequence first")
+    text = path.read_text()
+    rows = parse_fast(text)
+    if rows is None:
+        rows = parse_lines(path, text)
     if len(rows) < expected_rows:
         raise ResultFileError(f"{path} has {len(rows)} rows but the ground truth has {expected_rows} frames: "
                               f"the run is incomplete; run the tracker on this sequence again")
     extra = len(rows) - expected_rows
     if extra:
         logger.warning("%s: %d rows beyond the ground truth's %d frames are ignored", path, extra, expected_rows)
-    return np.asarray(rows[:expected_rows], dtype=np.float64).reshape(-1, 4), extra
+    return np.ascontiguousarray(rows[:expected_rows]), extra

@@ -1,0 +1,93 @@
+"""One call for a whole analysis: load the dataset, score the trackers (through the curve cache)
+and write the tables and plots into ``<result_plot_path>/<dataset>/``."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from admin.environment import env_settings
+from pytracking.analysis.attributes import load_attributes
+from pytracking.analysis.evaluate import AnalysisResult, TrackerRuns, analyse
+from pytracking.analysis.reports import write_reports
+from pytracking.evaluation.data import SequenceList
+from pytracking.evaluation.datasets import get_dataset
+
+logger = logging.getLogger(__name__)
+CACHE_FOLDER = "cache"
+
+
+def _select(sequences: SequenceList, names: Iterable[str] | None, dataset: str) -> SequenceList:
+    if names is None:
+        return sequences
+    known = set(sequences.names())
+    selected = []
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ValueError(f"dataset {dataset} has no sequence {name!r}{hint}")
+        selected.append(sequences[name])
+    return SequenceList(selected)
+
+
+def _protocol_name(sequences: SequenceList, fallback: str) -> str:
+    """The loader's dataset name, which selects the protocol (``tpl_nootb`` sequences are ``tpl``)."""
+    names = {seq.dataset for seq in sequences}
+    if len(names) > 1:
+        raise ValueError(f"the sequences come from several datasets ({', '.join(sorted(names))}); "
+                         f"analyse each dataset on its own, as each has its own protocol")
+    return names.pop() if names else fallback
+
+
+def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns], *,
+                    results_path: str | Path | None = None, output_dir: str | Path | None = None,
+                    skip_missing: bool = False, plots: bool = True, attributes: bool = True, use_cache: bool = True,
+                    sequences: Iterable[str] | None = None, dataset_root: str | Path | None = None) -> AnalysisResult:
+    """Analyse ``trackers`` on ``dataset`` (a name known to ``get_dataset``, loaded from
+    ``dataset_root`` or its environment field; or a SequenceList) and write the outputs.
+
+    Args:
+        results_path: where the raw results are (default: the environment's ``results_path``).
+        output_dir: where tables, plots and the curve cache go (default:
+            ``<result_plot_path>/<dataset>``).
+        skip_missing: leave out the sequences whose results are missing for any tracker
+            (logged) instead of raising FileNotFoundError listing the missing files.
+        plots: write the success, precision and normalised precision plots (PNG and PDF).
+        attributes: write the per-attribute tables where the dataset has an attribute file.
+        use_cache: read and write the curve cache in ``<output_dir>/cache``.
+        sequences: names of the sequences to analyse (default: all).
+
+    Returns:
+        the AnalysisResult, with ``output_dir`` and ``files`` (what was written) set.
+    """
+    trackers = list(trackers)
+    if isinstance(dataset, str):
+        name = dataset
+        loaded = get_dataset(name, **({"root": dataset_root} if dataset_root is not None else {}))
+    else:
+        loaded = SequenceList(dataset)
+        name = _protocol_name(loaded, "custom")
+    protocol = _protocol_name(loaded, name)
+    loaded = _select(loaded, sequences, name)
+    partial = [seq.name for seq in loaded if seq.first_frame_only]
+    if partial:
+        raise ValueError(f"{len(partial)} sequences of {name} have only the first frame's ground truth "
+                         f"(e.g. {partial[0]}): this split is scored by the benchmark's server, not here")
+    settings = env_settings() if results_path is None or output_dir is None else None
+    results_path = Path(results_path if results_path is not None else settings.results_path)
+    output_dir = Path(output_dir if output_dir is not None else Path(settings.result_plot_path) / name)
+    result = analyse(loaded, trackers, results_path=results_path, dataset=protocol, skip_missing=skip_missing,
+                     cache_dir=output_dir / CACHE_FOLDER if use_cache else None)
+    logger.info("%s: %d of %d sequences used", name, len(result.sequences), len(loaded))
+    table_attributes = load_attributes(protocol) if attributes else None
+    files = write_reports(result, output_dir, table_attributes)
+    if plots:
+        # matplotlib loads only when plots are asked for.
+        from pytracking.analysis.plots import write_plots
+        files += write_plots(result, output_dir)
+    result.output_dir, result.files = output_dir, files
+    logger.info("analysis of %s written to %s", name, output_dir)
+    return result

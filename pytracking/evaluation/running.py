@@ -1,0 +1,240 @@
+"""Running trackers over a dataset: one job per (sequence, tracker) pair, resumable, in several
+processes or torchrun ranks, with failures recorded instead of stopping the run.
+
+Result files of a pair, in the tracker's ``results_dir``:
+
+    <seq>.txt          one box per frame: x, y, w, h, tab separated, 4 decimals
+    <seq>_time.txt     one time per frame, seconds
+    failed/<seq>.txt   the traceback of the last failed attempt (removed by a later success)
+
+Both result files are written atomically, the time file first, so a box file with one row per
+frame means the pair is complete; such pairs are skipped unless ``rerun``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import logging
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Iterable, Sequence as SequenceABC
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from ltr.fileio import atomic_write_text
+from pytracking.evaluation.data import Sequence
+from pytracking.evaluation.tracker import Tracker
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class PairResult:
+    """What happened to one (sequence, tracker) pair."""
+
+    sequence: str
+    tracker: str  # the tracker's label
+    status: str  # "done", "skipped" or "failed"
+    message: str
+    frames: int = 0
+    seconds: float = 0.0  # tracker time summed over frames (done pairs)
+    traceback: str = ""  # failed pairs
+
+
+@dataclasses.dataclass
+class RunReport:
+    done: list[PairResult] = dataclasses.field(default_factory=list)
+    skipped: list[PairResult] = dataclasses.field(default_factory=list)
+    failed: list[PairResult] = dataclasses.field(default_factory=list)
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def add(self, result: PairResult) -> None:
+        getattr(self, result.status).append(result)
+
+    def summary(self) -> str:
+        """Counts, then one line per failed pair naming its traceback file."""
+        frames = sum(r.frames for r in self.done)
+        seconds = sum(r.seconds for r in self.done)
+        speed = f", {frames / seconds:.1f} frames/s tracking" if seconds > 0 else ""
+        where = f" [rank {self.rank} of {self.world_size}]" if self.world_size > 1 else ""
+        lines = [f"{len(self.done)} sequences run ({frames} frames{speed}), {len(self.skipped)} skipped "
+                 f"(results complete), {len(self.failed)} failed{where}"]
+        lines += [f"  FAILED {r.sequence} ({r.tracker}): {r.message}" for r in self.failed]
+        if self.failed:
+            names = ", ".join(dict.fromkeys(r.sequence for r in self.failed))
+            lines.append(f"failed sequences: {names}")
+        return "\n".join(lines)
+
+
+def results_paths(tracker: Tracker, seq: Sequence) -> tuple[Path, Path, Path]:
+    """The box file, time file and failure record of ``seq`` for ``tracker``."""
+    folder = tracker.results_dir
+    return folder / f"{seq.name}.txt", folder / f"{seq.name}_time.txt", folder / "failed" / f"{seq.name}.txt"
+
+
+def count_rows(path: Path) -> int:
+    """Non-empty lines of ``path``; 0 when it does not exist."""
+    try:
+        return sum(1 for line in path.read_text().splitlines() if line.strip())
+    except FileNotFoundError:
+        return 0
+
+
+def is_complete(tracker: Tracker, seq: Sequence) -> bool:
+    """Whether ``seq``'s box file for ``tracker`` holds one row per frame."""
+    return count_rows(results_paths(tracker, seq)[0]) == len(seq)
+
+
+def write_results(tracker: Tracker, seq: Sequence, output: dict) -> None:
+    """Write the time file, then the box file (each atomically)."""
+    box_file, time_file, _ = results_paths(tracker, seq)
+    boxes = np.asarray(output["target_bbox"], dtype=np.float64).reshape(-1, 4)
+    times = np.asarray(output["time"], dtype=np.float64).reshape(-1)
+    if len(boxes) != len(seq) or len(times) != len(seq):
+        raise ValueError(f"{tracker.label} gave {len(boxes)} boxes and {len(times)} times for the "
+                         f"{len(seq)} frames of {seq.name}")
+    atomic_write_text(time_file, "".join(f"{t:.6f}\n" for t in times))
+    atomic_write_text(box_file, "".join("\t".join(f"{v:.4f}" for v in box) + "\n" for box in boxes))
+
+
+def run_pair(seq: Sequence, tracker: Tracker, debug: int | None = None) -> PairResult:
+    """Track ``seq`` and write its results; an exception becomes a failed result whose
+    traceback is written to ``failed/<seq>.txt``."""
+    _, _, failure = results_paths(tracker, seq)
+    try:
+        output = tracker.run_sequence(seq, debug=debug)
+        write_results(tracker, seq, output)
+    except Exception as error:  # recorded and reported; the other sequences go on
+        text = traceback.format_exc()
+        atomic_write_text(failure, f"sequence {seq.name}, tracker {tracker.label}\n{text}")
+        message = f"{type(error).__name__}: {error}; traceback in {failure}"
+        return PairResult(seq.name, tracker.label, "failed", message, frames=len(seq), traceback=text)
+    failure.unlink(missing_ok=True)
+    seconds = float(np.sum(output["time"]))
+    fps = len(seq) / seconds if seconds > 0 else float("inf")
+    return PairResult(seq.name, tracker.label, "done", f"{len(seq)} frames, {fps:.1f} frames/s",
+                      frames=len(seq), seconds=seconds)
+
+
+def rank_and_world_size() -> tuple[int, int]:
+    """``RANK`` and ``WORLD_SIZE`` as torchrun sets them; (0, 1) without torchrun."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def shard(items: SequenceABC[T], rank: int | None = None, world_size: int | None = None) -> list[T]:
+    """This rank's share of ``items``: ``items[rank::world_size]``, by default from
+    :func:`rank_and_world_size`."""
+    env_rank, env_world = rank_and_world_size()
+    rank = env_rank if rank is None else rank
+    world_size = env_world if world_size is None else world_size
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} is not within a world of size {world_size}: check RANK and WORLD_SIZE")
+    return list(items[rank::world_size])
+
+
+def work_pairs(dataset: Iterable[Sequence], trackers: Iterable[Tracker]) -> list[tuple[Sequence, Tracker]]:
+    """Every (sequence, tracker) pair, sequence by sequence."""
+    trackers = list(trackers)
+    return [(seq, tracker) for seq in dataset for tracker in trackers]
+
+
+def _prepare_process(threads: int | None, log_level: int | None = None) -> None:
+    """Thread counts (and, in spawned workers, logging) of a process that runs pairs."""
+    if log_level is not None:  # spawned workers start without the parent's logging set-up
+        from admin.logging_setup import setup_logging
+
+        setup_logging(None, level=log_level)
+    if threads is not None:
+        import cv2
+        import torch
+
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
+
+
+def _use_local_gpu() -> None:
+    """Under torchrun on a machine with several GPUs, each rank tracks on its own."""
+    if "LOCAL_RANK" not in os.environ:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]) % torch.cuda.device_count())
+
+
+class _Progress:
+    def __init__(self, total: int):
+        self.total, self.finished, self.started = total, 0, time.monotonic()
+
+    def update(self, result: PairResult) -> None:
+        self.finished += 1
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / self.finished * (self.total - self.finished)
+        if result.status == "failed":
+            logger.error("%s (%s) failed:\n%s", result.sequence, result.tracker, result.traceback or result.message)
+        logger.info("%d/%d %s %s (%s): %s; %.0f s elapsed, ETA %.0f s", self.finished, self.total, result.status,
+                    result.sequence, result.tracker, result.message, elapsed, eta)
+
+
+def run_dataset(dataset: Iterable[Sequence], trackers: Tracker | Iterable[Tracker], *, workers: int = 1,
+                threads: int | None = None, debug: int | None = None, rerun: bool = False) -> RunReport:
+    """Run every tracker on every sequence of ``dataset`` and write the results.
+
+    Under torchrun each rank takes every ``WORLD_SIZE``-th pair from its ``RANK``; ``workers``
+    > 1 runs pairs in that many spawned processes; ``threads`` sets torch's and OpenCV's thread
+    count in each. Pairs with complete results are skipped unless ``rerun``. Failures are
+    logged and recorded (see the module's docstring) and the run goes on."""
+    trackers = [trackers] if isinstance(trackers, Tracker) else list(trackers)
+    rank, world_size = rank_and_world_size()
+    pairs = shard(work_pairs(dataset, trackers), rank, world_size)
+    report = RunReport(rank=rank, world_size=world_size)
+    todo = []
+    for seq, tracker in pairs:
+        if not rerun and is_complete(tracker, seq):
+            report.add(PairResult(seq.name, tracker.label, "skipped", f"complete results in {tracker.results_dir}"))
+        else:
+            todo.append((seq, tracker))
+    logger.info("%d of %d (sequence, tracker) pairs to run, %d already complete, %d worker(s)", len(todo),
+                len(pairs), len(report.skipped), max(1, workers))
+    _use_local_gpu()
+    progress = _Progress(len(todo))
+    if workers <= 1 or len(todo) <= 1:
+        _prepare_process(threads)
+        for seq, tracker in todo:
+            result = run_pair(seq, tracker, debug)
+            report.add(result)
+            progress.update(result)
+        return report
+    context = multiprocessing.get_context("spawn")
+    level = logging.getLogger().getEffectiveLevel()
+    with concurrent.futures.ProcessPoolExecutor(min(workers, len(todo)), mp_context=context,
+                                                initializer=_prepare_process, initargs=(threads, level)) as pool:
+        futures = {pool.submit(run_pair, seq, tracker, debug): (seq, tracker) for seq, tracker in todo}
+        for future in concurrent.futures.as_completed(futures):
+            seq, tracker = futures[future]
+            try:
+                result = future.result()
+            except concurrent.futures.process.BrokenProcessPool as error:
+                # A worker died (killed, out of memory, a crash in native code): no traceback.
+                message = f"the worker process died ({error}); run this sequence alone to see why"
+                atomic_write_text(results_paths(tracker, seq)[2], f"sequence {seq.name}, tracker {tracker.label}\n"
+                                  f"{message}\n")
+                result = PairResult(seq.name, tracker.label, "failed", message, frames=len(seq))
+            report.add(result)
+            progress.update(result)
+    # Reported in dataset order, whatever order the workers finished in.
+    order = {(seq.name, tracker.label): i for i, (seq, tracker) in enumerate(pairs)}
+    for results in (report.done, report.failed):
+        results.sort(key=lambda r: order[(r.sequence, r.tracker)])
+    return report

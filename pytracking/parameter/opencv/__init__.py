@@ -1,0 +1,1 @@
+"""Parameter settings of the OpenCV baseline trackers (``pytracking/tracker/opencv``)."""
