@@ -1,0 +1,138 @@
+"""A trained network as the trackers use it: loaded on first use, on its device, in eval mode,
+its weights frozen, with the input normalisation of training done inside.
+
+Images go in as float tensors (B, 3, H, W) with values 0..255 (what
+:func:`pytracking.features.preprocessing.sample_patch` returns); they are divided by 255 and
+normalised with the ImageNet mean and standard deviation, as the training transforms do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from admin.environment import FIELDS_BY_NAME, env_settings
+from ltr.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from ltr.models.loading import load_network
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_network_path(net_path: str | os.PathLike) -> Path:
+    """An absolute path as it is; a relative one under ``env_settings().network_path``. Raises
+    FileNotFoundError naming the path and the field that sets the folder when it is missing."""
+    path = Path(net_path).expanduser()
+    if path.is_absolute():
+        if not path.is_file():
+            raise FileNotFoundError(f"network file {path} does not exist")
+        return path
+    settings = env_settings()
+    folder = settings.value("network_path")
+    resolved = Path(folder) / path
+    if not resolved.is_file():
+        variable = FIELDS_BY_NAME["network_path"].variable
+        raise FileNotFoundError(
+            f"network file {resolved} does not exist: put {path} in the network_path folder {folder} (from "
+            f"{settings.source('network_path')}), or set network_path in {settings.local_file} or the "
+            f"environment variable {variable}, or give an absolute path")
+    return resolved
+
+
+def default_device(use_gpu: bool | None = None) -> torch.device:
+    """CUDA when available (or required by ``use_gpu=True``), else the CPU."""
+    if use_gpu is None:
+        use_gpu = torch.cuda.is_available()
+    if use_gpu and not torch.cuda.is_available():
+        raise RuntimeError("use_gpu=True but torch sees no CUDA device; run with use_gpu=False")
+    return torch.device("cuda" if use_gpu else "cpu")
+
+
+class NetWrapper:
+    """A network checkpoint (``load_network``: this toolkit's or the original release's),
+    loaded lazily. ``net_path``: absolute, or relative to ``network_path``. ``device`` wins
+    over ``use_gpu``; without either, CUDA when available."""
+
+    def __init__(self, net_path: str | os.PathLike, *, device: str | torch.device | None = None,
+                 use_gpu: bool | None = None):
+        self.net_path = net_path
+        self.device = torch.device(device) if device is not None else default_device(use_gpu)
+        self._net: nn.Module | None = None
+        self._mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255
+        self._std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255
+
+    @classmethod
+    def from_network(cls, net: nn.Module, *, device: str | torch.device | None = None) -> "NetWrapper":
+        """Wrap a network already built (tests, networks trained in this process)."""
+        wrapper = cls("<in memory>", device=device)
+        wrapper._prepare(net)
+        return wrapper
+
+    def _prepare(self, net: nn.Module) -> None:
+        net = net.to(self.device).eval()
+        # Trackers differentiate through the network only with respect to inputs (boxes).
+        for parameter in net.parameters():
+            parameter.requires_grad_(False)
+        self._net = net
+        self._mean, self._std = self._mean.to(self.device), self._std.to(self.device)
+
+    def initialize(self) -> "NetWrapper":
+        """Load the network now (it is otherwise loaded on first use)."""
+        if self._net is None:
+            path = resolve_network_path(self.net_path)
+            self._prepare(load_network(path))
+            logger.info("network %s on %s", path, self.device)
+        return self
+
+    @property
+    def net(self) -> nn.Module:
+        return self.initialize()._net
+
+    @property
+    def iou_layers(self) -> tuple[str, ...]:
+        """The backbone layers the IoU predictor reads (e.g. layer2, layer3)."""
+        return tuple(self.net.bb_regressor_layer)
+
+    def normalize(self, image: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) values 0..255 -> ImageNet-normalised, on the network's device."""
+        self.initialize()
+        if image.dim() != 4 or image.shape[1] != 3:
+            raise ValueError(f"expected images (B, 3, H, W) with values 0..255, got shape {tuple(image.shape)}")
+        return (image.to(self.device, torch.float32) - self._mean) / self._std
+
+    def extract_backbone(self, image: torch.Tensor, layers: Iterable[str] | None = None
+                         ) -> OrderedDict[str, torch.Tensor]:
+        """Backbone features of images (B, 3, H, W), values 0..255: OrderedDict layer -> (B, C,
+        H / stride, W / stride), for ``layers`` (default: the classifier's and the IoU
+        predictor's, i.e. those the backbone was built to return)."""
+        image = self.normalize(image)
+        with torch.no_grad():
+            backbone = self.net.feature_extractor
+            if layers is None:
+                return backbone(image)
+            return backbone(image, tuple(layers))
+
+    def iou_features(self, backbone_features: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """The IoU predictor's test-branch features of ``backbone_features`` (the layers of
+        :attr:`iou_layers`)."""
+        with torch.no_grad():
+            return tuple(self.net.bb_regressor.get_iou_feat([backbone_features[l] for l in self.iou_layers]))
+
+    def iou_modulation(self, backbone_features: dict[str, torch.Tensor], boxes: torch.Tensor
+                       ) -> tuple[torch.Tensor, ...]:
+        """The IoU predictor's modulation vectors for target ``boxes`` (B, 4) [x, y, w, h] in
+        patch pixels of the images the features came from."""
+        with torch.no_grad():
+            return tuple(self.net.bb_regressor.get_modulation([backbone_features[l] for l in self.iou_layers],
+                                                              boxes.to(self.device)))
+
+    def predict_iou(self, modulation: Sequence[torch.Tensor], iou_features: Sequence[torch.Tensor],
+                    proposals: torch.Tensor) -> torch.Tensor:
+        """Predicted IoU (B, P) of ``proposals`` (B, P, 4) [x, y, w, h]; differentiable in the
+        proposals (the weights are frozen), for refinement by gradient ascent."""
+        return self.net.bb_regressor.predict_iou(list(modulation), list(iou_features), proposals)

@@ -1,0 +1,75 @@
+"""Image patches for the trackers, cut by the crop function training uses
+(``ltr.data.processing_utils.extract_crop``), so the network sees at tracking time what it saw
+in training.
+
+Positions are (x, y) in image pixels, continuous, with the image's top-left corner at (0, 0)
+and pixel (row i, column j) covering [j, j + 1) x [i, i + 1): the centre of a box [x, y, w, h]
+is (x + w / 2, y + h / 2). Patches are float tensors (1, 3, S, S) with values 0..255.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ltr.data.processing_utils import CropWindow, extract_crop
+
+
+def numpy_to_torch(image: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) array (uint8 or float) -> (1, 3, H, W) float32 tensor, values unchanged."""
+    if image.ndim != 3:
+        raise ValueError(f"expected an (H, W, C) image, got shape {image.shape}")
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float()
+
+
+def torch_to_numpy(image: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) or (3, H, W) tensor -> (H, W, 3) float32 array, values unchanged."""
+    if image.dim() == 4:
+        if image.shape[0] != 1:
+            raise ValueError(f"torch_to_numpy converts one image, got a batch of {image.shape[0]}")
+        image = image[0]
+    if image.dim() != 3:
+        raise ValueError(f"expected a (1, C, H, W) or (C, H, W) tensor, got shape {tuple(image.shape)}")
+    return image.detach().permute(1, 2, 0).to(device="cpu", dtype=torch.float32).numpy()
+
+
+def patch_window(pos: Sequence[float], sample_size: float, output_size: int) -> CropWindow:
+    """The square window of side ``sample_size`` image pixels centred on ``pos`` (x, y)."""
+    x, y = (float(v) for v in pos)
+    side = float(sample_size)
+    if not side > 0 or not np.isfinite([x, y, side]).all():
+        raise ValueError(f"cannot sample a patch of side {sample_size} at {tuple(pos)}: need a finite position "
+                         f"and a positive side")
+    # The side may be fractional: extract_crop places windows with sub-pixel precision.
+    return CropWindow(x - 0.5 * side, y - 0.5 * side, side, int(output_size))
+
+
+def sample_patch(image: np.ndarray, pos: Sequence[float], sample_size: float, output_size: int, *,
+                 image_scale: float = 1.0) -> tuple[torch.Tensor, CropWindow]:
+    """The square patch of side ``sample_size`` (image pixels, may be fractional) centred on
+    ``pos`` = (x, y), resized to ``output_size``; outside the image the border repeats.
+    ``image`` is (H, W, 3); ``image_scale`` its size relative to the frame ``pos`` refers to (1/2
+    for a frame decoded at half size). Returns the patch (1, 3, S, S) float32 in 0..255 and
+    its window, whose ``map_box``/``unmap_box`` convert boxes between image and patch."""
+    if isinstance(image, torch.Tensor):
+        image = torch_to_numpy(image)
+    window = patch_window(pos, sample_size, output_size)
+    return numpy_to_torch(extract_crop(image, window, image_scale)), window
+
+
+def sample_patch_multiscale(image: np.ndarray, pos: Sequence[float], scales: Sequence[float], sample_size: float,
+                            output_size: int, *, image_scale: float = 1.0
+                            ) -> tuple[torch.Tensor, list[CropWindow]]:
+    """Patches of sides ``sample_size * scale`` for each of ``scales``, all centred on ``pos``
+    and resized to ``output_size``: (len(scales), 3, S, S) and their windows."""
+    patches, windows = [], []
+    for scale in scales:
+        patch, window = sample_patch(image, pos, float(sample_size) * float(scale), output_size,
+                                     image_scale=image_scale)
+        patches.append(patch)
+        windows.append(window)
+    if not patches:
+        raise ValueError("sample_patch_multiscale needs at least one scale")
+    return torch.cat(patches), windows

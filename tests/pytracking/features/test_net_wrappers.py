@@ -1,0 +1,131 @@
+"""NetWrapper: lazy loading from network_path, normalisation inside, the IoU predictor's
+features; extract_multiscale batches the scales."""
+
+import numpy as np
+import pytest
+import torch
+
+from admin.environment import FIELDS
+from ltr.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from ltr.models.loading import save_checkpoint
+from ltr.models.tracking.atom import atom_resnet_tiny
+from pytracking.features.extractor import extract_multiscale
+from pytracking.features.net_wrappers import NetWrapper
+from pytracking.features.preprocessing import sample_patch
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    """No local file and no TRACKING_* variable of the user's; networks under tmp_path."""
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no-such-local.py"))
+    for field in FIELDS:
+        monkeypatch.delenv(field.variable, raising=False)
+    monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "workspace"))
+    monkeypatch.setenv("TRACKING_NETWORK_PATH", str(tmp_path / "networks"))
+    return tmp_path
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """A tiny ATOM network saved as networks/tiny.pth.tar, and the network itself (eval)."""
+    torch.manual_seed(0)
+    net = atom_resnet_tiny(width=4, iou_input_dim=(8, 8), iou_inter_dim=(8, 8))
+    # Non-trivial BatchNorm statistics, so that eval mode matters.
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    save_checkpoint(tmp_path / "networks" / "tiny.pth.tar",
+                    {"epoch": 1, "net": net.state_dict(), "constructor": net.constructor})
+    return net.eval()
+
+
+def reference_features(net, images):
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    with torch.no_grad():
+        return net.extract_backbone_features((images / 255 - mean) / std)
+
+
+def test_loads_lazily_and_normalises_inside(tiny):
+    wrapper = NetWrapper("tiny.pth.tar", device="cpu")
+    assert wrapper._net is None
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 255
+    features = wrapper.extract_backbone(images)
+    assert list(features) == ["layer2", "layer3"]
+    expected = reference_features(tiny, images)
+    for layer in ("layer2", "layer3"):
+        torch.testing.assert_close(features[layer], expected[layer], atol=1e-5, rtol=1e-5)
+    assert features["layer3"].shape == (2, 16, 4, 4)
+    assert not wrapper.net.training and not any(p.requires_grad for p in wrapper.net.parameters())
+    assert list(wrapper.extract_backbone(images, ["layer3"])) == ["layer3"]
+
+
+def test_iou_branch(tiny):
+    wrapper = NetWrapper("tiny.pth.tar", device="cpu")
+    images = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 255
+    features = wrapper.extract_backbone(images)
+    iou_feat = wrapper.iou_features(features)
+    expected_feat = tiny.bb_regressor.get_iou_feat([features["layer2"], features["layer3"]])
+    for got, want in zip(iou_feat, expected_feat):
+        torch.testing.assert_close(got, want)
+    box = torch.tensor([[20.0, 18.0, 24.0, 28.0]])
+    modulation = wrapper.iou_modulation(features, box)
+    proposals = torch.tensor([[[20.0, 18.0, 24.0, 28.0], [10.0, 12.0, 30.0, 20.0]]], requires_grad=True)
+    iou = wrapper.predict_iou(modulation, iou_feat, proposals)
+    assert iou.shape == (1, 2)
+    with torch.no_grad():
+        expected = tiny.bb_regressor.predict_iou(list(modulation), list(iou_feat), proposals)
+    torch.testing.assert_close(iou.detach(), expected)
+    # Refinement differentiates with respect to the boxes.
+    iou.sum().backward()
+    assert proposals.grad is not None and proposals.grad.abs().sum() > 0
+
+
+def test_paths(tiny, tmp_path):
+    absolute = NetWrapper(tmp_path / "networks" / "tiny.pth.tar", device="cpu")
+    assert absolute.initialize().net is absolute.net
+    with pytest.raises(FileNotFoundError) as error:
+        NetWrapper("missing.pth", device="cpu").initialize()
+    message = str(error.value)
+    assert str(tmp_path / "networks" / "missing.pth") in message
+    assert "network_path" in message and "TRACKING_NETWORK_PATH" in message
+    with pytest.raises(FileNotFoundError, match="elsewhere.pth"):
+        NetWrapper(tmp_path / "elsewhere.pth", device="cpu").net
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without CUDA")
+def test_use_gpu_without_cuda_is_refused():
+    with pytest.raises(RuntimeError, match="use_gpu=False"):
+        NetWrapper("tiny.pth.tar", use_gpu=True)
+    assert NetWrapper("tiny.pth.tar").device == torch.device("cpu")
+
+
+def test_extract_multiscale(tiny):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    wrapper = NetWrapper.from_network(tiny, device="cpu")
+    features, windows = extract_multiscale(image, (80.0, 60.0), [0.9, 1.0, 1.1], 70.0, 64, wrapper)
+    assert features["layer3"].shape == (3, 16, 4, 4) and features["layer2"].shape == (3, 8, 8, 8)
+    assert [w.side for w in windows] == pytest.approx([63.0, 70.0, 77.0])
+    patch, _ = sample_patch(image, (80.0, 60.0), 70.0, 64)
+    single = wrapper.extract_backbone(patch)
+    torch.testing.assert_close(features["layer3"][1:2], single["layer3"], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu(tiny):
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3)) * 255
+    cpu = NetWrapper("tiny.pth.tar", device="cpu")
+    gpu = NetWrapper("tiny.pth.tar", use_gpu=True)
+    assert gpu.device.type == "cuda"
+    features_cpu, features_gpu = cpu.extract_backbone(images), gpu.extract_backbone(images)
+    assert features_gpu["layer3"].device.type == "cuda"
+    torch.testing.assert_close(features_gpu["layer3"].cpu(), features_cpu["layer3"], atol=1e-3, rtol=1e-3)
+    box = torch.tensor([[20.0, 18.0, 24.0, 28.0]])
+    proposals = box.unsqueeze(0)
+    iou_cpu = cpu.predict_iou(cpu.iou_modulation(features_cpu, box), cpu.iou_features(features_cpu), proposals)
+    iou_gpu = gpu.predict_iou(gpu.iou_modulation(features_gpu, box), gpu.iou_features(features_gpu),
+                              proposals.cuda())
+    torch.testing.assert_close(iou_gpu.cpu(), iou_cpu, atol=1e-3, rtol=1e-3)

@@ -1,0 +1,71 @@
+"""The tracker's patches are the training crops: sample_patch at a box centre with the training
+side equals sample_target exactly."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ltr.data.processing_utils import sample_target
+from pytracking.features.preprocessing import (numpy_to_torch, patch_window, sample_patch, sample_patch_multiscale,
+                                               torch_to_numpy)
+
+
+def generated_image(seed=0, size=(240, 320)):
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+    image[60:120, 100:180] = (250, 30, 30)  # a red block
+    return image
+
+
+def test_numpy_torch_round_trip():
+    image = generated_image()
+    tensor = numpy_to_torch(image)
+    assert tensor.shape == (1, 3, 240, 320) and tensor.dtype == torch.float32
+    assert tensor[0, :, 70, 110].tolist() == [250.0, 30.0, 30.0]
+    back = torch_to_numpy(tensor)
+    assert back.shape == (240, 320, 3) and np.array_equal(back, image.astype(np.float32))
+    assert np.array_equal(torch_to_numpy(tensor[0]), back)
+    with pytest.raises(ValueError, match="batch of 2"):
+        torch_to_numpy(tensor.expand(2, -1, -1, -1))
+
+
+@pytest.mark.parametrize("box", [(100.0, 60.0, 80.0, 60.0), (10.3, 200.7, 25.5, 31.2), (290.0, -5.0, 40.0, 12.0),
+                                 (150.5, 100.25, 7.0, 9.0), (0.0, 0.0, 320.0, 240.0)])
+def test_sample_patch_equals_sample_target(box):
+    image = generated_image()
+    x, y, w, h = box
+    side = math.ceil(math.sqrt(w * h) * 5)
+    patch, window = sample_patch(image, (x + w / 2, y + h / 2), side, 288)
+    expected, factor = sample_target(image, box, 5, 288)
+    assert patch.shape == (1, 3, 288, 288) and patch.dtype == torch.float32
+    assert torch.equal(patch, numpy_to_torch(expected))
+    assert window.side == side and window.resize_factor == factor
+    # The box maps to the middle of the patch.
+    mapped = window.map_box(torch.tensor(box, dtype=torch.float64))
+    assert mapped[0] + mapped[2] / 2 == pytest.approx(144.0) and mapped[1] + mapped[3] / 2 == pytest.approx(144.0)
+
+
+def test_fractional_side_and_tensor_input():
+    image = generated_image(1)
+    patch, window = sample_patch(image, (140.0, 90.0), 100.5, 64)
+    assert window.side == 100.5 and window.x0 == pytest.approx(89.75) and window.resize_factor == 64 / 100.5
+    from_tensor, _ = sample_patch(numpy_to_torch(image), (140.0, 90.0), 100.5, 64)
+    # The uint8 crop is rounded, the float one is not.
+    assert (from_tensor - patch).abs().max().item() <= 0.5 + 1e-3
+
+
+def test_multiscale_patches():
+    image = generated_image(2)
+    patches, windows = sample_patch_multiscale(image, (160.0, 120.0), [0.5, 1.0, 2.0], 90, 72)
+    assert patches.shape == (3, 3, 72, 72) and [w.side for w in windows] == [45.0, 90.0, 180.0]
+    single, _ = sample_patch(image, (160.0, 120.0), 180, 72)
+    assert torch.equal(patches[2:], single)
+
+
+def test_bad_windows_are_refused():
+    with pytest.raises(ValueError, match="side -3"):
+        patch_window((10.0, 10.0), -3, 32)
+    with pytest.raises(ValueError, match="finite"):
+        patch_window((float("nan"), 10.0), 30, 32)
