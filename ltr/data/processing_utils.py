@@ -23,12 +23,13 @@ from ltr.data.image_loader import REDUCTIONS
 
 @dataclasses.dataclass(frozen=True)
 class CropWindow:
-    """A square window of the full-size image: top-left (x0, y0), side in pixels, and the size of
-    the crop it is resized to."""
+    """A square window of the full-size image: top-left (x0, y0), side in pixels (whole in
+    training crops, fractional in the tracker's samples), and the size of the crop it is resized
+    to."""
 
     x0: float
     y0: float
-    side: int
+    side: float
     output_sz: int
 
     @property
