@@ -1,22 +1,61 @@
-"""The main job on the embedded default: the generated synthetic dataset.
+"""The main job on the embedded default, the generated synthetic dataset:
 
-    python pytracking/run_quickstart.py [--train N --val M --frames F ...]
+    python pytracking/run_quickstart.py [--train N --val M --frames F ... --epochs E]
 
-Writes the synthetic dataset into synthetic_dir (admin/local.py, or TRACKING_SYNTHETIC_DIR),
-completing it if a run was interrupted, and prints its summary. Training ATOM on it, tracking
-its validation sequences and the analysis table join this job as those parts of the toolkit land.
+1. writes the synthetic dataset into synthetic_dir (admin/local.py, or TRACKING_SYNTHETIC_DIR),
+   completing it if a run was interrupted;
+2. trains ``ltr/train_settings/bbreg/atom_synthetic`` (resuming from its checkpoints) and puts
+   the network into network_path as atom_synthetic.pth.tar;
+3. runs ATOM, ATOM without the IoU predictor and OpenCV's CSRT on the validation sequences
+   (results in results_path; ATOM's are redone when the network changed);
+4. prints the analysis table and writes the plots into result_plot_path/synthetic.
+
+Every step resumes: a second run only redoes what is missing.
 """
 
 import argparse
 import logging
+import shutil
 import sys
+import time
 from pathlib import Path
 
 from admin.environment import env_settings
 from admin.logging_setup import setup_logging
 from ltr.dataset.synthetic.command import add_generation_arguments, generate_from_arguments
+from ltr.settings import TrainSettings
+from ltr.train_settings.bbreg import atom_default, atom_synthetic
+from pytracking.analysis import TrackerRuns, analyse_dataset
+from pytracking.evaluation import get_dataset
+from pytracking.evaluation.running import run_dataset
+from pytracking.evaluation.tracker import Tracker
 
 logger = logging.getLogger("quickstart")
+NETWORK_NAME = "atom_synthetic.pth.tar"  # what pytracking/parameter/atom/synthetic.py loads
+TRACKERS = [("atom", "synthetic", "ATOM"), ("atom", "synthetic_no_iounet", "ATOM without IoU-Net"),
+            ("opencv", "csrt", "OpenCV CSRT")]
+
+
+def train_network(args: argparse.Namespace, network_path: Path) -> bool:
+    """Train (or resume) atom_synthetic; put its last checkpoint into ``network_path``.
+    Returns whether the network there changed."""
+    settings = TrainSettings(module_name="bbreg", script_name="atom_synthetic", seed=args.seed, resume=True)
+    atom_synthetic.configure(settings)
+    if args.epochs is not None:
+        settings.epochs = args.epochs
+    if args.epoch_samples is not None:
+        settings.train_samples_per_epoch = settings.val_samples_per_epoch = args.epoch_samples
+    trainer = atom_default.train(settings, atom_synthetic.datasets)
+    checkpoint = trainer.checkpoint_path(trainer.epoch)
+    target = network_path / NETWORK_NAME
+    if target.is_file() and target.read_bytes() == checkpoint.read_bytes():
+        return False
+    network_path.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(checkpoint, temporary)
+    temporary.replace(target)
+    logger.info("network of epoch %d copied to %s", trainer.epoch, target)
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,13 +64,40 @@ def main(argv: list[str] | None = None) -> int:
     add_generation_arguments(parser)
     # Training on the synthetic data generalises only with a few hundred sequences.
     parser.set_defaults(train=240)
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the experiment's 30)")
+    parser.add_argument("--epoch_samples", type=int, default=None,
+                        help="training and validation samples per epoch (default: the experiment's)")
     args = parser.parse_args(argv)
     settings = env_settings()
     log_file = setup_logging(Path(settings.workspace_dir) / "quickstart", name="quickstart")
-    logger.info("step 1: synthetic dataset in %s", settings.synthetic_dir)
+    started = time.perf_counter()
+
+    logger.info("step 1 of 4: synthetic dataset in %s", settings.synthetic_dir)
     summary = generate_from_arguments(args, settings.synthetic_dir)
     print(summary.format())
-    print(f"log: {log_file}")
+
+    logger.info("step 2 of 4: training atom_synthetic")
+    network_changed = train_network(args, Path(settings.network_path))
+
+    logger.info("step 3 of 4: tracking the validation sequences")
+    dataset = get_dataset("synthetic")
+    trackers = [Tracker(name, param, display_name=label) for name, param, label in TRACKERS]
+    workers = args.workers or 2
+    atom_report = run_dataset(dataset, trackers[:2], workers=workers, threads=1, rerun=network_changed)
+    baseline_report = run_dataset(dataset, trackers[2:], workers=workers, threads=1)
+    for report in (atom_report, baseline_report):
+        print(report.summary())
+    if not (atom_report.ok and baseline_report.ok):
+        print(f"tracking failed on some sequences; see the log {log_file}")
+        return 1
+
+    logger.info("step 4 of 4: analysis")
+    runs = [TrackerRuns(name, param, display_name=label) for name, param, label in TRACKERS]
+    result = analyse_dataset(dataset, runs, results_path=settings.results_path,
+                             output_dir=Path(settings.result_plot_path) / "synthetic", attributes=False)
+    print(result.table())
+    print(f"plots and tables: {result.output_dir}")
+    print(f"log: {log_file}; {time.perf_counter() - started:.0f} s")
     return 0
 
 

@@ -8,20 +8,29 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_quickstart_generates_and_summarises(tmp_path):
+def test_quickstart_runs_the_whole_loop_and_resumes(tmp_path):
     env = {**os.environ, "TRACKING_LOCAL_FILE": str(tmp_path / "absent.py"),
            "TRACKING_WORKSPACE_DIR": str(tmp_path / "workspace")}
     command = [sys.executable, "pytracking/run_quickstart.py", "--train", "2", "--val", "1",
-               "--frames", "6", "--width", "128", "--height", "96"]
+               "--frames", "24", "--width", "128", "--height", "96", "--epochs", "1", "--epoch_samples", "32"]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stderr[-3000:]
     assert "3 sequences written" in result.stdout
-    synthetic = tmp_path / "workspace" / "synthetic"
-    assert (synthetic / "train" / "list.txt").read_text().split() == ["GOT-10k_Train_000001", "GOT-10k_Train_000002"]
-    assert (tmp_path / "workspace" / "quickstart" / "quickstart.log").is_file()
-    # A second run finds the dataset complete and writes nothing.
+    workspace = tmp_path / "workspace"
+    assert (workspace / "synthetic" / "train" / "list.txt").read_text().split() == [
+        "GOT-10k_Train_000001", "GOT-10k_Train_000002"]
+    assert (workspace / "networks" / "atom_synthetic.pth.tar").is_file()
+    for name, param in (("atom", "synthetic"), ("atom", "synthetic_no_iounet"), ("opencv", "csrt")):
+        assert len((workspace / "tracking_results" / name / param / "GOT-10k_Val_000001.txt").read_text().splitlines()) == 24
+    table = [line for line in result.stdout.splitlines() if line.startswith(("ATOM", "OpenCV CSRT"))]
+    assert len(table) == 3, result.stdout
+    assert (workspace / "result_plots" / "synthetic" / "success_plot.png").is_file()
+    assert (workspace / "quickstart" / "quickstart.log").is_file()
+    # A second run finds everything done: nothing generated, trained or tracked again.
     again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
-    assert again.returncode == 0 and "0 sequences written" in again.stdout
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "0 sequences written" in again.stdout and "0 sequences run" in again.stdout
+    assert [line for line in again.stdout.splitlines() if line.startswith(("ATOM", "OpenCV CSRT"))] == table
 
 
 def test_ci_runs_the_readme_commands():
