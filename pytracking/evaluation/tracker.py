@@ -121,7 +121,9 @@ class Tracker:
 
     def run_sequence(self, seq: Sequence, *, debug: int | None = None) -> dict[str, Any]:
         """Run the tracker over ``seq``: ``initialize`` on frame 0 with ``seq.init_info()``,
-        ``track`` on the others. ``debug`` (when given) sets ``params.debug``.
+        ``track`` on the others. ``debug`` (when given) sets ``params.debug``; trackers that
+        save debug images put them in ``params.debug_dir``, by default
+        ``<results_dir>/debug/<sequence>/``.
 
         Returns ``{"target_bbox": (N, 4) float64, "time": (N,) seconds, ...}``; frame 0's box
         is the initial box unless ``initialize`` returns one, and its time is the
@@ -132,6 +134,7 @@ class Tracker:
         if debug is not None:
             params.debug = debug
         params.set_default("debug", 0)
+        params.set_default("debug_dir", str(self.results_dir / "debug" / seq.name))
         tracker = self.create_tracker(params)
         init_info = seq.init_info()
         outputs: dict[str, list] = {"target_bbox": [], "time": []}

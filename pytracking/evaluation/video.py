@@ -1,0 +1,346 @@
+"""Tracking through a video file or a camera (a ``cv2.VideoCapture`` source) frame by frame,
+with optional result files: the boxes (one ``x,y,w,h`` row per frame) and an annotated video.
+
+Both files grow under a temporary name (``<name>.txt.partial``, ``<stem>.partial.mp4``) and are
+renamed into place when the run ends, so a crashed run leaves a file that says it is partial.
+The entry scripts ``pytracking/run_video.py`` and ``pytracking/run_webcam.py`` add the windows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pytracking.evaluation.tracker import Tracker
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FPS = 30.0
+QUIT_KEYS = (ord("q"), 27)  # q, Esc
+RESELECT_KEY = ord("r")
+BOX_COLOUR = (0, 255, 0)  # BGR
+
+# select(frame_bgr) -> a box [x, y, w, h], or None when the user cancelled.
+SelectFn = Callable[[np.ndarray], "list[float] | None"]
+# show(annotated_bgr) -> the key pressed (cv2.waitKey's code, -1 for none).
+ShowFn = Callable[[np.ndarray], int]
+
+
+class VideoError(RuntimeError):
+    """A video or camera that cannot be opened, read or written; the message names it."""
+
+
+class SelectionCancelled(RuntimeError):
+    """The user closed the box selection on the first frame without drawing a box."""
+
+
+@dataclasses.dataclass
+class VideoRunSummary:
+    """What :func:`track_video` did. ``boxes`` (N, 4), ``times`` (N,) seconds of tracker calls."""
+
+    source: str
+    frames: int
+    mean_fps: float
+    boxes: np.ndarray
+    times: np.ndarray
+    results_file: Path | None = None
+    video_file: Path | None = None
+    stopped_early: bool = False
+    reselections: int = 0
+
+    def report(self) -> str:
+        lines = [f"tracked {self.frames} frames of {self.source} at {self.mean_fps:.1f} fps (tracker calls only)"]
+        if self.stopped_early:
+            lines.append("stopped by the user before the end")
+        if self.reselections:
+            lines.append(f"box re-selected {self.reselections} times")
+        if self.results_file is not None:
+            lines.append(f"boxes: {self.results_file}")
+        if self.video_file is not None:
+            lines.append(f"annotated video: {self.video_file}")
+        return "\n".join(lines)
+
+
+def display_problem() -> str | None:
+    """Why no window can be opened here, or None when one can."""
+    match = re.search(r"^\s*GUI:\s*(\S+)", cv2.getBuildInformation(), re.MULTILINE)
+    if match is not None and match.group(1).upper() == "NONE":
+        return "this OpenCV build has no GUI support (a headless build); install opencv-contrib-python"
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display is available (DISPLAY and WAYLAND_DISPLAY are unset)"
+    return None
+
+
+def open_capture(source: str | Path | int) -> cv2.VideoCapture:
+    """An opened capture of a video file or of camera number ``source``."""
+    if isinstance(source, int):
+        capture = cv2.VideoCapture(source)
+        if not capture.isOpened():
+            raise VideoError(f"could not open camera {source}: check that it is connected and not in use by "
+                             f"another program, or try another index (--camera 1)")
+        return capture
+    path = Path(source)
+    if not path.is_file():
+        raise VideoError(f"no video file {path}: check the path")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise VideoError(f"could not open video {path}: OpenCV cannot decode it (unsupported container or codec)")
+    return capture
+
+
+def check_init_box(box: Sequence[float], frame_shape: tuple[int, ...]) -> list[float]:
+    """``box`` ``[x, y, w, h]`` as floats, checked to be a positive-size box inside the frame."""
+    values = [float(v) for v in box]
+    height, width = frame_shape[:2]
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"init box {list(box)!r} is not four finite numbers x y w h")
+    x, y, w, h = values
+    if w <= 0 or h <= 0:
+        raise ValueError(f"init box {values} has a non-positive size (w={w:g}, h={h:g}): width and height must be > 0")
+    if x < 0 or y < 0 or x + w > width or y + h > height:
+        raise ValueError(f"init box {values} (x y w h) is not inside the {width}x{height} frame: "
+                         f"it needs 0 <= x, 0 <= y, x + w <= {width}, y + h <= {height}")
+    return values
+
+
+def annotate(frame_bgr: np.ndarray, box: Sequence[float], frame_index: int, fps: float | None) -> np.ndarray:
+    """A copy of ``frame_bgr`` with ``box`` drawn and the frame number and fps written."""
+    out = frame_bgr.copy()
+    x, y, w, h = (float(v) for v in box)
+    cv2.rectangle(out, (round(x), round(y)), (round(x + w), round(y + h)), BOX_COLOUR, 2)
+    text = f"frame {frame_index}" + ("" if fps is None else f"  {fps:.1f} fps")
+    scale = max(0.4, min(out.shape[:2]) / 600)
+    # Dark outline under light text, readable on any background.
+    for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+        cv2.putText(out, text, (5, round(20 * scale) + 5), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness,
+                    cv2.LINE_AA)
+    return out
+
+
+def window_select(window: str) -> SelectFn:
+    """A select function drawing the box with the mouse in ``window`` (``cv2.selectROI``):
+    drag a rectangle, SPACE or ENTER accepts it, c cancels."""
+
+    def select(frame_bgr: np.ndarray) -> list[float] | None:
+        x, y, w, h = cv2.selectROI(window, frame_bgr, showCrosshair=True, fromCenter=False)
+        return [float(x), float(y), float(w), float(h)] if w > 0 and h > 0 else None
+
+    return select
+
+
+def window_show(window: str) -> ShowFn:
+    """A show function displaying each frame in ``window`` and returning the key pressed."""
+
+    def show(frame_bgr: np.ndarray) -> int:
+        cv2.imshow(window, frame_bgr)
+        key = cv2.waitKey(1)
+        return key & 0xFF if key >= 0 else -1
+
+    return show
+
+
+class _BoxFile:
+    """Rows ``x,y,w,h`` flushed one by one to ``<path>.partial``, renamed to ``path`` at the end."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.partial, "w", encoding="utf-8")
+
+    def write(self, box: Sequence[float]) -> None:
+        self._file.write(",".join(f"{float(v):.4f}" for v in box) + "\n")
+        self._file.flush()
+
+    def finish(self) -> None:
+        self._file.close()
+        os.replace(self.partial, self.path)
+
+    def abandon(self) -> None:
+        self._file.close()
+
+
+class _VideoFile:
+    """An mp4v video written to ``<stem>.partial<suffix>``, renamed to ``path`` at the end."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int]):
+        self.path = path
+        # OpenCV picks the container from the extension, so the temporary name keeps it.
+        self.partial = path.with_name(f"{path.stem}.partial{path.suffix or '.mp4'}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = cv2.VideoWriter(str(self.partial), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+        if not self._writer.isOpened():
+            raise VideoError(f"could not write video {self.partial} (mp4v, {size[0]}x{size[1]}, {fps:g} fps): "
+                             f"this OpenCV build cannot encode it; use a .mp4 name or drop the video output")
+
+    def write(self, frame_bgr: np.ndarray) -> None:
+        self._writer.write(frame_bgr)
+
+    def finish(self) -> None:
+        self._writer.release()
+        os.replace(self.partial, self.path)
+
+    def abandon(self) -> None:
+        self._writer.release()
+
+
+def _source_name(source: str | Path | int | cv2.VideoCapture) -> str:
+    if isinstance(source, int):
+        return f"camera {source}"
+    return "capture" if isinstance(source, cv2.VideoCapture) else str(source)
+
+
+def _checked_output(out: object, fallback: list[float], index: int, label: str) -> list[float]:
+    if not isinstance(out, dict):
+        raise TypeError(f"{label} returned {type(out).__name__} on frame {index}, expected a dict")
+    if index > 0 and "target_bbox" not in out:
+        raise KeyError(f"{label}: track() returned no 'target_bbox' on frame {index}")
+    box = np.asarray(out.get("target_bbox", fallback), dtype=np.float64).reshape(-1)
+    if box.shape != (4,) or not np.all(np.isfinite(box)):
+        raise ValueError(f"{label} returned the box {out.get('target_bbox')!r} on frame {index}: "
+                         f"expected four finite numbers x, y, w, h")
+    return box.tolist()
+
+
+def track_video(tracker: Tracker, source: str | Path | int | cv2.VideoCapture, init_box: Sequence[float] | None = None,
+                *, results_file: str | Path | None = None, video_file: str | Path | None = None,
+                debug: int | None = None, select: SelectFn | None = None, show: ShowFn | None = None,
+                log_every: float = 5.0, source_name: str | None = None) -> VideoRunSummary:
+    """Track one target through ``source`` (a video path, a camera index or an opened capture).
+
+    The target is ``init_box`` ``[x, y, w, h]`` on the first frame, or the box that
+    ``select(first_frame_bgr)`` returns. ``show(annotated_bgr)`` (when given) is called on every
+    frame and returns the key pressed: q or Esc stops, r calls ``select`` on that frame and
+    re-initialises the tracker with its box. ``results_file`` gets one ``x,y,w,h`` row per frame,
+    ``video_file`` the annotated frames (mp4v, the source's fps or 30 when unknown). Progress
+    is logged every ``log_every`` seconds; ``source_name`` names the source in messages.
+
+    Raises:
+        VideoError: the source cannot be opened or read, or an output cannot be written.
+        ValueError: the init box is not a positive-size box inside the first frame.
+        SelectionCancelled: ``select`` returned None on the first frame.
+    """
+    if init_box is None and select is None:
+        raise ValueError("no init box: give init_box [x, y, w, h] or a select function to draw one")
+    owned = not isinstance(source, cv2.VideoCapture)
+    capture = open_capture(source) if owned else source
+    try:
+        return _track_capture(tracker, capture, source_name or _source_name(source), init_box, results_file,
+                              video_file, debug, select, show, log_every)
+    finally:
+        if owned:
+            capture.release()
+
+
+def _track_capture(tracker: Tracker, capture: cv2.VideoCapture, name: str, init_box: Sequence[float] | None,
+                   results_file: str | Path | None, video_file: str | Path | None, debug: int | None,
+                   select: SelectFn | None, show: ShowFn | None, log_every: float) -> VideoRunSummary:
+    params = tracker.get_parameters()
+    if debug is not None:
+        params.debug = debug
+    params.set_default("debug", 0)
+    model = tracker.create_tracker(params)
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    total = total if total > 0 else None  # cameras and some streams do not know
+    source_fps = capture.get(cv2.CAP_PROP_FPS)
+    video_fps = source_fps if math.isfinite(source_fps) and 0 < source_fps <= 1000 else DEFAULT_FPS
+
+    ok, frame = capture.read()
+    if not ok or frame is None:
+        raise VideoError(f"could not read the first frame of {name}: the video is empty or its codec is not "
+                         f"supported by this OpenCV build")
+    first_shape = frame.shape
+    box = select(frame) if init_box is None else init_box
+    if box is None:
+        raise SelectionCancelled(f"no box was drawn on the first frame of {name}; nothing tracked")
+    box = check_init_box(box, first_shape)
+
+    boxes_out = _BoxFile(Path(results_file)) if results_file is not None else None
+    video_out = None
+    boxes: list[list[float]] = []
+    times: list[float] = []
+    stopped = False
+    reselections = 0
+    started = last_log = time.perf_counter()
+    try:
+        if video_file is not None:
+            video_out = _VideoFile(Path(video_file), video_fps, (first_shape[1], first_shape[0]))
+        index = 0
+        while True:
+            if frame.shape != first_shape:
+                raise VideoError(f"frame {index} of {name} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
+                                 f"{first_shape[1]}x{first_shape[0]}: frames of one video must have one size")
+            image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            start = time.perf_counter()
+            if index == 0:
+                out = model.initialize(image, {"init_bbox": box}) or {}
+            else:
+                out = model.track(image, {})
+            elapsed = time.perf_counter() - start
+            box = _checked_output(out, box, index, tracker.label)
+            fps = 1.0 / elapsed if elapsed > 0 else None
+            annotated = annotate(frame, box, index, fps)
+            key = show(annotated) if show is not None else -1
+            if key == RESELECT_KEY and select is not None:
+                chosen = select(frame)
+                if chosen is not None:
+                    box = check_init_box(chosen, first_shape)
+                    start = time.perf_counter()
+                    out = model.initialize(image, {"init_bbox": box}) or {}
+                    elapsed += time.perf_counter() - start
+                    box = _checked_output(out, box, 0, tracker.label)
+                    annotated = annotate(frame, box, index, None)
+                    reselections += 1
+                    logger.info("re-initialised on frame %d with box %s", index, box)
+            boxes.append(box)
+            times.append(elapsed)
+            if boxes_out is not None:
+                boxes_out.write(box)
+            if video_out is not None:
+                video_out.write(annotated)
+            index += 1
+            if key in QUIT_KEYS:
+                stopped = total is None or index < total
+                break
+            now = time.perf_counter()
+            if now - last_log >= log_every:
+                last_log = now
+                rate = index / max(now - started, 1e-9)
+                if total is not None:
+                    eta = timedelta(seconds=round(max(total - index, 0) / rate))
+                    logger.info("%s: frame %d/%d (%.0f%%), %.1f frames/s, ETA %s", name, index, total,
+                                100 * index / total, rate, eta)
+                else:
+                    logger.info("%s: frame %d, %.1f frames/s", name, index, rate)
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                break
+    except BaseException:
+        for output in (boxes_out, video_out):
+            if output is not None:
+                output.abandon()
+                logger.warning("run stopped by an error: %s holds the frames done so far", output.partial)
+        raise
+    if total is not None and not stopped and len(boxes) < total:
+        logger.warning("%s: read %d of the %d frames its header announces", name, len(boxes), total)
+    for output in (boxes_out, video_out):
+        if output is not None:
+            output.finish()
+    seconds = float(np.sum(times))
+    summary = VideoRunSummary(name, len(boxes), len(boxes) / seconds if seconds > 0 else float("inf"),
+                              np.asarray(boxes, dtype=np.float64).reshape(-1, 4), np.asarray(times),
+                              boxes_out.path if boxes_out else None, video_out.path if video_out else None,
+                              stopped, reselections)
+    logger.info("%s", summary.report().replace("\n", "; "))
+    return summary

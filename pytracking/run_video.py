@@ -1,0 +1,82 @@
+"""Track one object through a video file:
+
+    python pytracking/run_video.py <tracker> <param> VIDEO [--init_box x y w h] [--save_results]
+        [--output DIR] [--debug N] [--headless]
+
+for example ``python pytracking/run_video.py opencv csrt clip.mp4 --init_box 120 80 60 40
+--save_results``. The box is ``x y w h`` in pixels on the first frame. Without --init_box a window
+shows the first frame: drag a rectangle around the target with the mouse, then SPACE or ENTER
+to start (c cancels). With a display the tracking is shown live: q or Esc stops, r draws a new
+box on the current frame. --headless never opens a window (--init_box is then required).
+
+--save_results writes ``<output>/<video stem>.txt`` (one ``x,y,w,h`` row per frame) and
+``<output>/<video stem>_tracked.mp4`` (the frames with the box, frame number and fps); the
+default output folder is ``<results_path>/<tracker>/<param>/videos/``.
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import cv2
+
+from admin.environment import EnvironmentPathError, env_settings
+from admin.logging_setup import setup_logging
+from pytracking.evaluation.tracker import Tracker
+from pytracking.evaluation.video import (SelectionCancelled, VideoError, display_problem, track_video,
+                                         window_select, window_show)
+
+WINDOW = "run_video: q quits, r re-selects"
+
+
+def output_paths(output: Path, video: Path) -> tuple[Path, Path]:
+    """The box file and the annotated video for ``video`` in ``output``."""
+    return output / f"{video.stem}.txt", output / f"{video.stem}_tracked.mp4"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pytracking/run_video.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tracker_name", help="tracker package in pytracking/tracker, e.g. opencv")
+    parser.add_argument("tracker_param", help="parameter file in pytracking/parameter/<tracker>, e.g. csrt")
+    parser.add_argument("video", type=Path, help="the video file")
+    parser.add_argument("--init_box", type=float, nargs=4, metavar=("X", "Y", "W", "H"), default=None,
+                        help="the target on the first frame, in pixels; drawn with the mouse when left out")
+    parser.add_argument("--save_results", action="store_true", help="write the boxes and an annotated video")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="folder for --save_results (default <results_path>/<tracker>/<param>/videos)")
+    parser.add_argument("--debug", type=int, default=None, help="debug level given to the tracker")
+    parser.add_argument("--headless", action="store_true", help="never open a window")
+    args = parser.parse_args(argv)
+
+    problem = "--headless was given" if args.headless else display_problem()
+    if args.init_box is None and problem is not None:
+        raise SystemExit(f"no --init_box given and no window to draw the box in ({problem}): give the target's "
+                         f"box on the first frame as --init_box X Y W H (pixels)")
+    settings = env_settings()
+    setup_logging(Path(settings.workspace_dir) / "logs", name="run_video",
+                  level=logging.DEBUG if args.debug else logging.INFO)
+    try:
+        tracker = Tracker(args.tracker_name, args.tracker_param)
+        results_file = video_file = None
+        if args.save_results:
+            output = args.output if args.output is not None else tracker.results_dir / "videos"
+            results_file, video_file = output_paths(output, args.video)
+        show = select = None
+        if problem is None:
+            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
+            show, select = window_show(WINDOW), window_select(WINDOW)
+        summary = track_video(tracker, args.video, args.init_box, results_file=results_file, video_file=video_file,
+                              debug=args.debug, select=select, show=show)
+    except (ValueError, VideoError, SelectionCancelled, EnvironmentPathError) as error:
+        raise SystemExit(str(error)) from None
+    finally:
+        if problem is None:
+            cv2.destroyAllWindows()
+    print(summary.report())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
