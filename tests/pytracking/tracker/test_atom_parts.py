@@ -97,12 +97,15 @@ def moving_square(frames=12, size=(160, 200)):
     return images, np.array(boxes, dtype=np.float64)
 
 
-@pytest.mark.parametrize("use_iou_net", [True, False])
-def test_tracker_runs_and_follows_a_distinct_target(use_iou_net):
+@pytest.mark.parametrize("use_iou_net, layer, upsample", [(True, "layer3", 1), (False, "layer3", 1),
+                                                           (False, "layer2", 2)])
+def test_tracker_runs_and_follows_a_distinct_target(use_iou_net, layer, upsample):
     torch.manual_seed(0)
     network = NetWrapper.from_network(atom_resnet_tiny(), device="cpu")
     params = default_parameters()
     params.image_sample_size, params.compressed_dim, params.use_iou_net = 9 * 16, 16, use_iou_net
+    # layer2 has stride 8 (18x18 maps at 144 pixels): the tracker infers it from the map size.
+    params.classifier_layer, params.score_upsample_factor = layer, upsample
     params.init_CG_iter, params.init_GN_iter = 20, 2
     from pytracking.tracker.atom.atom import ATOM
     tracker = ATOM(params, network=network)
@@ -118,3 +121,14 @@ def test_tracker_runs_and_follows_a_distinct_target(use_iou_net):
     # Random features still separate a textured square from a flat background; an untrained
     # IoU predictor moves the box at random, but the classifier keeps it on the target.
     assert error < (8 if not use_iou_net else 24)
+
+
+def test_synthetic_parameters():
+    from pytracking.parameter.atom.synthetic import parameters as synthetic
+    from pytracking.parameter.atom.synthetic_no_iounet import parameters as synthetic_no_iounet
+    base, variant = synthetic(), synthetic_no_iounet()
+    assert base.use_iou_net and base.classifier_layer == "layer2" and base.image_sample_size == 144
+    assert not variant.use_iou_net and len(variant.scale_factors) == 5
+    assert variant.classifier_layer == base.classifier_layer
+    # The published values stay in default.py.
+    assert default_parameters().classifier_layer == "layer3"
