@@ -47,7 +47,9 @@ class _PrRoIPool2DFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_output):
         features, rois, output = ctx.saved_tensors
-        grad_features, grad_rois = _C.backward(grad_output.contiguous(), features, rois, output, *ctx.params)
+        # Refining boxes needs only the rois' gradient: skip the features' where not asked for.
+        grad_features, grad_rois = _C.backward(grad_output.contiguous(), features, rois, output, *ctx.params,
+                                               features_grad=bool(ctx.needs_input_grad[0]))
         return (grad_features if ctx.needs_input_grad[0] else None,
                 grad_rois if ctx.needs_input_grad[1] else None, None, None, None)
 

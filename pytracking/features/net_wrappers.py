@@ -62,6 +62,8 @@ class NetWrapper:
                  use_gpu: bool | None = None):
         self.net_path = net_path
         self.device = torch.device(device) if device is not None else default_device(use_gpu)
+        # oneDNN's CPU convolutions run about 1.4x faster on channels-last (NHWC) tensors.
+        self.channels_last = self.device.type == "cpu"
         self._net: nn.Module | None = None
         self._mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255
         self._std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255
@@ -75,6 +77,8 @@ class NetWrapper:
 
     def _prepare(self, net: nn.Module) -> None:
         net = net.to(self.device).eval()
+        if self.channels_last:
+            net = net.to(memory_format=torch.channels_last)
         # Trackers differentiate through the network only with respect to inputs (boxes).
         for parameter in net.parameters():
             parameter.requires_grad_(False)
@@ -103,7 +107,8 @@ class NetWrapper:
         self.initialize()
         if image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f"expected images (B, 3, H, W) with values 0..255, got shape {tuple(image.shape)}")
-        return (image.to(self.device, torch.float32) - self._mean) / self._std
+        image = (image.to(self.device, torch.float32) - self._mean) / self._std
+        return image.contiguous(memory_format=torch.channels_last) if self.channels_last else image
 
     def extract_backbone(self, image: torch.Tensor, layers: Iterable[str] | None = None
                          ) -> OrderedDict[str, torch.Tensor]:
@@ -121,7 +126,9 @@ class NetWrapper:
         """The IoU predictor's test-branch features of ``backbone_features`` (the layers of
         :attr:`iou_layers`)."""
         with torch.no_grad():
-            return tuple(self.net.bb_regressor.get_iou_feat([backbone_features[l] for l in self.iou_layers]))
+            features = self.net.bb_regressor.get_iou_feat([backbone_features[l] for l in self.iou_layers])
+        # Row-major for the RoI pooling, which reads them a dozen times per frame.
+        return tuple(f.contiguous() for f in features)
 
     def iou_modulation(self, backbone_features: dict[str, torch.Tensor], boxes: torch.Tensor
                        ) -> tuple[torch.Tensor, ...]:

@@ -121,6 +121,26 @@ def test_compiled_and_torch_agree_in_float32():
     assert (results[0][2][:, 0] == 0).all()
 
 
+@pytest.mark.parametrize("backend", ["compiled", "torch"])
+def test_box_gradient_alone_equals_the_full_backward(backend):
+    if backend == "compiled" and not compiled_available("cpu"):
+        pytest.skip("compiled op not built")
+    generator = torch.Generator().manual_seed(5)
+    features = torch.randn(2, 8, 20, 20, generator=generator, dtype=torch.float64)
+    corners = torch.rand(12, 2, generator=generator, dtype=torch.float64) * 100
+    rois = torch.cat([(torch.arange(12) % 2)[:, None].double(), corners,
+                      corners + torch.rand(12, 2, generator=generator, dtype=torch.float64) * 50 + 2], 1)
+    weights = torch.linspace(-1, 1, 12 * 8 * 9, dtype=torch.float64).view(12, 8, 3, 3)
+    gradients = []
+    for features_need_grad in (True, False):
+        f = features.clone().requires_grad_(features_need_grad)
+        r = rois.clone().requires_grad_(True)
+        (prroi_pool2d(f, r, 3, 3, 1 / 8, backend=backend) * weights).sum().backward()
+        assert (f.grad is not None) == features_need_grad
+        gradients.append(r.grad)
+    torch.testing.assert_close(gradients[0], gradients[1], rtol=0, atol=0)
+
+
 @pytest.mark.cuda
 @needs_cuda
 @pytest.mark.parametrize("dtype,tolerance", [(torch.float32, 1e-5), (torch.float16, 2e-2), (torch.bfloat16, 8e-2)])

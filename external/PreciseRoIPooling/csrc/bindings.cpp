@@ -60,7 +60,8 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& rois,
 std::tuple<at::Tensor, at::Tensor> backward(
     const at::Tensor& grad_output, const at::Tensor& features,
     const at::Tensor& rois, const std::optional<at::Tensor>& output,
-    int64_t pooled_height, int64_t pooled_width, double spatial_scale) {
+    int64_t pooled_height, int64_t pooled_width, double spatial_scale,
+    bool features_grad) {
   check_common(features, rois, pooled_height, pooled_width);
   TORCH_CHECK(grad_output.defined(), "prroi_pool: grad_output is undefined");
   TORCH_CHECK(grad_output.device() == features.device(),
@@ -97,7 +98,7 @@ std::tuple<at::Tensor, at::Tensor> backward(
   TORCH_CHECK(f.device().is_cpu(), "prroi_pool: unsupported device ",
               f.device());
   return prroi::backward_cpu(g, f, r, o, pooled_height, pooled_width,
-                             spatial_scale);
+                             spatial_scale, features_grad);
 }
 
 }  // namespace
@@ -110,10 +111,11 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("features"), py::arg("rois"), py::arg("pooled_height"),
         py::arg("pooled_width"), py::arg("spatial_scale"));
   m.def("backward", &backward,
-        "PrRoIPool backward -> (grad_features, grad_rois)",
+        "PrRoIPool backward -> (grad_features, grad_rois); with "
+        "features_grad=False (CPU) grad_features is an empty tensor",
         py::arg("grad_output"), py::arg("features"), py::arg("rois"),
         py::arg("output"), py::arg("pooled_height"), py::arg("pooled_width"),
-        py::arg("spatial_scale"));
+        py::arg("spatial_scale"), py::arg("features_grad") = true);
   m.def("with_cuda", &with_cuda,
         "Whether the extension was compiled with the CUDA kernels");
 }

@@ -35,11 +35,13 @@ at::Tensor forward_cpu(const at::Tensor& features, const at::Tensor& rois,
                        double spatial_scale);
 
 // Returns (grad_features, grad_rois). `output` is the forward result; it may be
-// an undefined or empty tensor, in which case it is recomputed.
+// an undefined or empty tensor, in which case it is recomputed. Without
+// `features_grad` the feature gradient is skipped (an empty tensor returned):
+// refining boxes needs only the rois' gradient.
 std::tuple<at::Tensor, at::Tensor> backward_cpu(
     const at::Tensor& grad_output, const at::Tensor& features,
     const at::Tensor& rois, const at::Tensor& output, int64_t pooled_height,
-    int64_t pooled_width, double spatial_scale);
+    int64_t pooled_width, double spatial_scale, bool features_grad = true);
 
 #ifdef WITH_CUDA
 at::Tensor forward_cuda(const at::Tensor& features, const at::Tensor& rois,

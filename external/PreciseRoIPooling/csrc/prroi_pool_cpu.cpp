@@ -160,7 +160,8 @@ void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
         for (int64_t c = c_begin; c < c_end; ++c) {
           const int64_t plane_off = (b * C + c) * H * W;
           const scalar_t* plane = features + plane_off;
-          scalar_t* gplane = grad_features + plane_off;
+          scalar_t* gplane =
+              grad_features == nullptr ? nullptr : grad_features + plane_off;
           const scalar_t* go = grad_output + (k * C + c) * bins;
           const scalar_t* op = output + (k * C + c) * bins;
           for (int64_t ph = 0; ph < PH; ++ph) {
@@ -173,7 +174,7 @@ void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
               const acc_t* wx = ax.w.data() + ax.off[pw];
 
               // Feature gradient: g * wy_i * wx_j.
-              for (int64_t r = 0; r < yl; ++r) {
+              for (int64_t r = 0; grad_features != nullptr && r < yl; ++r) {
                 scalar_t* grow = gplane + (ys + r) * W + xs;
                 const acc_t gi = g * wy[r];
                 for (int64_t q = 0; q < xl; ++q) {
@@ -293,7 +294,8 @@ at::Tensor forward_cpu(const at::Tensor& features_in, const at::Tensor& rois_in,
 std::tuple<at::Tensor, at::Tensor> backward_cpu(
     const at::Tensor& grad_output_in, const at::Tensor& features_in,
     const at::Tensor& rois_in, const at::Tensor& output_in,
-    int64_t pooled_height, int64_t pooled_width, double spatial_scale) {
+    int64_t pooled_height, int64_t pooled_width, double spatial_scale,
+    bool features_grad) {
   check_inputs(features_in, rois_in, pooled_height, pooled_width);
   const at::Tensor features = features_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
@@ -320,7 +322,8 @@ std::tuple<at::Tensor, at::Tensor> backward_cpu(
                          spatial_scale);
   }
 
-  at::Tensor grad_features = at::zeros_like(features);
+  at::Tensor grad_features =
+      features_grad ? at::zeros_like(features) : at::empty({0}, features.options());
   at::Tensor grad_rois = at::zeros_like(rois);
   if (grad_output.numel() == 0 || features.numel() == 0) {
     return std::make_tuple(grad_features, grad_rois);
@@ -331,7 +334,7 @@ std::tuple<at::Tensor, at::Tensor> backward_cpu(
             grad_output.const_data_ptr<scalar_t>(),
             features.const_data_ptr<scalar_t>(),
             rois.const_data_ptr<scalar_t>(), output.const_data_ptr<scalar_t>(),
-            grad_features.mutable_data_ptr<scalar_t>(),
+            features_grad ? grad_features.mutable_data_ptr<scalar_t>() : nullptr,
             grad_rois.mutable_data_ptr<scalar_t>(), B, C, H, W, K,
             pooled_height, pooled_width, spatial_scale);
       });

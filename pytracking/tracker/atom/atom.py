@@ -17,7 +17,7 @@ import torch
 from pytracking.features.augmentation import augmentations_from_params
 from pytracking.features.net_wrappers import NetWrapper, default_device
 from pytracking.features.preprocessing import sample_patch, sample_patch_multiscale
-from pytracking.libs import fourier
+from pytracking.libs import dcf, fourier
 from pytracking.tracker.atom.box_refinement import RefinementParams, refine
 from pytracking.tracker.atom.classifier import OnlineClassifier
 from pytracking.tracker.atom.debug import DebugWriter
@@ -142,6 +142,9 @@ class ATOM(BaseTracker):
         classifier_features, features = self._features(patches)
         projected = self.classifier.project(classifier_features)
         scores = self._upsampled(self.classifier.scores(projected))
+        if p.window_output:
+            # Favour peaks near the last position (the sample centre): a motion prior.
+            scores = scores * dcf.hann2d(scores.shape[-2:], centered=True).to(scores)[0]
 
         factor = scores.shape[-1] / self.classifier.output_sz
         centre = self.classifier.pixel_to_cell(torch.full((2,), self.sample_sz / 2)) * factor
