@@ -127,7 +127,14 @@ def test_synthetic_parameters():
     from pytracking.parameter.atom.synthetic import parameters as synthetic
     from pytracking.parameter.atom.synthetic_no_iounet import parameters as synthetic_no_iounet
     base, variant = synthetic(), synthetic_no_iounet()
-    assert base.use_iou_net and base.classifier_layer == "layer2" and base.image_sample_size == 144
+    assert base.use_iou_net and base.classifier_layer == "layer2"
+    # The tracker's samples are the size of the crops the network was trained on.
+    from types import SimpleNamespace
+    from ltr.train_settings.bbreg import atom_synthetic
+    trained = SimpleNamespace()
+    atom_synthetic.configure(trained)
+    assert base.image_sample_size == trained.output_sz
+    assert base.search_area_scale == trained.search_area_factor
     assert not variant.use_iou_net and len(variant.scale_factors) == 5
     assert variant.classifier_layer == base.classifier_layer
     # The published values stay in default.py.
