@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pytest
 
-from admin.environment import FIELDS
 
 FRAME_WIDTH, FRAME_HEIGHT = 24, 16
 
@@ -53,11 +52,6 @@ def frames() -> types.SimpleNamespace:
 
 
 @pytest.fixture
-def clean_env(monkeypatch, tmp_path) -> Path:
-    """No local file and no TRACKING_* dataset variable; the workspace is ``tmp_path/workspace``."""
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "none.py"))
-    for field in FIELDS:
-        monkeypatch.delenv(field.variable, raising=False)
-    workspace = tmp_path / "workspace"
-    monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(workspace))
-    return workspace
+def clean_env(isolated_workspace) -> Path:
+    """The isolated environment (tests/conftest.py); its workspace folder."""
+    return isolated_workspace

@@ -1,4 +1,4 @@
-"""Fixtures for the analysis tests: an isolated environment, and a handmade OTB-layout tree of
+"""Fixtures for the analysis tests: a handmade OTB-layout tree of
 three real OTB sequence names (so the packaged attribute file applies) with two trackers' results.
 
 Every sequence has 4 frames of ground truth ``[10 + i, 10, 20, 20]``. A frame is either a hit
@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from admin.environment import FIELDS
 from pytracking.evaluation.specdatasets import otb
 
 FRAMES = 4
@@ -26,16 +25,6 @@ HITS = {"Good": {"Basketball": 4, "Biker": 2, "Bird1": 1}, "Bad": {"Basketball":
 
 def auc(hits: int) -> float:
     return 100.0 * 20 / 21 * hits / FRAMES
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path) -> Path:
-    """No local file and no TRACKING_* field variable; the workspace is ``tmp_path/workspace``."""
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no-such-local.py"))
-    for field in FIELDS:
-        monkeypatch.delenv(field.variable, raising=False)
-    monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "workspace"))
-    return tmp_path
 
 
 def ground_truth() -> np.ndarray:

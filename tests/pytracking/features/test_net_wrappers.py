@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from admin.environment import FIELDS
 from ltr.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from ltr.models.loading import save_checkpoint
 from ltr.models.tracking.atom import atom_resnet_tiny
@@ -15,14 +14,10 @@ from pytracking.features.preprocessing import sample_patch
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    """No local file and no TRACKING_* variable of the user's; networks under tmp_path."""
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no-such-local.py"))
-    for field in FIELDS:
-        monkeypatch.delenv(field.variable, raising=False)
-    monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "workspace"))
-    monkeypatch.setenv("TRACKING_NETWORK_PATH", str(tmp_path / "networks"))
-    return tmp_path
+def network_folder(clean_env, monkeypatch):
+    """Networks under tmp_path/networks, in the isolated environment."""
+    monkeypatch.setenv("TRACKING_NETWORK_PATH", str(clean_env / "networks"))
+    return clean_env / "networks"
 
 
 @pytest.fixture
