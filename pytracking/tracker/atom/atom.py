@@ -193,13 +193,19 @@ class ATOM(BaseTracker):
         size = self.target_sz / scale
         return torch.cat([centre - size / 2, size])
 
-    def _update_state(self, new_pos: torch.Tensor, new_scale: float | None = None) -> None:
-        if new_scale is not None:
-            self.target_scale = min(max(new_scale, self.min_scale_factor), self.max_scale_factor)
-            self.target_sz = self.base_target_sz * self.target_scale
+    def _set_scale(self, scale: float) -> None:
+        self.target_scale = min(max(scale, self.min_scale_factor), self.max_scale_factor)
+
+    def _set_position(self, pos: torch.Tensor) -> None:
         # Keep at least 20% of the target's width and height inside the image.
         margin = 0.3 * self.target_sz
-        self.pos = torch.maximum(torch.minimum(new_pos, self.image_sz + margin), -margin)
+        self.pos = torch.maximum(torch.minimum(pos, self.image_sz + margin), -margin)
+
+    def _update_state(self, new_pos: torch.Tensor, new_scale: float | None = None) -> None:
+        if new_scale is not None:
+            self._set_scale(new_scale)
+            self.target_sz = self.base_target_sz * self.target_scale
+        self._set_position(new_pos)
 
     def _refine(self, features: dict[str, torch.Tensor], sample_pos: torch.Tensor, scale: float,
                 update_scale: bool) -> None:
@@ -216,8 +222,6 @@ class ATOM(BaseTracker):
         box = result[0].double().cpu()
         new_pos = sample_pos + (box[:2] + box[2:] / 2 - self.sample_sz / 2) * scale
         self.target_sz = box[2:] * scale
-        margin = 0.3 * self.target_sz
-        self.pos = torch.maximum(torch.minimum(new_pos, self.image_sz + margin), -margin)
+        self._set_position(new_pos)
         if update_scale:
-            new_scale = math.sqrt(float((self.target_sz / self.base_target_sz).prod()))
-            self.target_scale = min(max(new_scale, self.min_scale_factor), self.max_scale_factor)
+            self._set_scale(math.sqrt(float((self.target_sz / self.base_target_sz).prod())))

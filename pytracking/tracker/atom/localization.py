@@ -6,6 +6,7 @@ Positions here are score-map cells as (x, y) = (column, row) float tensors.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
@@ -69,7 +70,7 @@ def localize(scores: torch.Tensor, previous_cell: torch.Tensor, target_size_cell
         previous = previous_cell[scale]
         moved1 = float(torch.linalg.vector_norm(peak1 - previous))
         moved2 = float(torch.linalg.vector_norm(peak2 - previous))
-        limit = params.displacement_scale * float(torch.tensor([height, width], dtype=torch.float32).prod().sqrt()) / 2
+        limit = params.displacement_scale * math.sqrt(height * width) / 2
         if moved2 > limit > moved1:
             return Localization(peak1, scale, HARD_NEGATIVE, max1)
         if moved1 > limit > moved2:
