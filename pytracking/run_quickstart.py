@@ -15,7 +15,6 @@ Every step resumes: a second run only redoes what is missing.
 
 import argparse
 import logging
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from admin.environment import env_settings
 from admin.logging_setup import setup_logging
 from ltr.dataset.synthetic.command import add_generation_arguments, generate_from_arguments
+from ltr.fileio import atomic_write_bytes
 from ltr.settings import TrainSettings
 from ltr.train_settings.bbreg import atom_default, atom_synthetic
 from pytracking.analysis import TrackerRuns, analyse_dataset
@@ -46,14 +46,11 @@ def train_network(args: argparse.Namespace, network_path: Path) -> bool:
     if args.epoch_samples is not None:
         settings.train_samples_per_epoch = settings.val_samples_per_epoch = args.epoch_samples
     trainer = atom_default.train(settings, atom_synthetic.datasets)
-    checkpoint = trainer.checkpoint_path(trainer.epoch)
+    network = trainer.checkpoint_path(trainer.epoch).read_bytes()
     target = network_path / NETWORK_NAME
-    if target.is_file() and target.read_bytes() == checkpoint.read_bytes():
+    if target.is_file() and target.read_bytes() == network:
         return False
-    network_path.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.tmp")
-    shutil.copyfile(checkpoint, temporary)
-    temporary.replace(target)
+    atomic_write_bytes(target, network)
     logger.info("network of epoch %d copied to %s", trainer.epoch, target)
     return True
 
