@@ -17,7 +17,7 @@ from pathlib import Path
 
 from admin.environment import EnvironmentPathError, env_settings
 from admin.logging_setup import setup_logging
-from pytracking.evaluation.running import run_dataset
+from pytracking.evaluation.running import add_run_arguments, run_from_arguments
 
 logger = logging.getLogger("pytracking.run_experiment")
 PACKAGE = "pytracking.experiments"
@@ -50,10 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("experiment_module", help="module in pytracking/experiments, e.g. myexperiments")
     parser.add_argument("experiment_name", help="function in that module, e.g. opencv_otb")
-    parser.add_argument("--workers", type=int, default=1, help="processes running sequences (default 1)")
-    parser.add_argument("--threads", type=int, default=None, help="torch and OpenCV threads per process")
-    parser.add_argument("--debug", type=int, default=None, help="debug level given to the trackers")
-    parser.add_argument("--rerun", action="store_true", help="run sequences whose results are complete again")
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
 
     settings = env_settings()
@@ -66,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.experiment_module}.{args.experiment_name}: {error}") from None
     logger.info("experiment %s.%s: %d trackers on %d sequences", args.experiment_module, args.experiment_name,
                 len(trackers), len(dataset))
-    report = run_dataset(dataset, trackers, workers=args.workers, threads=args.threads, debug=args.debug,
-                         rerun=args.rerun)
+    report = run_from_arguments(dataset, trackers, args)
     print(report.summary())
     return 0 if report.ok else 1
 

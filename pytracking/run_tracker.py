@@ -18,7 +18,7 @@ from pathlib import Path
 from admin.environment import EnvironmentPathError, env_settings
 from admin.logging_setup import setup_logging
 from pytracking.evaluation import SequenceList, get_dataset
-from pytracking.evaluation.running import run_dataset
+from pytracking.evaluation.running import add_run_arguments, run_from_arguments
 from pytracking.evaluation.tracker import Tracker
 
 logger = logging.getLogger("pytracking.run_tracker")
@@ -46,10 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset_name", default="otb", help="dataset to run on (default otb)")
     parser.add_argument("--sequence", default=None, help="only this sequence: its name or index")
     parser.add_argument("--runid", type=int, default=None, help="run id: results go to <param>_<runid:03d>")
-    parser.add_argument("--threads", type=int, default=None, help="torch and OpenCV threads per process")
-    parser.add_argument("--workers", type=int, default=1, help="processes running sequences (default 1)")
-    parser.add_argument("--debug", type=int, default=None, help="debug level given to the tracker")
-    parser.add_argument("--rerun", action="store_true", help="run sequences whose results are complete again")
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
 
     settings = env_settings()
@@ -64,8 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset = select_sequence(dataset, args.sequence)
     logger.info("running %s on %s (%d sequences); results in %s", tracker.label, args.dataset_name,
                 len(dataset), tracker.results_dir)
-    report = run_dataset(dataset, [tracker], workers=args.workers, threads=args.threads, debug=args.debug,
-                         rerun=args.rerun)
+    report = run_from_arguments(dataset, [tracker], args)
     print(report.summary())
     return 0 if report.ok else 1
 

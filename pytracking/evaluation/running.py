@@ -13,6 +13,7 @@ frame means the pair is complete; such pairs are skipped unless ``rerun``.
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
 import dataclasses
 import logging
@@ -238,3 +239,17 @@ def run_dataset(dataset: Iterable[Sequence], trackers: Tracker | Iterable[Tracke
     for results in (report.done, report.failed):
         results.sort(key=lambda r: order[(r.sequence, r.tracker)])
     return report
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of :func:`run_dataset`, shared by the entry scripts."""
+    parser.add_argument("--threads", type=int, default=None, help="torch and OpenCV threads per process")
+    parser.add_argument("--workers", type=int, default=1, help="processes running sequences (default 1)")
+    parser.add_argument("--debug", type=int, default=None, help="debug level given to the trackers")
+    parser.add_argument("--rerun", action="store_true", help="run sequences whose results are complete again")
+
+
+def run_from_arguments(dataset: Iterable[Sequence], trackers: Tracker | Iterable[Tracker],
+                       args: argparse.Namespace) -> RunReport:
+    return run_dataset(dataset, trackers, workers=args.workers, threads=args.threads, debug=args.debug,
+                       rerun=args.rerun)
