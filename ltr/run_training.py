@@ -12,15 +12,13 @@ import argparse
 import importlib
 import logging
 import os
-import random
 import sys
 
-import numpy as np
 import torch
 
 from admin.environment import env_settings
 from admin.logging_setup import setup_logging
-from ltr.settings import TrainSettings
+from ltr.settings import TrainSettings, seed_everything
 
 logger = logging.getLogger("ltr.run_training")
 
@@ -47,9 +45,7 @@ def run_training(module: str, name: str, *, seed: int = 0, resume: bool = False,
                              resume=resume, rank=rank, world_size=world_size, local_rank=local_rank)
     for key, value in (settings_overrides or {}).items():
         setattr(settings, key, value)
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    seed_everything(seed)
     log_dir = settings.run_dir if settings.is_main_process else None
     setup_logging(log_dir, name="train", level=logging.INFO if settings.is_main_process else logging.WARNING)
     logger.info("training %s/%s (seed %d, %d process(es))", module, name, seed, world_size)

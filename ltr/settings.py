@@ -7,7 +7,11 @@ fields (batch size, search area factor, ...). Checkpoints keep its plain values.
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
+
+import numpy as np
+import torch
 
 from admin.environment import EnvSettings, env_settings
 
@@ -27,6 +31,14 @@ def _plain(value):
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     return None
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators (network initialisation draws from
+    torch's), so that a run started again with the same seed repeats."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 class TrainSettings:

@@ -23,7 +23,7 @@ from admin.environment import env_settings
 from admin.logging_setup import setup_logging
 from ltr.dataset.synthetic.command import add_generation_arguments, generate_from_arguments
 from ltr.fileio import atomic_write_bytes
-from ltr.settings import TrainSettings
+from ltr.settings import TrainSettings, seed_everything
 from ltr.train_settings.bbreg import atom_default, atom_synthetic
 from pytracking.analysis import TrackerRuns, analyse_dataset
 from pytracking.evaluation import get_dataset
@@ -40,6 +40,7 @@ def train_network(args: argparse.Namespace, network_path: Path) -> bool:
     """Train (or resume) atom_synthetic; put its last checkpoint into ``network_path``.
     Returns whether the network there changed."""
     settings = TrainSettings(module_name="bbreg", script_name="atom_synthetic", seed=args.seed, resume=True)
+    seed_everything(args.seed)  # the network's initialisation: the same data and seed give the same network
     atom_synthetic.configure(settings)
     if args.epochs is not None:
         settings.epochs = args.epochs
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     add_generation_arguments(parser)
     # Training on the synthetic data generalises only with a few hundred sequences.
     parser.set_defaults(train=240)
-    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the experiment's 30)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the experiment's)")
     parser.add_argument("--epoch_samples", type=int, default=None,
                         help="training and validation samples per epoch (default: the experiment's)")
     args = parser.parse_args(argv)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -31,6 +33,15 @@ def test_quickstart_runs_the_whole_loop_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 sequences written" in again.stdout and "0 sequences run" in again.stdout
     assert [line for line in again.stdout.splitlines() if line.startswith(("ATOM", "OpenCV CSRT"))] == table
+    # The same data and seed in another workspace: the same network and the same table.
+    other = {**env, "TRACKING_WORKSPACE_DIR": str(tmp_path / "other"),
+             "TRACKING_SYNTHETIC_DIR": str(workspace / "synthetic")}
+    repeat = subprocess.run(command, cwd=REPO, env=other, capture_output=True, text=True)
+    assert repeat.returncode == 0, repeat.stderr[-3000:]
+    first, second = (torch.load(folder / "networks" / "atom_synthetic.pth.tar", weights_only=True)["net"]
+                     for folder in (workspace, tmp_path / "other"))
+    assert first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+    assert [line for line in repeat.stdout.splitlines() if line.startswith(("ATOM", "OpenCV CSRT"))] == table
 
 
 def test_ci_runs_the_readme_commands():
