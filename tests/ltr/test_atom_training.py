@@ -34,6 +34,7 @@ def test_tiny_atom_training_lowers_its_loss(synthetic_root, tmp_path, monkeypatc
     trainer = atom_default.train(settings, atom_synthetic.datasets)
     train_loss = trainer.stats["train"]["Loss/iou"]
     assert len(train_loss) == 5 and len(trainer.stats["val"]["Loss/iou"]) == 5
+    assert len(trainer.stats["train"]["Loss/template"]) == 5  # atom_synthetic trains the backbone with it
     assert train_loss[-1] < 0.75 * train_loss[0]
     checkpoint = torch.load(trainer.latest_checkpoint(), weights_only=True)
     assert checkpoint["constructor"]["name"] == "atom_resnet_tiny" and checkpoint["epoch"] == 5

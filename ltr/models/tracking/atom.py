@@ -53,23 +53,32 @@ class ATOMnet(nn.Module):
         return self
 
     def forward(self, train_imgs: torch.Tensor, test_imgs: torch.Tensor, train_bb: torch.Tensor,
-                test_proposals: torch.Tensor) -> torch.Tensor:
+                test_proposals: torch.Tensor, *, return_features: Sequence[str] = ()
+                ) -> torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """train_imgs (train_images, sequences, 3, H, W) or (sequences, 3, H, W); test_imgs the
         same with test_images; train_bb (train_images, sequences, 4) [x, y, w, h] in the train
         images; test_proposals (test_images, sequences, proposals, 4). Returns the predicted
-        IoUs (test_images, sequences, proposals)."""
+        IoUs (test_images, sequences, proposals); with ``return_features``, also the backbone
+        features of those layers for the train and the test images, (images * sequences, C,
+        H', W') each, so that a training loss can use them (through ``forward``, as
+        DistributedDataParallel requires)."""
         num_sequences = train_imgs.shape[-4]
         num_train_images = train_imgs.shape[0] if train_imgs.dim() == 5 else 1
         num_test_images = test_imgs.shape[0] if test_imgs.dim() == 5 else 1
 
-        train_feat = self.extract_backbone_features(train_imgs.reshape(-1, *train_imgs.shape[-3:]))
-        test_feat = self.extract_backbone_features(test_imgs.reshape(-1, *test_imgs.shape[-3:]))
+        layers = tuple(dict.fromkeys((*self.bb_regressor_layer, *return_features)))
+        train_feat = self.extract_features(train_imgs.reshape(-1, *train_imgs.shape[-3:]), layers)
+        test_feat = self.extract_features(test_imgs.reshape(-1, *test_imgs.shape[-3:]), layers)
         train_feat_iou = [train_feat[layer] for layer in self.bb_regressor_layer]
         test_feat_iou = [test_feat[layer] for layer in self.bb_regressor_layer]
 
-        return self.bb_regressor(train_feat_iou, test_feat_iou,
-                                 train_bb.reshape(num_train_images, num_sequences, 4),
-                                 test_proposals.reshape(num_test_images, num_sequences, -1, 4))
+        iou = self.bb_regressor(train_feat_iou, test_feat_iou,
+                                train_bb.reshape(num_train_images, num_sequences, 4),
+                                test_proposals.reshape(num_test_images, num_sequences, -1, 4))
+        if not return_features:
+            return iou
+        return (iou, {layer: train_feat[layer] for layer in return_features},
+                {layer: test_feat[layer] for layer in return_features})
 
     def extract_backbone_features(self, im: torch.Tensor, layers: Iterable[str] | None = None
                                   ) -> OrderedDict[str, torch.Tensor]:

@@ -15,6 +15,7 @@ from ltr.data.loader import LTRLoader
 from ltr.data.processing import ATOMProcessing
 from ltr.data.sampler import ATOMSampler
 from ltr.dataset import Lasot, MSCOCOSeq, TrackingNet
+from ltr.models.loss import TemplateMatchingLoss
 from ltr.models.tracking.atom import build_network
 from ltr.trainers import LTRTrainer
 
@@ -48,6 +49,11 @@ def configure(settings) -> None:
     settings.weight_decay = 0.0
     settings.lr_step = 15
     settings.lr_gamma = 0.2
+    # A template-matching loss on the backbone (ltr.models.loss) for backbones trained from
+    # scratch; the published recipe has none: its frozen backbone needs none.
+    settings.template_loss_weight = 0.0
+    settings.template_loss_layer = "layer2"
+    settings.template_loss_stride = 8
 
 
 def datasets(settings):
@@ -75,6 +81,15 @@ def processing(settings, training: bool) -> ATOMProcessing:
                           joint_transform=tfm.Transform(*joint))
 
 
+def template_loss(settings) -> dict:
+    """The actor's template-loss arguments from the settings (none when its weight is 0)."""
+    weight = getattr(settings, "template_loss_weight", 0.0)
+    if not weight:
+        return {}
+    return {"template_loss": TemplateMatchingLoss(stride=settings.template_loss_stride),
+            "template_layer": settings.template_loss_layer, "template_weight": weight}
+
+
 def train(settings, datasets=datasets) -> LTRTrainer:
     """Build the loaders, network, actor and optimiser from ``settings`` and train."""
     train_sets, weights, val_sets = datasets(settings)
@@ -90,7 +105,7 @@ def train(settings, datasets=datasets) -> LTRTrainer:
                            epoch_interval=settings.val_epoch_interval, stack_dim=1, seed=settings.seed + 1)
 
     net = build_network(settings.network, **settings.network_kwargs)
-    actor = AtomActor(net=net, objective=torch.nn.MSELoss())
+    actor = AtomActor(net=net, objective=torch.nn.MSELoss(), **template_loss(settings))
     parameters = net.parameters() if settings.train_backbone else net.bb_regressor.parameters()
     optimizer = torch.optim.Adam(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay)
     lr_scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=settings.lr_step, gamma=settings.lr_gamma)
