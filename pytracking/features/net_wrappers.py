@@ -8,7 +8,9 @@ normalised with the ImageNet mean and standard deviation, as the training transf
 
 from __future__ import annotations
 
+import copy
 import logging
+import math
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -20,6 +22,7 @@ from torch import nn
 from admin.environment import FIELDS_BY_NAME, env_settings
 from ltr.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from ltr.models.loading import load_network
+from pytracking.features.batch_norm_folding import fold_batch_norms
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,28 @@ def resolve_network_path(net_path: str | os.PathLike) -> Path:
             f"{settings.source('network_path')}), or set network_path in {settings.local_file} or the "
             f"environment variable {variable}, or give an absolute path")
     return resolved
+
+
+# Cells of context each side that the IoU predictor's test branch (two 3x3 convolutions) reads.
+IOU_BRANCH_CONTEXT = 2
+
+
+def _window_cells(window: Sequence[float], size: Sequence[int]) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) fractions -> (row0, row1, col0, col1) cells of a (H, W) map covering
+    them, clamped to the map and never empty."""
+    x0, y0, x1, y1 = (float(v) for v in window)
+    height, width = int(size[0]), int(size[1])
+    col0 = min(max(math.floor(x0 * width), 0), width - 1)
+    row0 = min(max(math.floor(y0 * height), 0), height - 1)
+    col1 = max(min(math.ceil(x1 * width), width), col0 + 1)
+    row1 = max(min(math.ceil(y1 * height), height), row0 + 1)
+    return row0, row1, col0, col1
+
+
+def _grow(cells: tuple[int, int, int, int], margin: int, size: Sequence[int]) -> tuple[int, int, int, int]:
+    row0, row1, col0, col1 = cells
+    return (max(row0 - margin, 0), min(row1 + margin, int(size[0])), max(col0 - margin, 0),
+            min(col1 + margin, int(size[1])))
 
 
 def default_device(use_gpu: bool | None = None) -> torch.device:
@@ -70,9 +95,10 @@ class NetWrapper:
 
     @classmethod
     def from_network(cls, net: nn.Module, *, device: str | torch.device | None = None) -> "NetWrapper":
-        """Wrap a network already built (tests, networks trained in this process)."""
+        """Wrap a network already built (tests, networks trained in this process); the wrapper
+        works on a copy, which it freezes and folds, so ``net`` is left as it is."""
         wrapper = cls("<in memory>", device=device)
-        wrapper._prepare(net)
+        wrapper._prepare(copy.deepcopy(net))
         return wrapper
 
     def _prepare(self, net: nn.Module) -> None:
@@ -82,6 +108,8 @@ class NetWrapper:
         # Trackers differentiate through the network only with respect to inputs (boxes).
         for parameter in net.parameters():
             parameter.requires_grad_(False)
+        folded = fold_batch_norms(net)
+        logger.debug("folded %d BatchNorm layers into the layers before them", folded)
         self._net = net
         self._mean, self._std = self._mean.to(self.device), self._std.to(self.device)
 
@@ -122,13 +150,43 @@ class NetWrapper:
                 return backbone(image)
             return backbone(image, tuple(layers))
 
-    def iou_features(self, backbone_features: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    def iou_features(self, backbone_features: dict[str, torch.Tensor],
+                     window: Sequence[float] | None = None) -> tuple[torch.Tensor, ...]:
         """The IoU predictor's test-branch features of ``backbone_features`` (the layers of
-        :attr:`iou_layers`)."""
+        :attr:`iou_layers`). With ``window`` = (x0, y0, x1, y1) as fractions of the image's
+        width and height, only the cells covering the window are computed and the others are 0:
+        a box whose pooling reads only cells inside the window (the box and one cell around it)
+        gets the prediction it would get from the whole map, for a fraction of the cost."""
+        features = [backbone_features[l] for l in self.iou_layers]
+        if window is None:
+            with torch.no_grad():
+                computed = self.net.bb_regressor.get_iou_feat(features)
+            # Row-major for the RoI pooling, which reads them a dozen times per frame.
+            return tuple(f.contiguous() for f in computed)
+        cells = [_window_cells(window, f.shape[-2:]) for f in features]
+        # Each map is cut with IOU_BRANCH_CONTEXT more cells per side (where the map has them),
+        # so that the convolutions see inside the window what they see on the whole map.
+        cut = [_grow(c, IOU_BRANCH_CONTEXT, f.shape[-2:]) for c, f in zip(cells, features)]
         with torch.no_grad():
-            features = self.net.bb_regressor.get_iou_feat([backbone_features[l] for l in self.iou_layers])
-        # Row-major for the RoI pooling, which reads them a dozen times per frame.
-        return tuple(f.contiguous() for f in features)
+            computed = self.net.bb_regressor.get_iou_feat(
+                [f[..., y0:y1, x0:x1] for f, (y0, y1, x0, x1) in zip(features, cut)])
+        result = []
+        for full, part, (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in zip(features, computed, cells, cut):
+            out = part.new_zeros(*part.shape[:2], *full.shape[-2:])
+            out[..., y0:y1, x0:x1] = part[..., y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
+            result.append(out)
+        return tuple(result)
+
+    def modulated_iou_features(self, modulation: Sequence[torch.Tensor], iou_features: Sequence[torch.Tensor]
+                               ) -> tuple[torch.Tensor, ...]:
+        """The test features times the modulation vectors, for :meth:`predict_iou_modulated`:
+        computed once per frame instead of once per refinement step."""
+        with torch.no_grad():
+            return tuple(self.net.bb_regressor.modulate(list(modulation), list(iou_features)))
+
+    def predict_iou_modulated(self, modulated: Sequence[torch.Tensor], proposals: torch.Tensor) -> torch.Tensor:
+        """:meth:`predict_iou` from :meth:`modulated_iou_features`."""
+        return self.net.bb_regressor.predict_iou_modulated(list(modulated), proposals)
 
     def iou_modulation(self, backbone_features: dict[str, torch.Tensor], boxes: torch.Tensor
                        ) -> tuple[torch.Tensor, ...]:

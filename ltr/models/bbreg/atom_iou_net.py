@@ -116,12 +116,21 @@ class AtomIoUNet(nn.Module):
         """modulation: the two vectors of :meth:`get_modulation`, each (B, C) or (B, C, 1, 1);
         feat: the two maps of :meth:`get_iou_feat`, each (B, C, H, W); proposals (B, P, 4)
         [x, y, w, h]. Returns (B, P), differentiable in the proposals."""
+        return self.predict_iou_modulated(self.modulate(modulation, feat), proposals)
+
+    @staticmethod
+    def modulate(modulation: Sequence[torch.Tensor], feat: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The test features multiplied channel-wise by the modulation vectors (the first part
+        of :meth:`predict_iou`; a tracker refining boxes on one frame computes it once)."""
         fc34_3_r, fc34_4_r = modulation
         c3_t, c4_t = feat
         batch_size = c3_t.shape[0]
-        c3_t_att = c3_t * fc34_3_r.reshape(batch_size, -1, 1, 1)
-        c4_t_att = c4_t * fc34_4_r.reshape(batch_size, -1, 1, 1)
+        return c3_t * fc34_3_r.reshape(batch_size, -1, 1, 1), c4_t * fc34_4_r.reshape(batch_size, -1, 1, 1)
 
+    def predict_iou_modulated(self, modulated: Sequence[torch.Tensor], proposals: torch.Tensor) -> torch.Tensor:
+        """The rest of :meth:`predict_iou`, from the maps of :meth:`modulate`: (B, P)."""
+        c3_t_att, c4_t_att = modulated
+        batch_size = c3_t_att.shape[0]
         num_proposals = proposals.shape[1]
         rois = _rois(proposals)
         roi3t = _pool(self.prroi_pool3t, c3_t_att, rois)

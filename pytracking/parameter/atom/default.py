@@ -75,4 +75,8 @@ def parameters() -> TrackerParams:
     params.box_refinement_iter = 5
     params.box_refinement_step_length = 1
     params.box_refinement_step_decay = 1
+    # The IoU predictor's test features are computed only within this many target sizes
+    # (square root of the area) around the box, about half the map; refined boxes that stay
+    # there get the predictions of the whole map. None computes the whole map.
+    params.iou_window_margin = 1.0
     return params

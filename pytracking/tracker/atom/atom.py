@@ -209,13 +209,19 @@ class ATOM(BaseTracker):
 
     def _refine(self, features: dict[str, torch.Tensor], sample_pos: torch.Tensor, scale: float,
                 update_scale: bool) -> None:
-        iou_features = self.net.iou_features(features)
-        device = iou_features[0].device
+        init_box = self._sample_box(self.pos, sample_pos, scale).float()
+        window = None
+        if self.params.get("iou_window_margin") is not None:
+            # Only the features the refined boxes can reach: the box and a margin around it.
+            margin = float(self.params.iou_window_margin) * float(init_box[2:].prod().sqrt())
+            corners = torch.cat([init_box[:2] - margin, init_box[:2] + init_box[2:] + margin])
+            window = (corners / self.sample_sz).tolist()
+        modulated = self.net.modulated_iou_features(self.modulation, self.net.iou_features(features, window))
+        device = modulated[0].device
 
         def predict(boxes: torch.Tensor) -> torch.Tensor:
-            return self.net.predict_iou(self.modulation, iou_features, boxes.to(device))
+            return self.net.predict_iou_modulated(modulated, boxes.to(device))
 
-        init_box = self._sample_box(self.pos, sample_pos, scale).float()
         result = refine(predict, init_box, self.refinement, self.generator)
         if result is None:
             return

@@ -77,6 +77,36 @@ def test_iou_branch(tiny):
     assert proposals.grad is not None and proposals.grad.abs().sum() > 0
 
 
+def test_iou_features_in_a_window_match_the_whole_map(tiny):
+    wrapper = NetWrapper("tiny.pth.tar", device="cpu")
+    images = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(3)) * 255
+    features = wrapper.extract_backbone(images)
+    full = wrapper.iou_features(features)
+    window = (40 / 128, 32 / 128, 96 / 128, 88 / 128)  # pixels 40..96 x 32..88
+    part = wrapper.iou_features(features, window)
+    # layer2 (16x16, stride 8): cells 5..11 x 4..10 computed exactly, the rest 0.
+    assert part[0].shape == full[0].shape
+    torch.testing.assert_close(part[0][..., 4:11, 5:12], full[0][..., 4:11, 5:12], atol=1e-5, rtol=1e-5)
+    assert part[0][..., :4, :].abs().sum() == 0 and part[0][..., :, 12:].abs().sum() == 0
+    # layer3 (8x8, stride 16): cells 2..5 x 2..5.
+    torch.testing.assert_close(part[1][..., 2:6, 2:6], full[1][..., 2:6, 2:6], atol=1e-5, rtol=1e-5)
+    assert part[1][..., 6:, :].abs().sum() == 0
+    # Boxes well inside the window get the predictions (and gradients) of the whole map.
+    modulation = wrapper.iou_modulation(features, torch.tensor([[56.0, 48.0, 24.0, 24.0]]))
+    boxes = torch.tensor([[[56.0, 48.0, 24.0, 24.0], [58.0, 50.0, 18.0, 22.0]]])
+    expected_boxes = boxes.clone().requires_grad_(True)
+    expected = wrapper.predict_iou(modulation, full, expected_boxes)
+    expected.sum().backward()
+    got_boxes = boxes.clone().requires_grad_(True)
+    got = wrapper.predict_iou_modulated(wrapper.modulated_iou_features(modulation, part), got_boxes)
+    got.sum().backward()
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got_boxes.grad, expected_boxes.grad, atol=1e-5, rtol=1e-4)
+    # A window at the map's edge is cut to it and still exact there.
+    edge = wrapper.iou_features(features, (-0.2, -0.2, 0.3, 0.3))
+    torch.testing.assert_close(edge[0][..., :5, :5], full[0][..., :5, :5], atol=1e-5, rtol=1e-5)
+
+
 def test_paths(tiny, tmp_path):
     absolute = NetWrapper(tmp_path / "networks" / "tiny.pth.tar", device="cpu")
     assert absolute.initialize().net is absolute.net
