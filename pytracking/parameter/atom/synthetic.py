@@ -4,7 +4,8 @@ small ResNet saw 192-pixel crops in training, so samples are 192 pixels.
 At that size layer3 gives 12x12 maps of stride 16 for a target of about 38 pixels: too coarse
 for the classifier. layer2 (24x24, stride 8) is closer to the geometry the published settings
 have at 288 pixels on layer3, and it tracked better on the validation sequences (AUC about 33
-against 26 over three seeds). Scores are upsampled twice so that the peak moves in 4-pixel
+against 26 over three seeds, with a network trained before atom_synthetic's template-matching
+loss, which also trains layer2). Scores are upsampled twice so that the peak moves in 4-pixel
 steps.
 """
 

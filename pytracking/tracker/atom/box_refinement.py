@@ -41,9 +41,14 @@ def candidate_boxes(box: torch.Tensor, params: RefinementParams, generator: torc
 
 def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient ascent of ``predict_iou`` ((1, K, 4) -> (1, K)) from ``boxes`` (K, 4); steps
-    are scaled by the box size so that they are relative. Returns (boxes (K, 4), IoU (K,))."""
+    are scaled by the box size so that they are relative. Returns (boxes (K, 4), IoU (K,)):
+    the boxes after the last step with the IoU predicted at the last step's start, as the
+    published tracker does (no extra forward pass; with 0 iterations, the IoU of ``boxes``)."""
     boxes = boxes.view(1, -1, 4).detach()
     step = params.step_length
+    if params.iterations <= 0:
+        with torch.no_grad():
+            return boxes.view(-1, 4), predict_iou(boxes).view(-1)
     for _ in range(params.iterations):
         current = boxes.clone().requires_grad_(True)
         with torch.enable_grad():
@@ -51,9 +56,7 @@ def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams) -
             (gradient,) = torch.autograd.grad(iou.sum(), current)
         boxes = (current + step * gradient * current[..., 2:].repeat(1, 1, 2)).detach()
         step *= params.step_length_decay
-    with torch.no_grad():
-        iou = predict_iou(boxes)
-    return boxes.view(-1, 4), iou.view(-1)
+    return boxes.view(-1, 4), iou.detach().view(-1)
 
 
 def refine(predict_iou, box: torch.Tensor, params: RefinementParams, generator: torch.Generator | None = None

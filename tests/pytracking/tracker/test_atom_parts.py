@@ -9,7 +9,7 @@ from ltr.data.boxes import box_iou
 from ltr.models.tracking.atom import atom_resnet_tiny
 from pytracking.features.net_wrappers import NetWrapper
 from pytracking.parameter.atom.default import parameters as default_parameters
-from pytracking.tracker.atom.box_refinement import RefinementParams, refine
+from pytracking.tracker.atom.box_refinement import RefinementParams, optimize_boxes, refine
 from pytracking.tracker.atom.classifier import OnlineClassifier, SampleMemory
 from pytracking.tracker.atom.localization import (HARD_NEGATIVE, NORMAL, NOT_FOUND, UNCERTAIN, LocalizationParams,
                                                   localize)
@@ -81,6 +81,25 @@ def test_refinement_climbs_the_predicted_iou():
     box, iou = refine(predict, start, params, torch.Generator().manual_seed(0))
     assert box_iou(box, target) > box_iou(start, target) + 0.05 and iou > 0.85
     assert refine(predict, start, RefinementParams(maximal_aspect_ratio=1.01, box_jitter_sz=0.0)) is None
+
+
+def test_refinement_takes_one_prediction_per_step_and_reports_the_last():
+    target = torch.tensor([40.0, 50.0, 30.0, 20.0])
+    seen = []
+
+    def predict(boxes):
+        seen.append(boxes.detach().clone())
+        return box_iou(boxes.view(-1, 4), target.expand(boxes.shape[1], 4)).view(1, -1)
+
+    start = torch.tensor([[44.0, 47.0, 26.0, 24.0], [38.0, 52.0, 34.0, 18.0]])
+    boxes, iou = optimize_boxes(predict, start, RefinementParams(iterations=3, step_length=0.05))
+    assert len(seen) == 3  # no extra forward pass after the last step
+    # The IoU is that of the boxes the last step started from, as published.
+    torch.testing.assert_close(iou, box_iou(seen[-1].view(-1, 4), target.expand(2, 4)))
+    assert not torch.equal(boxes, seen[-1].view(-1, 4))
+    seen.clear()
+    boxes, iou = optimize_boxes(predict, start, RefinementParams(iterations=0))
+    assert len(seen) == 1 and torch.equal(boxes, start)
 
 
 def moving_square(frames=12, size=(160, 200)):
