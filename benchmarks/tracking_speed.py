@@ -7,7 +7,10 @@ every peak (no not-found, hard-negative or uncertain frames): every frame then t
 a trained network that finds its target (IoU-Net refinement, a sample added to the memory, 5
 conjugate-gradient steps every 10th frame), without the extra updates after hard negatives.
 
-    python benchmarks/tracking_speed.py [--frames 100] [--device cpu|cuda] [--param default]
+Each run is measured in float32 and in bfloat16 autocast (``params.amp``; much faster on CPUs
+with AMX and on GPUs), side by side.
+
+    python benchmarks/tracking_speed.py [--frames 100] [--device cpu|cuda] [--param default] [--amp bfloat16 ...]
 """
 
 from __future__ import annotations
@@ -49,24 +52,13 @@ def backbone_seconds(network: NetWrapper, layers, size: int, device: torch.devic
     return statistics.median(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=100)
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--param", default="default", help="parameter file of pytracking/parameter/atom")
-    args = parser.parse_args()
-    device = torch.device(args.device) if args.device else default_device()
-
-    with tempfile.TemporaryDirectory() as folder:
-        generate_dataset(Path(folder), seed=0, train=0, val=1, config=SceneConfig(width=640, height=480,
-                                                                                   frames=args.frames))
-        sequence = get_dataset("synthetic", root=folder)[0]
-        frames = [imread(path) for path in sequence.frames]
-
+def measure(frames, sequence, args, device: torch.device, amp: str | None) -> dict:
+    """Initialisation, steady-state speed and backbone time of one ATOM run in precision ``amp``."""
     torch.manual_seed(0)
-    network = NetWrapper.from_network(atom_resnet18(backbone_pretrained=False), device=device)
+    network = NetWrapper.from_network(atom_resnet18(backbone_pretrained=False), device=device, amp=amp)
     params = importlib.import_module(f"pytracking.parameter.atom.{args.param}").parameters()
     params.device = str(device)
+    params.amp = amp
     params.advanced_localization = False
     params.target_not_found_threshold = float("-inf")
     tracker = ATOM(params, network=network)
@@ -90,23 +82,46 @@ def main() -> None:
     steady = times[10:] if len(times) > 20 else times
     per_frame = sum(steady) / len(steady)
     backbone = backbone_seconds(network, tracker.layers, int(params.image_sample_size), device)
+    return {"init_s": round(init_seconds, 3), "frames_per_second": round(1.0 / per_frame, 1),
+            "ms_per_frame": round(1000 * per_frame, 2), "backbone_ms": round(1000 * backbone, 2),
+            "frame_over_backbone": round(per_frame / backbone, 2), "flags": flags}
 
-    figures = {
-        "device": str(device), "threads": torch.get_num_threads(), "param": args.param,
-        "sample_size": int(params.image_sample_size), "frames": len(frames),
-        "init_s": round(init_seconds, 3), "frames_per_second": round(1.0 / per_frame, 1),
-        "ms_per_frame": round(1000 * per_frame, 2), "backbone_ms": round(1000 * backbone, 2),
-        "frame_over_backbone": round(per_frame / backbone, 2), "flags": flags,
-    }
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--param", default="default", help="parameter file of pytracking/parameter/atom")
+    parser.add_argument("--amp", nargs="*", default=["bfloat16"], choices=["bfloat16", "float16"],
+                        help="reduced precisions to measure besides float32 (default: bfloat16)")
+    args = parser.parse_args()
+    device = torch.device(args.device) if args.device else default_device()
+
+    with tempfile.TemporaryDirectory() as folder:
+        generate_dataset(Path(folder), seed=0, train=0, val=1, config=SceneConfig(width=640, height=480,
+                                                                                   frames=args.frames))
+        sequence = get_dataset("synthetic", root=folder)[0]
+        frames = [imread(path) for path in sequence.frames]
+
+    sample_size = int(importlib.import_module(f"pytracking.parameter.atom.{args.param}").parameters().image_sample_size)
+    figures = {"device": str(device), "threads": torch.get_num_threads(), "param": args.param,
+               "sample_size": sample_size, "frames": len(frames)}
+    precisions = ["float32", *args.amp]
+    for precision in precisions:
+        figures[precision] = measure(frames, sequence, args, device, None if precision == "float32" else precision)
     print(f"ATOM {args.param} on a generated 640x480 sequence ({len(frames)} frames), {device}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"initialisation          {figures['init_s']:8.3f} s")
-    print(f"tracking                {figures['frames_per_second']:8.1f} frames/s ({figures['ms_per_frame']} ms per frame;"
-          f" target 25 frames/s on 2 CPU cores, 100 on an H100)")
-    print(f"backbone alone          {figures['backbone_ms']:8.2f} ms at {params.image_sample_size}x"
-          f"{params.image_sample_size}")
-    print(f"localisation flags      {flags}")
-    print(f"frame / backbone        {figures['frame_over_backbone']:8.2f} (target at most 1.5)")
+          f"{torch.get_num_threads()} threads; targets: 25 frames/s on 2 CPU cores (100 on an H100), "
+          f"a frame at most 1.5x the backbone")
+    print(f"{'precision':<10}{'init (s)':>10}{'frames/s':>10}{'ms/frame':>10}{'backbone ms':>13}{'frame/backbone':>16}")
+    for precision in precisions:
+        row = figures[precision]
+        print(f"{precision:<10}{row['init_s']:>10.3f}{row['frames_per_second']:>10.1f}{row['ms_per_frame']:>10.2f}"
+              f"{row['backbone_ms']:>13.2f}{row['frame_over_backbone']:>16.2f}")
+    for precision in precisions[1:]:
+        figures[f"{precision}_speedup"] = round(figures[precision]["frames_per_second"]
+                                                / figures["float32"]["frames_per_second"], 2)
+        print(f"{precision} tracks {figures[f'{precision}_speedup']}x as fast as float32")
+    print(f"localisation flags (float32): {figures['float32']['flags']}")
     print(json.dumps(figures))
 
 

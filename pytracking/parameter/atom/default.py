@@ -8,6 +8,9 @@ def parameters() -> TrackerParams:
     params = TrackerParams()
     params.debug = 0
     params.device = None  # None: CUDA when available, else CPU
+    # "bfloat16": backbone and IoU feature convolutions in bfloat16 (autocast); about 3x faster
+    # on CPUs with AMX (4th-generation Xeon and later) and on GPUs. None: float32, as published.
+    params.amp = None
     params.net_path = "atom_default.pth"  # relative paths are looked up in network_path
     params.seed = 0
 

@@ -29,12 +29,12 @@ logger = logging.getLogger(__name__)
 _NETWORKS: dict[tuple[str, str], NetWrapper] = {}
 
 
-def shared_network(net_path, device: torch.device) -> NetWrapper:
-    """One loaded network per (path, device) for the process: trackers are built per sequence."""
-    key = (str(net_path), str(device))
+def shared_network(net_path, device: torch.device, amp: str | None = None) -> NetWrapper:
+    """One loaded network per (path, device, amp) for the process: trackers are built per sequence."""
+    key = (str(net_path), str(device), str(amp))
     if key not in _NETWORKS:
         _NETWORKS.clear()  # keep one network in memory
-        _NETWORKS[key] = NetWrapper(net_path, device=device).initialize()
+        _NETWORKS[key] = NetWrapper(net_path, device=device, amp=amp).initialize()
     return _NETWORKS[key]
 
 
@@ -60,7 +60,8 @@ class ATOM(BaseTracker):
     def _setup(self, image: np.ndarray) -> None:
         p = self.params
         device = torch.device(p.device) if p.get("device", None) else default_device()
-        self.net = self._network if self._network is not None else shared_network(p.net_path, device)
+        self.net = (self._network if self._network is not None
+                    else shared_network(p.net_path, device, p.get("amp", None)))
         self.rng = np.random.default_rng(p.get("seed", 0))
         self.generator = torch.Generator().manual_seed(int(p.get("seed", 0)))
         self.sample_sz = float(p.image_sample_size)

@@ -107,6 +107,23 @@ def test_iou_features_in_a_window_match_the_whole_map(tiny):
     torch.testing.assert_close(edge[0][..., :5, :5], full[0][..., :5, :5], atol=1e-5, rtol=1e-5)
 
 
+def test_bfloat16_autocast_gives_float32_features_close_to_float32(tiny):
+    exact = NetWrapper("tiny.pth.tar", device="cpu")
+    fast = NetWrapper("tiny.pth.tar", device="cpu", amp="bfloat16")
+    images = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(4)) * 255
+    want, got = exact.extract_backbone(images), fast.extract_backbone(images)
+    for layer in want:
+        assert got[layer].dtype == torch.float32
+        error = (got[layer] - want[layer]).norm() / want[layer].norm()
+        assert 0 < error < 0.05  # bfloat16 keeps 8 bits of mantissa: close, not equal
+    for window in (None, (0.2, 0.2, 0.8, 0.8)):
+        for got_map, want_map in zip(fast.iou_features(got, window), exact.iou_features(want, window)):
+            assert got_map.dtype == torch.float32 and got_map.is_contiguous()
+            assert (got_map - want_map).norm() / want_map.norm() < 0.05
+    with pytest.raises(ValueError, match="amp"):
+        NetWrapper("tiny.pth.tar", device="cpu", amp="int8")
+
+
 def test_paths(tiny, tmp_path):
     absolute = NetWrapper(tmp_path / "networks" / "tiny.pth.tar", device="cpu")
     assert absolute.initialize().net is absolute.net
