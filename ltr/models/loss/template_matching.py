@@ -55,11 +55,14 @@ class TemplateMatchingLoss(nn.Module):
         """Cosine similarities of each train template with every test position: (B, H, W),
         position (i, j) centred on image pixel ((j + 0.5) * stride, (i + 0.5) * stride)."""
         batch, channels, height, width = test_features.shape
-        template = F.normalize(self.templates(train_features, train_boxes.to(train_features.dtype)), dim=1)
-        test = F.normalize(test_features, dim=1)
-        k = self.template_size
-        response = F.conv2d(test.reshape(1, batch * channels, height, width), template, padding=k // 2,
-                            groups=batch)
+        # In float32 whatever autocast computed the features in: the pooling's compiled CPU
+        # kernel takes float32 and float64, and the softmax sharpens small errors.
+        with torch.autocast(test_features.device.type, enabled=False):
+            template = F.normalize(self.templates(train_features.float(), train_boxes.float()), dim=1)
+            test = F.normalize(test_features.float(), dim=1)
+            k = self.template_size
+            response = F.conv2d(test.reshape(1, batch * channels, height, width), template, padding=k // 2,
+                                groups=batch)
         return response.reshape(batch, height, width) / (k * k)
 
     def labels(self, boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -77,7 +80,7 @@ class TemplateMatchingLoss(nn.Module):
                 test_boxes: torch.Tensor) -> torch.Tensor:
         """Features (B, C, H, W) of the train and test images, their target boxes (B, 4):
         the mean over the batch of the cross-entropy between label and softmax response."""
-        response = self.responses(train_features, train_boxes, test_features).float()
+        response = self.responses(train_features, train_boxes, test_features)
         batch, height, width = response.shape
         label = self.labels(test_boxes.float(), height, width)
         log_probability = F.log_softmax(response.reshape(batch, -1) / self.temperature, dim=1)

@@ -26,7 +26,7 @@ from pytracking.tracker.atom.localization import (HARD_NEGATIVE, NOT_FOUND, UNCE
 from pytracking.tracker.base import BaseTracker, TrackerParams
 
 logger = logging.getLogger(__name__)
-_NETWORKS: dict[tuple[str, str], NetWrapper] = {}
+_NETWORKS: dict[tuple[str, str, str], NetWrapper] = {}
 
 
 def shared_network(net_path, device: torch.device, amp: str | None = None) -> NetWrapper:
@@ -49,7 +49,7 @@ def normalize_features(features: torch.Tensor, power: float) -> torch.Tensor:
 class ATOM(BaseTracker):
     """ATOM (see the module docstring and ``pytracking/parameter/atom/default.py``). A network
     can be given directly (``network=NetWrapper.from_network(net)``) instead of
-    ``params.net_path``."""
+    ``params.net_path``; its precision is then the wrapper's ``amp``, not ``params.amp``."""
 
     def __init__(self, params: TrackerParams, *, network: NetWrapper | None = None):
         super().__init__(params)

@@ -78,6 +78,18 @@ def test_loss_is_lower_for_the_right_position_and_gives_gradients():
     assert features.grad is not None and features.grad.abs().sum().item() > 0
 
 
+def test_loss_under_bfloat16_autocast_is_computed_in_float32():
+    torch.manual_seed(0)
+    loss = TemplateMatchingLoss(stride=STRIDE)
+    features = torch.randn(2, 8, 12, 12)
+    boxes = torch.cat([box_at_cell(4, 4, 24.0), box_at_cell(7, 6, 24.0)]).float()
+    exact = loss(features, boxes, features, boxes)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = loss(features.bfloat16(), boxes, features.bfloat16(), boxes)
+    assert mixed.dtype == torch.float32
+    assert mixed.item() == pytest.approx(exact.item(), rel=0.02)  # only the input rounding differs
+
+
 @pytest.mark.parametrize("kwargs", [{"template_size": 4}, {"template_size": 0}, {"temperature": 0.0}])
 def test_bad_arguments_are_refused(kwargs):
     with pytest.raises(ValueError):
