@@ -58,7 +58,6 @@ def measure(frames, sequence, args, device: torch.device, amp: str | None) -> di
     network = NetWrapper.from_network(atom_resnet18(backbone_pretrained=False), device=device, amp=amp)
     params = importlib.import_module(f"pytracking.parameter.atom.{args.param}").parameters()
     params.device = str(device)
-    params.amp = amp
     params.advanced_localization = False
     params.target_not_found_threshold = float("-inf")
     tracker = ATOM(params, network=network)
