@@ -1,7 +1,8 @@
 """Analyse raw tracking results: scores table, per-sequence and per-attribute tables, plots.
 
     python pytracking/run_analysis.py --dataset otb --tracker atom default --runids 0 1 2 \\
-        --tracker dimp dimp50 [--skip_missing] [--output DIR] [--no_plots] [--sequence Basketball Biker]
+        --tracker dimp dimp50 [--skip_missing] [--allow_short_results] [--output DIR] [--no_plots] \\
+        [--sequence Basketball Biker]
 
 Results are read from <results_path>/<tracker>/<param>[_<run id:03d>]/<sequence>.txt and the
 outputs written to <result_plot_path>/<dataset>/ (or --output), with the curve cache in its
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="run ids of the --tracker before it (or, before any --tracker, of every tracker)")
     parser.add_argument("--skip_missing", action="store_true",
                         help="leave out sequences whose results are missing for any tracker, instead of failing")
+    parser.add_argument("--allow_short_results", action="store_true",
+                        help="score result files that miss their last frames (some published results do) with "
+                             "those frames counted as failures, as pytracking's analysis does; they are listed")
     parser.add_argument("--output", help="output folder (default: <result_plot_path>/<dataset>)")
     parser.add_argument("--no_plots", action="store_true", help="write the tables only")
     parser.add_argument("--no_attributes", action="store_true", help="no per-attribute tables")
@@ -85,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         result = analyse_dataset(args.dataset, trackers, results_path=args.results_path, output_dir=args.output,
                                  skip_missing=args.skip_missing, plots=not args.no_plots,
                                  attributes=not args.no_attributes, use_cache=not args.no_cache,
-                                 sequences=args.sequence, dataset_root=args.dataset_root)
+                                 sequences=args.sequence, dataset_root=args.dataset_root,
+                                 allow_short_results=args.allow_short_results)
     except (FileNotFoundError, ResultFileError, EnvironmentPathError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -93,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     used = len(result.sequences)
     print(f"\n{used} of {used + len(result.left_out)} sequences used", end="")
     print(f" ({len(result.left_out)} left out, results missing)" if result.left_out else "")
+    for label, missed in result.short_results.items():
+        listed = ", ".join(f"{name} ({frames})" for name, frames in missed.items())
+        print(f"{label}: {sum(missed.values())} missing frames counted as failures in {len(missed)} "
+              f"sequences: {listed}")
     print(f"written to {result.output_dir}:")
     for path in result.files:
         print(f"  {path.name}")

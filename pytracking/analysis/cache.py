@@ -2,7 +2,8 @@
 
 One file per run folder, ``<cache_dir>/<tracker>/<run folder>-<hash of its path>.npz``, holds for
 each sequence the success (21), precision (51) and normalised precision (51) curves, the
-per-sequence scores, and the key they were computed under. A key covers the result file's path,
+per-sequence scores, how many frames the result file missed (scored as failures), and the key
+they were computed under. A key covers the result file's path,
 size and mtime_ns, a digest of the ground truth (and visibility) and of the dataset name, and the
 protocol: :data:`PROTOCOL_VERSION` and a fingerprint of the scoring code (``metrics.py`` and
 ``results.py``), so that a changed file, annotation or protocol is recomputed. Files are written
@@ -44,6 +45,7 @@ class Entry:
     key: str
     curves: SequenceCurves
     scores: np.ndarray  # (5,) in the order of SCORE_NAMES, percent
+    missing: int = 0  # frames missing at the end of the result file, scored as failures
 
 
 @functools.cache
@@ -89,15 +91,18 @@ class RunCache:
             with np.load(self.path, allow_pickle=False) as data:
                 names, keys = [str(n) for n in data["names"]], [str(k) for k in data["keys"]]
                 arrays = {field: data[field] for field in _SHAPES}
+                missing = data["missing"]
             for field, width in _SHAPES.items():
                 if arrays[field].shape != (len(names), width) or len(keys) != len(names):
                     raise ValueError(f"array {field!r} has shape {arrays[field].shape}, expected "
                                      f"({len(names)}, {width})")
+            if missing.shape != (len(names),):
+                raise ValueError(f"array 'missing' has shape {missing.shape}, expected ({len(names)},)")
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
             logger.warning("curve cache %s cannot be read (%s); recomputing its curves", self.path, error)
             return {}
         return {name: Entry(key, SequenceCurves(arrays["success"][i], arrays["precision"][i],
-                                                arrays["norm_precision"][i]), arrays["scores"][i])
+                                                arrays["norm_precision"][i]), arrays["scores"][i], int(missing[i]))
                 for i, (name, key) in enumerate(zip(names, keys))}
 
     def save(self, entries: dict[str, Entry]) -> None:
@@ -107,7 +112,8 @@ class RunCache:
                  success=_stack([entries[n].curves.success for n in names], _SHAPES["success"]),
                  precision=_stack([entries[n].curves.precision for n in names], _SHAPES["precision"]),
                  norm_precision=_stack([entries[n].curves.norm_precision for n in names], _SHAPES["norm_precision"]),
-                 scores=_stack([entries[n].scores for n in names], _SHAPES["scores"]))
+                 scores=_stack([entries[n].scores for n in names], _SHAPES["scores"]),
+                 missing=np.array([entries[n].missing for n in names], dtype=np.int64))
         atomic_write_bytes(self.path, buffer.getvalue())
 
 

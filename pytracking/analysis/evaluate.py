@@ -11,7 +11,7 @@ import numpy as np
 
 from pytracking.analysis.cache import Entry, RunCache, entry_key, ground_truth_digest
 from pytracking.analysis.metrics import SCORE_NAMES, SequenceCurves, scores, sequence_curves, sequence_errors
-from pytracking.analysis.results import read_boxes, run_folder
+from pytracking.analysis.results import read_boxes, run_folder, short_result_error
 
 logger = logging.getLogger(__name__)
 CURVE_FIELDS = ("success", "precision", "norm_precision")
@@ -45,6 +45,8 @@ class AnalysisResult:
     sequence_scores: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)  # label -> (S, 5)
     dataset: str = ""
     left_out: list[str] = dataclasses.field(default_factory=list)
+    # tracker label -> sequence -> frames its result files missed (summed over runs), scored as failures
+    short_results: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     output_dir: Path | None = None
     files: list[Path] = dataclasses.field(default_factory=list)  # what analyse_dataset wrote
 
@@ -75,43 +77,56 @@ def missing_results(sequences, trackers: list[TrackerRuns], results_path: str | 
 
 
 def score_file(path: Path, ground_truth: np.ndarray, target_visible: np.ndarray | None,
-               dataset: str) -> tuple[SequenceCurves, np.ndarray]:
-    """Curves and (5,) scores of one result file against its sequence's ground truth."""
-    boxes, _ = read_boxes(path, len(ground_truth))
-    curves = sequence_curves(sequence_errors(boxes, ground_truth, dataset=dataset, target_visible=target_visible))
+               dataset: str) -> tuple[SequenceCurves, np.ndarray, int]:
+    """Curves and (5,) scores of one result file against its sequence's ground truth, and how
+    many frames the file missed at its end (counted as failures)."""
+    boxes, _ = read_boxes(path, len(ground_truth), allow_short=True)
+    errors = sequence_errors(boxes, ground_truth, dataset=dataset, target_visible=target_visible, allow_short=True)
+    curves = sequence_curves(errors)
     values = scores([curves])
-    return curves, np.array([values[n] for n in SCORE_NAMES])
+    return curves, np.array([values[n] for n in SCORE_NAMES]), errors.missing
 
 
 def _run_entries(tracker: TrackerRuns, run_id: int | None, used: list, digests: dict[str, str],
-                 results_path: str | Path, dataset: str, cache_dir: Path | None) -> tuple[list[Entry], int]:
+                 results_path: str | Path, dataset: str, cache_dir: Path | None,
+                 allow_short: bool) -> tuple[list[Entry], int]:
     """One run's entries for the sequences ``used``, from the cache where the key matches;
-    and how many were computed."""
+    and how many were computed. A short result file is an error unless ``allow_short``."""
     folder = run_folder(results_path, tracker.name, tracker.param, run_id)
     cache = RunCache(cache_dir, folder) if cache_dir is not None else None
     cached = cache.load() if cache is not None else {}
     entries, computed = [], 0
-    for seq in used:
-        path = folder / f"{seq.name}.txt"
-        key = entry_key(path, digests[seq.name])
-        entry = cached.get(seq.name)
-        if entry is None or entry.key != key:
-            gt = np.asarray(seq.ground_truth_rect, dtype=np.float64)
-            entry = Entry(key, *score_file(path, gt, seq.target_visible, dataset))
-            cached[seq.name] = entry
-            computed += 1
-        entries.append(entry)
-    if cache is not None and computed:
-        cache.save(cached)
+    try:
+        for seq in used:
+            path = folder / f"{seq.name}.txt"
+            key = entry_key(path, digests[seq.name])
+            entry = cached.get(seq.name)
+            if entry is None or entry.key != key:
+                gt = np.asarray(seq.ground_truth_rect, dtype=np.float64)
+                entry = Entry(key, *score_file(path, gt, seq.target_visible, dataset))
+                cached[seq.name] = entry
+                computed += 1
+            if entry.missing and not allow_short:
+                frames = len(seq.ground_truth_rect)
+                raise short_result_error(path, frames - entry.missing, frames)
+            entries.append(entry)
+    finally:
+        # What was computed before an error is kept for the next run.
+        if cache is not None and computed:
+            cache.save(cached)
     return entries, computed
 
 
 def analyse(sequences, trackers: list[TrackerRuns], *, results_path: str | Path, dataset: str = "",
-            skip_missing: bool = False, cache_dir: str | Path | None = None) -> AnalysisResult:
+            skip_missing: bool = False, cache_dir: str | Path | None = None,
+            allow_short_results: bool = False) -> AnalysisResult:
     """Score ``trackers`` on ``sequences`` (objects with ``name``, ``ground_truth_rect`` and
     ``target_visible``). Missing result files are an error listing them, or with
-    ``skip_missing`` the sequences missing for any tracker are left out for all of them.
-    With ``cache_dir``, curves are read from and written to the curve cache there."""
+    ``skip_missing`` the sequences missing for any tracker are left out for all of them. A
+    result file with fewer rows than the ground truth is an error, or with
+    ``allow_short_results`` its missing frames count as failures (as pytracking's analysis
+    counts them), reported in ``short_results``. With ``cache_dir``, curves are read from and
+    written to the curve cache there."""
     labels = [t.label for t in trackers]
     if not trackers or len(set(labels)) != len(labels):
         raise ValueError(f"trackers need distinct labels, got {labels}: give them display names")
@@ -135,12 +150,20 @@ def analyse(sequences, trackers: list[TrackerRuns], *, results_path: str | Path,
     cache_dir = Path(cache_dir) if cache_dir is not None else None
     curves: dict[str, list[SequenceCurves]] = {}
     sequence_scores: dict[str, np.ndarray] = {}
+    short: dict[str, dict[str, int]] = {}
     for tracker in trackers:
         runs, computed = [], 0
         for run_id in tracker.run_ids:
-            entries, count = _run_entries(tracker, run_id, used, digests, results_path, dataset, cache_dir)
+            entries, count = _run_entries(tracker, run_id, used, digests, results_path, dataset, cache_dir,
+                                          allow_short_results)
             runs.append(entries)
             computed += count
+        missed = {seq.name: sum(run[i].missing for run in runs) for i, seq in enumerate(used)}
+        missed = {name: frames for name, frames in missed.items() if frames}
+        if missed:
+            short[tracker.label] = missed
+            logger.warning("%s: %d result files miss %d frames at their end, counted as failures: %s", tracker.label,
+                           len(missed), sum(missed.values()), ", ".join(f"{n} ({f})" for n, f in missed.items()))
         total = len(used) * len(tracker.run_ids)
         logger.info("%s: %d sequence results, %d computed, %d from the cache", tracker.label, total, computed,
                     total - computed)
@@ -150,4 +173,4 @@ def analyse(sequences, trackers: list[TrackerRuns], *, results_path: str | Path,
         sequence_scores[tracker.label] = np.mean([[entry.scores for entry in run] for run in runs], 0)
     return AnalysisResult(list(trackers), [seq.name for seq in used], curves,
                           {label: scores(c) for label, c in curves.items()}, sequence_scores, dataset,
-                          sorted(incomplete))
+                          sorted(incomplete), short_results=short)

@@ -5,6 +5,9 @@ OTB/LaSOT analyses, so that published numbers reproduce:
 - the first frame's prediction is set to the ground truth;
 - a prediction of zero width or height is replaced by the previous one (where the ground truth
   is known), as trackers that lose the target write zeros;
+- frames missing at the end of a short result (allowed only on request) get zero boxes after that
+  replacement, so they count as failures (IoU 0; the centre of a zero box), as in the published
+  analysis;
 - frames with invalid ground truth (non-positive size or NaN) count as overlap failures and, for
   the precision curve, as failures too, except on UAV123, whose absent-target (NaN) frames the
   published analysis counts as precision successes; for the normalised precision curve they count
@@ -63,22 +66,26 @@ class SequenceErrors:
     norm_centre: np.ndarray  # (N,)
     valid: np.ndarray  # (N,) bool: ground truth usable (and target visible where known)
     replaced_zero_boxes: int  # predictions of zero size replaced by the previous box
+    missing: int = 0  # frames missing at the end of the prediction, counted as failures
 
 
 def sequence_errors(pred: np.ndarray, gt: np.ndarray, *, dataset: str = "",
-                    target_visible: np.ndarray | None = None) -> SequenceErrors:
-    """Per-frame errors of ``pred`` against ``gt`` (both (N, 4), same length) under the
-    protocol of the module's docstring."""
-    pred = np.array(pred, dtype=np.float64)
+                    target_visible: np.ndarray | None = None, allow_short: bool = False) -> SequenceErrors:
+    """Per-frame errors of ``pred`` (M, 4) against ``gt`` (N, 4) under the protocol of the
+    module's docstring. M = N, or with ``allow_short`` 1 <= M < N: the missing frames fail."""
+    pred = np.array(pred, dtype=np.float64).reshape(-1, 4)
     gt = np.asarray(gt, dtype=np.float64)
-    if pred.shape != gt.shape:
+    short = allow_short and 0 < len(pred) < len(gt)
+    if pred.shape != gt.shape and not short:
         raise ValueError(f"prediction {pred.shape} and ground truth {gt.shape} differ in shape")
     replaced = 0
-    zero = (pred[:, 2:] == 0.0).any(1) & ~np.isnan(gt).any(1)
+    zero = (pred[:, 2:] == 0.0).any(1) & ~np.isnan(gt[:len(pred)]).any(1)
     zero[0] = False
     for index in np.nonzero(zero)[0]:
         pred[index] = pred[index - 1]
         replaced += 1
+    missing = len(gt) - len(pred)
+    pred = np.concatenate([pred, np.zeros((missing, 4))])
     pred[0] = gt[0]
     with np.errstate(invalid="ignore"):
         valid = (gt > 0.0).all(1) if dataset in CORNER_MUST_BE_POSITIVE else (gt[:, 2:] > 0.0).all(1)
@@ -97,7 +104,7 @@ def sequence_errors(pred: np.ndarray, gt: np.ndarray, *, dataset: str = "",
         norm_centre[~target_visible] = np.inf
     if np.isnan(iou).any():
         raise ValueError("the overlap is NaN for valid frames: check the boxes")
-    return SequenceErrors(iou, centre, norm_centre, valid, replaced)
+    return SequenceErrors(iou, centre, norm_centre, valid, replaced, missing)
 
 
 @dataclasses.dataclass

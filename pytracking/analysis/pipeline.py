@@ -45,7 +45,8 @@ def _protocol_name(sequences: SequenceList, fallback: str) -> str:
 def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns], *,
                     results_path: str | Path | None = None, output_dir: str | Path | None = None,
                     skip_missing: bool = False, plots: bool = True, attributes: bool = True, use_cache: bool = True,
-                    sequences: Iterable[str] | None = None, dataset_root: str | Path | None = None) -> AnalysisResult:
+                    sequences: Iterable[str] | None = None, dataset_root: str | Path | None = None,
+                    allow_short_results: bool = False) -> AnalysisResult:
     """Analyse ``trackers`` on ``dataset`` (a name known to ``get_dataset``, loaded from
     ``dataset_root`` or its environment field; or a SequenceList) and write the outputs.
 
@@ -59,6 +60,10 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
         attributes: write the per-attribute tables where the dataset has an attribute file.
         use_cache: read and write the curve cache in ``<output_dir>/cache``.
         sequences: names of the sequences to analyse (default: all).
+        allow_short_results: score result files that miss their last frames (as some
+            published results do) with those frames counted as failures, as pytracking's
+            analysis does; ``result.short_results`` lists them per tracker. Without it they are
+            an error.
 
     Returns:
         the AnalysisResult, with ``output_dir`` and ``files`` (what was written) set.
@@ -80,7 +85,8 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
     results_path = Path(results_path if results_path is not None else settings.results_path)
     output_dir = Path(output_dir if output_dir is not None else Path(settings.result_plot_path) / name)
     result = analyse(loaded, trackers, results_path=results_path, dataset=protocol, skip_missing=skip_missing,
-                     cache_dir=output_dir / CACHE_FOLDER if use_cache else None)
+                     cache_dir=output_dir / CACHE_FOLDER if use_cache else None,
+                     allow_short_results=allow_short_results)
     logger.info("%s: %d of %d sequences used", name, len(result.sequences), len(loaded))
     table_attributes = load_attributes(protocol) if attributes else None
     files = write_reports(result, output_dir, table_attributes)

@@ -49,14 +49,20 @@ def scores_markdown(result: AnalysisResult) -> str:
     table = _markdown(["Tracker", *SCORE_NAMES, "Sequences"],
                       [[t.label, *(f"{result.scores[t.label][n]:.2f}" for n in SCORE_NAMES), str(len(result.sequences))]
                        for t in result.trackers])
-    return f"# {title}\n\n{table}"
+    notes = "".join(f"\n{label}: {sum(missed.values())} frames missing at the end of {len(missed)} result files "
+                    f"counted as failures ({', '.join(f'{n} {f}' for n, f in missed.items())}).\n"
+                    for label, missed in result.short_results.items())
+    return f"# {title}\n\n{table}{notes}"
 
 
 def sequences_csv(result: AnalysisResult) -> str:
-    """One row per sequence and tracker: ``sequence, tracker, AUC, OP50, OP75, Precision, NormPrecision``."""
-    rows = [[name, t.label, *(f"{v:.4f}" for v in result.sequence_scores[t.label][i])]
+    """One row per sequence and tracker: ``sequence, tracker, AUC, OP50, OP75, Precision,
+    NormPrecision, missing_frames`` (frames missing at the end of the result files, counted as
+    failures, summed over runs)."""
+    rows = [[name, t.label, *(f"{v:.4f}" for v in result.sequence_scores[t.label][i]),
+             result.short_results.get(t.label, {}).get(name, 0)]
             for i, name in enumerate(result.sequences) for t in result.trackers]
-    return _csv(["sequence", "tracker", *SCORE_NAMES], rows)
+    return _csv(["sequence", "tracker", *SCORE_NAMES, "missing_frames"], rows)
 
 
 def attributes_csv(result: AnalysisResult, rows: list[AttributeRow]) -> str:

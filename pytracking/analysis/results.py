@@ -1,9 +1,11 @@
 """Reading raw tracking results: ``<results_path>/<tracker>/<param>[_<run:03d>]/<sequence>.txt``
 with one ``x,y,w,h`` row per frame (commas, tabs or spaces).
 
-A row that is not four numbers, a NaN, a negative size, or fewer rows than the ground truth
-is an error naming the file (and line). Tolerated and counted: rows beyond the ground truth's
-length are dropped (some published result files carry extra frames).
+A row that is not four numbers, a NaN or a negative size is an error naming the file (and line).
+Tolerated and counted: rows beyond the ground truth's length are dropped (some published result
+files carry extra frames). Fewer rows than the ground truth is an error, unless short results are
+allowed (``allow_short``): published result files sometimes miss their last frames, which the
+analysis then counts as failures, as pytracking's analysis does.
 
 Files are parsed by numpy in one call; only a file that this fast path rejects, or in which it
 finds a problem, is read again line by line, to name the line that is wrong."""
@@ -65,8 +67,9 @@ def parse_lines(path: Path, text: str) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
 
 
-def read_boxes(path: str | Path, expected_rows: int) -> tuple[np.ndarray, int]:
-    """The (expected_rows, 4) boxes of a result file, and how many extra rows were dropped."""
+def read_boxes(path: str | Path, expected_rows: int, *, allow_short: bool = False) -> tuple[np.ndarray, int]:
+    """The boxes of a result file, at most ``expected_rows`` of them, and how many extra rows
+    were dropped. Fewer rows raise ResultFileError unless ``allow_short``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no result file {path}: run the tracker on this sequence first")
@@ -74,10 +77,16 @@ def read_boxes(path: str | Path, expected_rows: int) -> tuple[np.ndarray, int]:
     rows = parse_fast(text)
     if rows is None:
         rows = parse_lines(path, text)
-    if len(rows) < expected_rows:
-        raise ResultFileError(f"{path} has {len(rows)} rows but the ground truth has {expected_rows} frames: "
-                              f"the run is incomplete; run the tracker on this sequence again")
-    extra = len(rows) - expected_rows
+    if len(rows) < expected_rows and not allow_short:
+        raise short_result_error(path, len(rows), expected_rows)
+    extra = max(len(rows) - expected_rows, 0)
     if extra:
         logger.warning("%s: %d rows beyond the ground truth's %d frames are ignored", path, extra, expected_rows)
     return np.ascontiguousarray(rows[:expected_rows]), extra
+
+
+def short_result_error(path: Path, rows: int, expected_rows: int) -> ResultFileError:
+    return ResultFileError(f"{path} has {rows} rows but the ground truth has {expected_rows} frames: the run is "
+                           f"incomplete; run the tracker on this sequence again, or, for published results that "
+                           f"miss their last frames, count those frames as failures with --allow_short_results "
+                           f"(allow_short_results=True)")

@@ -19,9 +19,9 @@ def reads(monkeypatch) -> list:
     calls = []
     original = evaluate.read_boxes
 
-    def counting(path, rows):
+    def counting(path, rows, **kwargs):
         calls.append(path.name if hasattr(path, "name") else path)
-        return original(path, rows)
+        return original(path, rows, **kwargs)
 
     monkeypatch.setattr(evaluate, "read_boxes", counting)
     return calls
