@@ -8,8 +8,10 @@ replicate-padded crop puts input pixel (x, y) at (x + dx, y + dy) relative to a 
 :meth:`Transform.transform_point` maps a point (the target centre) the same way, so the label of
 each sample can be centred on where the target went.
 
-Points, shifts and sigmas are in (x, y) order; coordinates are continuous pixel coordinates
-(pixel (row i, column j) covers [j, j + 1) x [i, i + 1)), as boxes are.
+Points, shifts and sigmas of the classes here are in (x, y) order; coordinates are continuous
+pixel coordinates (pixel (row i, column j) covers [j, j + 1) x [i, i + 1)), as boxes are. A
+tracker's ``augmentation`` parameter takes pytracking's (y, x) pairs instead
+(:func:`augmentations_from_params`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -120,9 +123,10 @@ class Blur(Transform):
 
     @staticmethod
     def _kernel(sigma: float) -> torch.Tensor:
+        # float32 arithmetic in the published order, so that blurred samples match its bit for bit.
         radius = math.ceil(2 * sigma)
-        x = torch.arange(-radius, radius + 1, dtype=torch.float64)
-        kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+        x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+        kernel = torch.exp(-(x ** 2) / (2 * sigma ** 2))
         return kernel / kernel.sum()
 
     def transform_image(self, image: torch.Tensor) -> torch.Tensor:
@@ -131,8 +135,9 @@ class Blur(Transform):
         kernel_x = self._kernel(self.sigma[0]).to(image)
         kernel_y = self._kernel(self.sigma[1]).to(image)
         rx, ry = kernel_x.numel() // 2, kernel_y.numel() // 2
-        out = F.conv2d(F.pad(out, (rx, rx, 0, 0), mode="replicate"), kernel_x.view(1, 1, 1, -1))
+        # Columns first, then rows, as published.
         out = F.conv2d(F.pad(out, (0, 0, ry, ry), mode="replicate"), kernel_y.view(1, 1, -1, 1))
+        out = F.conv2d(F.pad(out, (rx, rx, 0, 0), mode="replicate"), kernel_x.view(1, 1, 1, -1))
         return out.reshape(batch, channels, height, width)
 
     def __repr__(self) -> str:
@@ -141,7 +146,7 @@ class Blur(Transform):
 
 class Rotate(Transform):
     """Rotated by ``angle`` degrees about the patch centre, counter-clockwise as displayed
-    (y down); bilinear, borders repeated."""
+    (y down); bilinear (OpenCV's warpAffine, as the published trackers rotate), borders repeated."""
 
     def __init__(self, angle: float, output_sz: int | None = None, shift: Sequence[int] = (0, 0)):
         super().__init__(output_sz, shift)
@@ -154,14 +159,17 @@ class Rotate(Transform):
 
     def transform_image(self, image: torch.Tensor) -> torch.Tensor:
         height, width = image.shape[-2:]
-        # Output pixel offsets -> input offsets (inverse rotation), in grid_sample's [-1, 1] units.
-        to_unit = torch.diag(torch.tensor([2.0 / width, 2.0 / height], dtype=torch.float64))
-        from_unit = torch.diag(torch.tensor([width / 2.0, height / 2.0], dtype=torch.float64))
-        theta = torch.zeros(1, 2, 3, dtype=torch.float64)
-        theta[0, :, :2] = to_unit @ self._matrix().T @ from_unit
-        grid = F.affine_grid(theta.to(image.dtype).expand(image.shape[0], 2, 3).to(image.device),
-                             list(image.shape), align_corners=False)
-        return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        rotation = self._matrix().numpy()
+        # Pixel indices: the centre pixel index is (size - 1) / 2, the continuous centre size / 2.
+        centre = np.array([(width - 1) / 2, (height - 1) / 2])
+        matrix = np.concatenate([rotation, (centre - rotation @ centre)[:, None]], 1)
+        out = []
+        for sample in image.detach().to("cpu", torch.float32):
+            array = np.ascontiguousarray(sample.permute(1, 2, 0).numpy())
+            warped = cv2.warpAffine(array, matrix, (width, height), flags=cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE)
+            out.append(torch.from_numpy(warped.reshape(height, width, -1)).permute(2, 0, 1))
+        return torch.stack(out).to(image)
 
     def transform_content_point(self, point: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
         centre = point.new_tensor([size[1] / 2, size[0] / 2])
@@ -172,8 +180,10 @@ class Rotate(Transform):
 
 
 class Scale(Transform):
-    """Content magnified by about ``scale_factor`` about the centre (the new size keeps the
-    parity of the old, so the centre stays on the same sub-pixel position)."""
+    """Content resized by 1 / ``scale_factor`` about the centre, as the published trackers'
+    ``scale`` augmentation: a factor of 2 halves the target. The new size, round(n /
+    scale_factor), keeps the parity of the old, so that the centre stays on the same sub-pixel
+    position; bilinear, without antialiasing."""
 
     def __init__(self, scale_factor: float, output_sz: int | None = None, shift: Sequence[int] = (0, 0)):
         super().__init__(output_sz, shift)
@@ -183,14 +193,13 @@ class Scale(Transform):
 
     def transformed_size(self, size: Sequence[int]) -> tuple[int, int]:
         def scaled(n: int) -> int:
-            new = max(1, round(n * self.scale_factor))
+            new = max(1, round(n / self.scale_factor))
             return new + (new - n) % 2
         return scaled(int(size[0])), scaled(int(size[1]))
 
     def transform_image(self, image: torch.Tensor) -> torch.Tensor:
-        new_size = self.transformed_size(image.shape[-2:])
-        return F.interpolate(image, size=new_size, mode="bilinear", align_corners=False,
-                             antialias=self.scale_factor < 1)
+        return F.interpolate(image, size=self.transformed_size(image.shape[-2:]), mode="bilinear",
+                             align_corners=False)
 
     def transform_content_point(self, point: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
         new_h, new_w = self.transformed_size(size)
@@ -224,14 +233,25 @@ class FeatureDropout:
         return f"FeatureDropout(p={self.p}, copies={self.copies})"
 
 
+def _yx_pair(value, name: str) -> tuple[float, float]:
+    """A parameter file's (y, x) pair (pytracking's order) -> (x, y)."""
+    if np.isscalar(value):
+        return float(value), float(value)
+    if len(value) != 2:
+        raise ValueError(f"augmentation {name!r} takes (y, x) pairs, got {value!r}")
+    return float(value[1]), float(value[0])
+
+
 def augmentations_from_params(augmentation: dict, *, sample_size: float, output_sz: int,
                               rng: np.random.Generator, random_shift_factor: float = 0.0
                               ) -> tuple[list[Transform], FeatureDropout | None]:
-    """The transforms of a tracker's ``augmentation`` parameter, Identity first. Keys:
-    ``shift`` [(dx, dy) pixels], ``relativeshift`` [(rx, ry) in half sample sizes], ``fliplr``
-    (bool), ``blur`` [sigma], ``scale`` [factor], ``rotate`` [degrees], ``dropout`` (copies, p).
-    Flips, blurs, scales and rotations get a :func:`random_shift` of ``random_shift_factor``
-    times ``sample_size`` (the classifier's sample side in patch pixels)."""
+    """The transforms of a tracker's ``augmentation`` parameter, Identity first, in the
+    published order. Keys, with pairs in pytracking's (y, x) order so that its parameter files
+    can be copied: ``shift`` [(dy, dx) pixels], ``relativeshift`` [(ry, rx) in half sample
+    sizes, truncated to whole pixels], ``fliplr`` (bool), ``blur`` [sigma or (sigma_y,
+    sigma_x)], ``scale`` [factor, see :class:`Scale`], ``rotate`` [degrees], ``dropout`` (copies,
+    p). Flips, blurs, scales and rotations get a :func:`random_shift` of ``random_shift_factor``
+    times ``sample_size`` (the classifier's sample side in patch pixels); 0 turns the shifts off."""
     known = {"shift", "relativeshift", "fliplr", "blur", "scale", "rotate", "dropout"}
     unknown = sorted(set(augmentation) - known)
     if unknown:
@@ -240,13 +260,21 @@ def augmentations_from_params(augmentation: dict, *, sample_size: float, output_
     def shift() -> tuple[int, int]:
         return random_shift(rng, sample_size, random_shift_factor) if random_shift_factor > 0 else (0, 0)
 
+    def whole(value: float) -> int:
+        if int(value) != value:
+            raise ValueError(f"augmentation 'shift' takes whole pixels, got {value}")
+        return int(value)
+
     transforms: list[Transform] = [Identity(output_sz)]
-    transforms += [Translation(s, output_sz) for s in augmentation.get("shift", [])]
-    transforms += [Translation((int(rx * sample_size / 2), int(ry * sample_size / 2)), output_sz)
-                   for rx, ry in augmentation.get("relativeshift", [])]
+    for pair in augmentation.get("shift", []):
+        dx, dy = _yx_pair(pair, "shift")
+        transforms.append(Translation((whole(dx), whole(dy)), output_sz))
+    for pair in augmentation.get("relativeshift", []):
+        rx, ry = _yx_pair(pair, "relativeshift")
+        transforms.append(Translation((int(rx * sample_size / 2), int(ry * sample_size / 2)), output_sz))
     if augmentation.get("fliplr", False):
         transforms.append(FlipHorizontal(output_sz, shift()))
-    transforms += [Blur(sigma, output_sz, shift()) for sigma in augmentation.get("blur", [])]
+    transforms += [Blur(_yx_pair(sigma, "blur"), output_sz, shift()) for sigma in augmentation.get("blur", [])]
     transforms += [Scale(factor, output_sz, shift()) for factor in augmentation.get("scale", [])]
     transforms += [Rotate(angle, output_sz, shift()) for angle in augmentation.get("rotate", [])]
     dropout = augmentation.get("dropout")

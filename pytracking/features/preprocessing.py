@@ -1,6 +1,13 @@
-"""Image patches for the trackers, cut by the crop function training uses
-(``ltr.data.processing_utils.extract_crop``), so the network sees at tracking time what it saw
-in training.
+"""Image patches for the trackers.
+
+Two ways to cut a patch:
+
+- :func:`sample_patch` uses the crop function training uses
+  (``ltr.data.processing_utils.extract_crop``): the window is placed with sub-pixel precision,
+  so the network sees at tracking time what it saw in training;
+- :func:`sample_patch_whole_pixels` cuts the patch the way the published ATOM tracker does: at
+  the whole pixel its position truncates to, with a whole-pixel size, after subsampling the image
+  by every ``df``-th pixel when the patch shrinks by 2 or more.
 
 Positions are (x, y) in image pixels, continuous, with the image's top-left corner at (0, 0)
 and pixel (row i, column j) covering [j, j + 1) x [i, i + 1): the centre of a box [x, y, w, h]
@@ -73,3 +80,67 @@ def sample_patch_multiscale(image: np.ndarray, pos: Sequence[float], scales: Seq
     if not patches:
         raise ValueError("sample_patch_multiscale needs at least one scale")
     return torch.cat(patches), windows
+
+
+def _image_tensor(image) -> torch.Tensor:
+    if isinstance(image, torch.Tensor):
+        if image.dim() != 4 or image.shape[0] != 1:
+            raise ValueError(f"expected an image (1, C, H, W), got shape {tuple(image.shape)}")
+        return image.float()
+    return numpy_to_torch(image)
+
+
+def _whole_pixel_span(position: float, size: int) -> tuple[int, int]:
+    """Pixels [first, end) of a whole-pixel window of ``size`` around the pixel index
+    ``position`` (already truncated): first = trunc(position - (size - 1) / 2) and end =
+    trunc(position + size / 2 + 1), truncated towards zero as the published tracker's integer
+    conversion does. An even size thus spans size or size + 1 pixels, by the sign of the ends."""
+    return int(position - (size - 1) / 2), int(position + size / 2 + 1)
+
+
+def sample_patch_whole_pixels(image, pos: Sequence[float], sample_size: float, output_size: int) -> torch.Tensor:
+    """The square patch of side ``sample_size`` around ``pos`` = (x, y), cut as the published ATOM
+    tracker cuts it, resized to ``output_size``: (1, 3, S, S) float32 in 0..255.
+
+    Rules (each axis): the centre is the pixel index trunc(x - 0.5) (positions here are
+    continuous, the pixel index of a continuous x being x - 0.5); with df = max(trunc(side / S -
+    0.1), 1) > 1 the image is first subsampled to every df-th pixel, starting at centre mod df;
+    the window of n = max(round(side / df), 2) pixels spans :func:`_whole_pixel_span`; pixels
+    outside the image repeat the border; the window is resized bilinearly (half-pixel centres,
+    no antialiasing) unless it is S x S already. ``image``: (H, W, 3) array or (1, 3, H, W)
+    tensor."""
+    x, y = (float(v) for v in pos)
+    side = float(sample_size)
+    if not side > 0 or not np.isfinite([x, y, side]).all():
+        raise ValueError(f"cannot sample a patch of side {sample_size} at {tuple(pos)}: need a finite position "
+                         f"and a positive side")
+    tensor = _image_tensor(image)
+    output_size = int(output_size)
+    centre = [int(y - 0.5), int(x - 0.5)]  # rows, columns; int() truncates towards zero
+    side32 = torch.tensor(side, dtype=torch.float32)  # float32 arithmetic, as published
+    df = max(int(float(side32 / output_size) - 0.1), 1)
+    if df > 1:
+        offsets = [c % df for c in centre]
+        tensor = tensor[..., offsets[0]::df, offsets[1]::df]
+        centre = [(c - o) // df for c, o in zip(centre, offsets)]
+    size = max(int(torch.round(side32 / df)), 2)
+    spans = [_whole_pixel_span(c, size) for c in centre]
+    # Clamped indices repeat the border, whether the window overlaps the image or not.
+    rows = torch.arange(*spans[0]).clamp_(0, tensor.shape[-2] - 1)
+    columns = torch.arange(*spans[1]).clamp_(0, tensor.shape[-1] - 1)
+    patch = tensor.index_select(-2, rows).index_select(-1, columns)
+    if patch.shape[-2:] == (output_size, output_size):
+        return patch.clone()
+    return torch.nn.functional.interpolate(patch, (output_size, output_size), mode="bilinear", align_corners=False)
+
+
+def sample_patch_whole_pixels_multiscale(image, pos: Sequence[float], scales: Sequence[float], sample_size: float,
+                                         output_size: int) -> torch.Tensor:
+    """:func:`sample_patch_whole_pixels` for each of ``scales`` (sides ``sample_size * scale``):
+    (len(scales), 3, S, S)."""
+    if not len(scales):
+        raise ValueError("sample_patch_whole_pixels_multiscale needs at least one scale")
+    tensor = _image_tensor(image)
+    return torch.cat([sample_patch_whole_pixels(tensor, pos, float(sample_size) * float(scale), output_size)
+                      for scale in scales])
+

@@ -20,10 +20,11 @@ def _pair(value, name: str) -> tuple[float, float]:
     return values[0], values[1]
 
 
-def _gauss_1d(size: int, sigma: float, center: float, end_pad: int) -> torch.Tensor:
-    # Coordinates are relative to the middle of the unpadded grid, (size - 1) / 2.
-    coordinates = torch.arange(size + end_pad, dtype=torch.float64) - (size - 1) / 2
-    return torch.exp(-0.5 * ((coordinates - center) / sigma) ** 2)
+def _gauss_1d(size: int, sigma: float, center: float, end_pad: int, dtype: torch.dtype) -> torch.Tensor:
+    # Coordinates are relative to the middle of the unpadded grid, (size - 1) / 2. Computed in
+    # ``dtype`` in the published trackers' order, whose online learning amplifies any rounding.
+    coordinates = torch.arange(size + end_pad, dtype=dtype) - (size - 1) / 2
+    return torch.exp(-1.0 / (2 * sigma ** 2) * (coordinates - center) ** 2)
 
 
 def label_function_spatial(sz, sigma, center=(0.0, 0.0), end_pad=(0, 0),
@@ -39,22 +40,23 @@ def label_function_spatial(sz, sigma, center=(0.0, 0.0), end_pad=(0, 0),
     pad_y, pad_x = (int(v) for v in _pair(end_pad, "end_pad"))
     if sigma_y <= 0 or sigma_x <= 0:
         raise ValueError(f"sigma must be positive, got {sigma!r}")
-    rows = _gauss_1d(height, sigma_y, center_y, pad_y)
-    columns = _gauss_1d(width, sigma_x, center_x, pad_x)
-    return (rows[:, None] * columns[None, :]).to(dtype).reshape(1, 1, height + pad_y, width + pad_x)
+    rows = _gauss_1d(height, sigma_y, center_y, pad_y, dtype)
+    columns = _gauss_1d(width, sigma_x, center_x, pad_x, dtype)
+    return (rows.reshape(1, 1, -1, 1) * columns.reshape(1, 1, 1, -1))
 
 
 def hann1d(sz: int, centered: bool = True, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Hann window (sz,) without its zero end points: w[n] = (1 - cos(2 pi (n + 1) / (sz + 1))) / 2,
-    peaking at the middle (1 there for odd sz). ``centered=False`` rolls the middle to index 0
-    (``torch.fft.ifftshift``), for maps whose zero displacement is at index 0."""
+    peaking at the middle (1 there for odd sz). ``centered=False`` gives the published trackers'
+    window for maps whose zero displacement is at index 0: w[d] = (1 + cos(2 pi d / (sz + 2))) / 2
+    at circular displacement d (d = 0 .. sz // 2 and its mirror), 1 at index 0."""
     if sz < 1:
         raise ValueError(f"a window needs a positive size, got {sz}")
-    n = torch.arange(1, sz + 1, dtype=torch.float64)
-    window = 0.5 * (1 - torch.cos(2 * torch.pi * n / (sz + 1)))
     if not centered:
-        window = torch.fft.ifftshift(window)
-    return window.to(dtype)
+        half = 0.5 * (1 + torch.cos(2 * torch.pi * torch.arange(sz // 2 + 1, dtype=torch.float64) / (sz + 2)))
+        return torch.cat([half, half[1:sz - sz // 2].flip(0)]).to(dtype)
+    n = torch.arange(1, sz + 1, dtype=torch.float64)
+    return (0.5 * (1 - torch.cos(2 * torch.pi * n / (sz + 1)))).to(dtype)
 
 
 def hann2d(sz: Sequence[int], centered: bool = True, dtype: torch.dtype = torch.float32) -> torch.Tensor:

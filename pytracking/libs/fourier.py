@@ -7,7 +7,9 @@ so the functions take ``signal_size`` (H, W); without it W is taken even, as irf
 Sizes and shifts are (rows, columns), as in tensor shapes.
 
 The interpolant of a signal of even size N gives its Nyquist term half to frequency +N/2 and
-half to -N/2 (a real cosine), so interpolation and shifts keep real signals real.
+half to -N/2 (a real cosine), so interpolation and shifts keep real signals real. The published
+trackers' Fourier layout repeats the Nyquist row and column at both +N/2 and -N/2 instead,
+doubling that term; :func:`sample_fs` reproduces it with ``nyquist="repeat"``.
 """
 
 from __future__ import annotations
@@ -52,13 +54,18 @@ def _full_spectrum(coefficients: torch.Tensor, width: int) -> torch.Tensor:
     return torch.cat((coefficients, mirrored), dim=-1)
 
 
-def _resample_dim(spectrum: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+NYQUIST_RULES = ("split", "repeat")
+
+
+def _resample_dim(spectrum: torch.Tensor, dim: int, size: int, nyquist: str = "split") -> torch.Tensor:
     """The full spectrum along ``dim`` of a signal of length n -> that of its interpolant
     sampled at ``size`` points: each frequency goes to bin (frequency mod size), the even-n
-    Nyquist term split in halves at +n/2 and -n/2 (zero-padding up, aliasing down)."""
+    Nyquist term split in halves at +n/2 and -n/2 (zero-padding up, aliasing down), or with
+    ``nyquist="repeat"`` put whole at both."""
     n = spectrum.shape[dim]
     if n == size:
         return spectrum
+    nyquist_weight = 0.5 if nyquist == "split" else 1.0
     sources, targets, weights = [], [], []
     for index in range(n):
         if 2 * index < n:
@@ -66,7 +73,7 @@ def _resample_dim(spectrum: torch.Tensor, dim: int, size: int) -> torch.Tensor:
         elif 2 * index > n:
             entries = [(index - n, 1.0)]
         else:
-            entries = [(index, 0.5), (-index, 0.5)]
+            entries = [(index, nyquist_weight), (-index, nyquist_weight)]
         for frequency, weight in entries:
             sources.append(index)
             targets.append(frequency % size)
@@ -83,17 +90,21 @@ def _resample_dim(spectrum: torch.Tensor, dim: int, size: int) -> torch.Tensor:
 
 
 def sample_fs(coefficients: torch.Tensor, output_size: Sequence[int] | None = None,
-              signal_size: Sequence[int] | None = None) -> torch.Tensor:
+              signal_size: Sequence[int] | None = None, *, nyquist: str = "split") -> torch.Tensor:
     """Evaluate the trigonometric interpolant of the signal whose :func:`cfft2` is
     ``coefficients`` on an (H', W') grid spanning the same period: output pixel (i, j) is the
     interpolant at signal position (i * H / H', j * W / W'). Values keep the signal's scale, so
-    ``output_size == signal_size`` returns the signal itself. Returns real (..., H', W')."""
+    ``output_size == signal_size`` returns the signal itself. ``nyquist``: "split" (the
+    interpolant) or "repeat" (the published trackers' layout, see the module). Returns real
+    (..., H', W')."""
+    if nyquist not in NYQUIST_RULES:
+        raise ValueError(f"nyquist must be one of {', '.join(NYQUIST_RULES)}, got {nyquist!r}")
     height, width = _signal_size(coefficients, signal_size)
     out_h, out_w = (height, width) if output_size is None else (int(v) for v in output_size)
     if out_h < 1 or out_w < 1:
         raise ValueError(f"output_size must be positive, got {output_size}")
     spectrum = _full_spectrum(coefficients, width)
-    spectrum = _resample_dim(_resample_dim(spectrum, -2, out_h), -1, out_w)
+    spectrum = _resample_dim(_resample_dim(spectrum, -2, out_h, nyquist), -1, out_w, nyquist)
     return torch.fft.ifft2(spectrum).real * (out_h * out_w / (height * width))
 
 

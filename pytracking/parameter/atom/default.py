@@ -1,5 +1,8 @@
-"""ATOM with the published settings: ResNet-18 features, 288x288 samples at 5x the target area,
-an online classifier on layer3 and IoU-Net box refinement."""
+"""ATOM with the published settings and the published tracker's rules: ResNet-18 features,
+288x288 samples at 5x the target's side, an online classifier on layer3 and IoU-Net box
+refinement. Names follow pytracking's parameter files, with pairs in its (y, x) order, so that
+its settings can be copied; each option that departs from the published tracker is named here
+with its published value (``improved.py`` sets the others)."""
 
 from pytracking.tracker.base import TrackerParams
 
@@ -11,16 +14,21 @@ def parameters() -> TrackerParams:
     # "bfloat16": backbone and IoU feature convolutions in bfloat16 (autocast); about 3x faster
     # on CPUs with AMX (4th-generation Xeon and later) and on GPUs. None: float32, as published.
     params.amp = None
+    # Speed-ups that change only the rounding (see improved.py): the published tracker's online
+    # learning amplifies rounding about 10^5-fold, so its results are reproduced only without them.
+    params.fold_batch_norm = False
+    params.channels_last = False
     params.net_path = "atom_default.pth"  # relative paths are looked up in network_path
-    params.seed = 0
+    params.seed = 0  # every random draw below comes from generators seeded with it
 
     # Samples and features.
-    params.image_sample_size = 18 * 16
+    params.image_sample_size = 18 * 16  # min and max image sample size: its square
     params.search_area_scale = 5.0
+    params.feature_size_odd = False
     params.scale_factors = (1.0,)
     params.classifier_layer = "layer3"
-    params.iounet_layers = ("layer2", "layer3")
-    params.normalize_power = 2  # classifier features divided by their mean square
+    params.normalize_power = 2  # classifier features divided by their root mean square
+    params.crop_mode = "whole_pixel"  # published; "subpixel": the training crop at the exact position
 
     # Online classifier.
     params.filter_size = 4
@@ -37,13 +45,12 @@ def parameters() -> TrackerParams:
     params.init_GN_iter = 6
     params.CG_iter = 5
     params.post_init_CG_iter = 0
-    params.fletcher_reeves = False
-    params.standard_alpha = True
+    params.fletcher_reeves = False  # of the filter updates; the first frame's Gauss-Newton uses it
     params.CG_forgetting_rate = None  # None: each run starts a new search direction
-    params.precond_data_param = 0.75
-    params.precond_reg_param = 0.25
-    params.precond_proj_param = 40
-    params.score_upsample_factor = 1
+    params.preconditioner = "diagonal"  # published; "energy": see improved.py
+    params.proj_init_method = "randn"  # or "pca" (no random draw)
+    params.filter_init_method = "randn"  # or "zeros" (no random draw)
+    params.score_upsample_factor = 1  # score cells per sample pixel
     params.window_output = False
 
     # First-frame augmentation: 30 samples with the dropout copies.
@@ -55,7 +62,7 @@ def parameters() -> TrackerParams:
         "dropout": (7, 0.2),
     }
     params.augmentation_expansion_factor = 2
-    params.random_shift_factor = 1 / 3
+    params.random_shift_factor = 1 / 3  # 0: no random shifts
 
     # Localisation.
     params.advanced_localization = True
@@ -70,16 +77,15 @@ def parameters() -> TrackerParams:
 
     # IoU-Net.
     params.use_iou_net = True
+    params.iounet_augmentation = False
     params.iounet_k = 3
-    params.num_init_random_boxes = 9
+    params.num_init_random_boxes = 9  # 0: refine the classifier's box alone (no random draw)
     params.box_jitter_pos = 0.1
     params.box_jitter_sz = 0.5
     params.maximal_aspect_ratio = 6
     params.box_refinement_iter = 5
     params.box_refinement_step_length = 1
     params.box_refinement_step_decay = 1
-    # The IoU predictor's test features are computed only within this many target sizes
-    # (square root of the area) around the box, about half the map; refined boxes that stay
-    # there get the predictions of the whole map. None computes the whole map.
-    params.iou_window_margin = 1.0
+    params.iou_window_margin = None  # published: the whole map; see improved.py
+    params.clamp_refined_state = False  # published: the refined box is taken as it is
     return params

@@ -1,5 +1,5 @@
 """Refining the target box with the IoU predictor: gradient ascent on the predicted IoU from the
-current box and randomly jittered ones, then the mean of the best few.
+current box and randomly jittered ones, then the mean of the best few, as published.
 
 Boxes are [x, y, w, h] in sample pixels (the coordinates of the IoU predictor's input crop).
 """
@@ -17,7 +17,7 @@ class RefinementParams:
     box_jitter_pos: float = 0.1  # of the square root of the box area
     box_jitter_sz: float = 0.5
     iterations: int = 5
-    step_length: float = 1.0
+    step_length: float | tuple[float, float] = 1.0  # one value, or (position, size)
     step_length_decay: float = 1.0
     maximal_aspect_ratio: float = 6.0
     top_k: int = 3
@@ -41,32 +41,49 @@ def candidate_boxes(box: torch.Tensor, params: RefinementParams, generator: torc
 
 def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient ascent of ``predict_iou`` ((1, K, 4) -> (1, K)) from ``boxes`` (K, 4); steps
-    are scaled by the box size so that they are relative. Returns (boxes (K, 4), IoU (K,)):
-    the boxes after the last step with the IoU predicted at the last step's start, as the
-    published tracker does (no extra forward pass; with 0 iterations, the IoU of ``boxes``)."""
+    are the gradient times the step length times the box size (w, h, w, h). With a
+    ``step_length_decay`` below 1, a box whose predicted IoU fell since the last step takes that
+    step back and its step length decays. Returns (boxes (K, 4), IoU (K,)): the boxes after the
+    last step with the IoU predicted at the last step's start, as published (no extra forward
+    pass; with 0 iterations, the IoU of ``boxes``)."""
     boxes = boxes.view(1, -1, 4).detach()
-    step = params.step_length
     if params.iterations <= 0:
         with torch.no_grad():
             return boxes.view(-1, 4), predict_iou(boxes).view(-1)
+    length = params.step_length
+    if isinstance(length, (tuple, list)):
+        step_length = boxes.new_tensor([length[0], length[0], length[1], length[1]]).expand(1, boxes.shape[1], 4)
+    else:
+        step_length = boxes.new_full((1, boxes.shape[1], 1), float(length))
+    step_length = step_length.clone()
+    previous = torch.full(boxes.shape[:2], -float("inf"), dtype=boxes.dtype, device=boxes.device)
+    step = torch.zeros_like(boxes)
     for _ in range(params.iterations):
         current = boxes.clone().requires_grad_(True)
         with torch.enable_grad():
             iou = predict_iou(current)
             (gradient,) = torch.autograd.grad(iou.sum(), current)
-        boxes = (current + step * gradient * current[..., 2:].repeat(1, 1, 2)).detach()
-        step *= params.step_length_decay
-    return boxes.view(-1, 4), iou.detach().view(-1)
+        iou = iou.detach()
+        improved = (iou > previous) | (params.step_length_decay >= 1)
+        step_length[~improved] *= params.step_length_decay
+        previous = iou
+        mask = improved.view(1, -1, 1).to(boxes.dtype)
+        step = mask * step_length * gradient * current[..., 2:].repeat(1, 1, 2) - (1 - mask) * step
+        boxes = (current + step).detach()
+    return boxes.view(-1, 4), iou.view(-1)
 
 
 def refine(predict_iou, box: torch.Tensor, params: RefinementParams, generator: torch.Generator | None = None
            ) -> tuple[torch.Tensor, float] | None:
     """The refined box (4,) and its predicted IoU, or None when every optimised box has an
-    aspect ratio beyond ``maximal_aspect_ratio``."""
+    aspect ratio beyond ``maximal_aspect_ratio``. Sides are clamped to at least 1 pixel before
+    the aspect ratio is checked, as published."""
     boxes, iou = optimize_boxes(predict_iou, candidate_boxes(box, params, generator), params)
+    boxes = boxes.clone()
+    boxes[:, 2:] = boxes[:, 2:].clamp(min=1)
     aspect = boxes[:, 2] / boxes[:, 3]
-    keep = (boxes[:, 2:] > 0).all(1) & (aspect < params.maximal_aspect_ratio) & (
-        aspect > 1 / params.maximal_aspect_ratio) & torch.isfinite(iou)
+    keep = (aspect < params.maximal_aspect_ratio) & (aspect > 1 / params.maximal_aspect_ratio)
+    keep &= torch.isfinite(boxes).all(1) & torch.isfinite(iou)  # a NaN box never wins
     if not bool(keep.any()):
         return None
     boxes, iou = boxes[keep], iou[keep]

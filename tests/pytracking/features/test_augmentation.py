@@ -87,14 +87,32 @@ def test_rotation():
 def test_scale_maps_the_target_centre():
     image = torch.zeros(1, 3, 40, 40)
     image[..., 8:14, 24:30] = 1.0  # centre (27, 11)
-    scale = Scale(1.5, output_sz=40)
+    # As published, the content is resized by 1 / factor: 40 / 0.8 = 50 pixels.
+    scale = Scale(0.8, output_sz=40)
+    assert scale.transformed_size((40, 40)) == (50, 50) and Scale(3.0).transformed_size((40, 41)) == (14, 15)
     out = scale(image)
     assert out.shape == (1, 3, 40, 40)
     ys, xs = torch.meshgrid(torch.arange(40.0) + 0.5, torch.arange(40.0) + 0.5, indexing="ij")
     weights = out[0, 0]
     centroid = ((weights * xs).sum() / weights.sum()).item(), ((weights * ys).sum() / weights.sum()).item()
-    assert scale.transform_point([27.0, 11.0], (40, 40)).tolist() == pytest.approx(centroid, abs=0.05)
-    assert weights.sum().item() == pytest.approx(36 * 60 * 60 / 1600, rel=0.02)
+    # (27, 11) is (7, -9) from the centre; magnified by 1.25: (28.75, 8.75).
+    assert scale.transform_point([27.0, 11.0], (40, 40)).tolist() == pytest.approx([28.75, 8.75])
+    assert centroid == pytest.approx((28.75, 8.75), abs=0.05)
+    assert weights.sum().item() == pytest.approx(36 * 1.25 ** 2, rel=0.02)
+
+
+def test_parameter_pairs_are_in_pytrackings_y_x_order():
+    transforms, _ = augmentations_from_params(
+        {"shift": [(5, -3)], "relativeshift": [(0.5, -0.25)], "blur": [(0.5, 2.0), 1.5]},
+        sample_size=288, output_sz=288, rng=np.random.default_rng(0))
+    # (dy, dx) = (5, -3); relative (0.5, -0.25) of half a sample: (72, -36) pixels.
+    assert transforms[1].shift == (-3, 5) and transforms[2].shift == (-36, 72)
+    # (sigma_y, sigma_x) = (0.5, 2): blurred more along rows (x) than columns (y).
+    assert transforms[3].sigma == (2.0, 0.5) and transforms[4].sigma == (1.5, 1.5)
+    moved = transforms[1](dot_image(100, 100, size=300))
+    assert bright(moved) == (100 - 3 - 6, 100 + 5 - 6)
+    with pytest.raises(ValueError, match="whole pixels"):
+        augmentations_from_params({"shift": [(0.5, 1)]}, sample_size=288, output_sz=288, rng=np.random.default_rng())
 
 
 def test_seeded_shifts_repeat():
@@ -108,7 +126,8 @@ def test_seeded_shifts_repeat():
     assert first == again and first != other
     transforms, dropout = runs[0]
     assert [type(t) for t in transforms] == [Identity, Translation, FlipHorizontal, Blur, Rotate, Rotate]
-    assert transforms[0].shift == (0, 0) and transforms[1].shift == (86, -86)
+    # relativeshift (0.6, -0.6) is (dy, dx): 86 pixels down, 86 left.
+    assert transforms[0].shift == (0, 0) and transforms[1].shift == (-86, 86)
     assert dropout.copies == 7 and dropout.p == 0.2
     with pytest.raises(ValueError, match="unknown augmentation"):
         augmentations_from_params({"flip": True}, sample_size=288, output_sz=288, rng=np.random.default_rng())

@@ -56,6 +56,20 @@ def test_loads_lazily_and_normalises_inside(tiny):
     assert list(wrapper.extract_backbone(images, ["layer3"])) == ["layer3"]
 
 
+def test_without_speed_ups_the_features_are_the_published_computation_bit_for_bit(tiny):
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 255
+    expected = reference_features(tiny, images)
+    exact = NetWrapper.from_network(tiny, device="cpu", fold_batch_norm=False, channels_last=False)
+    assert not exact.channels_last and not exact.fold_batch_norm
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in exact.net.modules())
+    for layer, value in exact.extract_backbone(images).items():
+        assert torch.equal(value, expected[layer]), layer
+    fast = NetWrapper.from_network(tiny, device="cpu")
+    assert fast.channels_last and not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.net.modules())
+    for layer, value in fast.extract_backbone(images).items():
+        torch.testing.assert_close(value, expected[layer], atol=1e-4, rtol=1e-4)
+
+
 def test_iou_branch(tiny):
     wrapper = NetWrapper("tiny.pth.tar", device="cpu")
     images = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 255

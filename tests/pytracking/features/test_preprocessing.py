@@ -9,6 +9,7 @@ import torch
 
 from ltr.data.processing_utils import sample_target
 from pytracking.features.preprocessing import (numpy_to_torch, patch_window, sample_patch, sample_patch_multiscale,
+                                               sample_patch_whole_pixels, sample_patch_whole_pixels_multiscale,
                                                torch_to_numpy)
 
 
@@ -69,3 +70,49 @@ def test_bad_windows_are_refused():
         patch_window((10.0, 10.0), -3, 32)
     with pytest.raises(ValueError, match="finite"):
         patch_window((float("nan"), 10.0), 30, 32)
+
+
+def index_image(height=12, width=14):
+    """Channel 0 holds the column index, channel 1 the row index, channel 2 zero."""
+    rows, columns = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    return np.stack([columns, rows, np.zeros_like(rows)], -1).astype(np.float32)
+
+
+def test_whole_pixel_patch_by_hand():
+    image = index_image()
+    # x = 5.7 is pixel index 5.2, truncated to 5; y = 3.2 is index 2.7, truncated to 2. A side of
+    # 4 spans trunc(5 - 1.5) = 3 .. trunc(5 + 3) = 8 (5 columns) and trunc(0.5) = 0 .. 5 (5 rows).
+    patch = sample_patch_whole_pixels(image, (5.7, 3.2), 4.0, 4)
+    assert patch.shape == (1, 3, 4, 4) and patch.dtype == torch.float32
+    # 5 pixels resized to 4 (half-pixel centres): output j reads input 1.25 j + 0.125.
+    expected = torch.tensor([0.125, 1.375, 2.625, 3.875])
+    torch.testing.assert_close(patch[0, 0, 0], 3 + expected)
+    torch.testing.assert_close(patch[0, 1, :, 0], expected)
+    # An odd side spans exactly that many pixels and is not resampled.
+    same = sample_patch_whole_pixels(image, (5.7, 3.2), 3.0, 3)
+    assert same[0, 0, 0].tolist() == [4.0, 5.0, 6.0] and same[0, 1, :, 0].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_whole_pixel_patch_truncates_towards_zero_and_repeats_the_border():
+    image = index_image()
+    # x = -2.3 is pixel index -2.8: truncated to -2 (not floored to -3); columns -3 .. -1 repeat column 0.
+    patch = sample_patch_whole_pixels(image, (-2.3, 1.5), 3.0, 3)
+    assert patch[0, 0, 0].tolist() == [0.0, 0.0, 0.0]
+    assert sample_patch_whole_pixels(image, (-3.6, 1.5), 3.0, 3)[0, 0, 0].tolist() == [0.0, 0.0, 0.0]
+    beyond = sample_patch_whole_pixels(image, (40.0, 50.0), 3.0, 3)
+    assert beyond[0, 0].unique().tolist() == [13.0] and beyond[0, 1].unique().tolist() == [11.0]
+
+
+def test_whole_pixel_patch_subsamples_large_windows_first():
+    image = index_image(40, 48)
+    # side 16 to 4: df = trunc(4 - 0.1) = 3. Centre index (20, 10); 20 mod 3 = 2 and 10 mod 3 = 1:
+    # every third column from 2 and row from 1; centre 6 and 3 there; round(16 / 3) = 5 pixels
+    # from trunc(6 - 2) = 4 (columns 14 .. 26) and trunc(3 - 2) = 1 (rows 4 .. 16), resized to 4.
+    patch = sample_patch_whole_pixels(image, (20.5, 10.5), 16.0, 4)
+    steps = torch.tensor([0.125, 1.375, 2.625, 3.875]) * 3
+    torch.testing.assert_close(patch[0, 0, 0], 14 + steps)
+    torch.testing.assert_close(patch[0, 1, :, 0], 4 + steps)
+    many = sample_patch_whole_pixels_multiscale(numpy_to_torch(image), (20.5, 10.5), [1.0, 4.0], 4.0, 4)
+    assert many.shape == (2, 3, 4, 4) and torch.equal(many[1], patch[0])
+    with pytest.raises(ValueError, match="positive side"):
+        sample_patch_whole_pixels(image, (3.0, 3.0), 0.0, 4)

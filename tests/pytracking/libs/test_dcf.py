@@ -48,7 +48,12 @@ def test_hann_windows():
     assert hann1d(1).tolist() == [1.0]
     a, b = 0.5 * (1 - math.cos(2 * math.pi / 5)), 0.5 * (1 - math.cos(4 * math.pi / 5))
     torch.testing.assert_close(hann1d(4, dtype=torch.float64), torch.tensor([a, b, b, a], dtype=torch.float64))
-    torch.testing.assert_close(hann1d(5, centered=False), torch.tensor([1.0, 0.75, 0.25, 0.25, 0.75]))
+    # The published window for maps centred at index 0: (1 + cos(2 pi d / 7)) / 2 at distance d.
+    near, far = 0.5 * (1 + math.cos(2 * math.pi / 7)), 0.5 * (1 + math.cos(4 * math.pi / 7))
+    torch.testing.assert_close(hann1d(5, centered=False), torch.tensor([1.0, near, far, far, near]))
+    even = hann1d(6, centered=False, dtype=torch.float64)
+    torch.testing.assert_close(even, torch.tensor([1.0] + [0.5 * (1 + math.cos(2 * math.pi * d / 8))
+                                                           for d in (1, 2, 3, 2, 1)], dtype=torch.float64))
     window = hann2d((3, 5))
     assert window.shape == (1, 1, 3, 5)
     torch.testing.assert_close(window[0, 0], torch.outer(hann1d(3), hann1d(5)))

@@ -36,6 +36,21 @@ def test_sample_fs_splits_the_nyquist_term():
                                atol=1e-12, rtol=0)
 
 
+def test_sample_fs_can_repeat_the_nyquist_term_as_published():
+    # The published layout puts the Nyquist coefficient of (-1)^n whole at +N/2 and -N/2: the
+    # interpolant is 2 cos(pi t), twice the signal at the samples, 0 half-way.
+    row = torch.cos(math.pi * torch.arange(8, dtype=torch.float64))
+    up = sample_fs(cfft2(row.expand(4, 8)), (4, 16), nyquist="repeat")
+    torch.testing.assert_close(up[1], 2 * torch.cos(math.pi * torch.arange(16, dtype=torch.float64) / 2),
+                               atol=1e-12, rtol=0)
+    # Terms below the Nyquist frequency are interpolated as ever.
+    signal = band_limited(*grid(8, 9))
+    torch.testing.assert_close(sample_fs(cfft2(signal), (24, 27), (8, 9), nyquist="repeat"),
+                               band_limited(*grid(24, 27)), atol=1e-12, rtol=0)
+    with pytest.raises(ValueError, match="nyquist"):
+        sample_fs(cfft2(signal), (24, 27), (8, 9), nyquist="double")
+
+
 def test_identity_round_trip_and_batch():
     signal = torch.randn(2, 3, 6, 7, generator=torch.Generator().manual_seed(0))
     spectrum = cfft2(signal)

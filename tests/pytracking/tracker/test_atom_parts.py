@@ -1,5 +1,5 @@
-"""ATOM's parts: localisation flags, the sample memory's weights, the classifier learning a
-pattern, IoU-driven box refinement, and whole-tracker runs with a tiny network."""
+"""ATOM's parts: the classifier learning a pattern, IoU-driven box refinement, and whole-tracker
+runs with a tiny network (the published rules: ``test_atom_published.py``)."""
 
 import numpy as np
 import pytest
@@ -9,47 +9,10 @@ from ltr.data.boxes import box_iou
 from ltr.models.tracking.atom import atom_resnet_tiny
 from pytracking.features.net_wrappers import NetWrapper
 from pytracking.parameter.atom.default import parameters as default_parameters
+from pytracking.parameter.atom.improved import parameters as improved_parameters
+from pytracking.tracker.atom.atom import ATOM
 from pytracking.tracker.atom.box_refinement import RefinementParams, optimize_boxes, refine
-from pytracking.tracker.atom.classifier import OnlineClassifier, SampleMemory
-from pytracking.tracker.atom.localization import (HARD_NEGATIVE, NORMAL, NOT_FOUND, UNCERTAIN, LocalizationParams,
-                                                  localize)
-
-
-def peaks(*spots, size=19):
-    scores = torch.zeros(1, size, size)
-    for (x, y), value in spots:
-        scores[0, y, x] = value
-    return scores
-
-
-CENTRE = torch.tensor([[9.0, 9.0]])
-SIZE = torch.tensor([[2.0, 2.0]])
-
-
-def test_localisation_flags():
-    assert localize(peaks(((9, 9), 0.2)), CENTRE, SIZE).flag == NOT_FOUND
-    found = localize(peaks(((11, 8), 0.9)), CENTRE, SIZE)
-    assert found.flag == NORMAL and found.cell.tolist() == [11.0, 8.0] and found.scale_index == 0
-    # A second peak above half the first, outside the neighbourhood: a hard negative.
-    assert localize(peaks(((9, 9), 0.9), ((16, 16), 0.6)), CENTRE, SIZE).flag == HARD_NEGATIVE
-    # Two near-equal peaks, the stronger far from the last position: the near one is taken.
-    far = localize(peaks(((17, 17), 0.9), ((10, 9), 0.85)), CENTRE, SIZE)
-    assert far.flag == HARD_NEGATIVE and far.cell.tolist() == [10.0, 9.0]
-    # Both close to the last position: no way to tell them apart.
-    assert localize(peaks(((9, 9), 0.9), ((13, 9), 0.85)), CENTRE, SIZE).flag == UNCERTAIN
-    assert localize(peaks(((9, 9), 0.2)), CENTRE, SIZE, LocalizationParams(advanced=False)).flag == NORMAL
-
-
-def test_sample_memory_keeps_the_initial_share_and_replaces_the_lightest():
-    init = torch.zeros(4, 1, 2, 2)
-    memory = SampleMemory(6, init, torch.zeros(4, 1, 3, 3), torch.ones(4), init_min_weight=0.5)
-    for step in range(5):
-        memory.add(torch.full((1, 1, 2, 2), step + 1.0), torch.zeros(1, 1, 3, 3), learning_rate=0.3)
-        samples, _, weights = memory.active()
-        assert weights.sum().item() == pytest.approx(1.0)
-        assert weights[:4].sum().item() >= 0.5 - 1e-6
-    # Full after two additions; later ones replaced the lightest non-initial sample each time.
-    assert memory.size == 6 and set(memory.samples[4:, 0, 0, 0].tolist()) == {4.0, 5.0}
+from pytracking.tracker.atom.classifier import OnlineClassifier
 
 
 def test_classifier_learns_to_find_a_pattern():
@@ -59,15 +22,16 @@ def test_classifier_learns_to_find_a_pattern():
     features, labels = torch.randn(12, 64, 18, 18) * 0.3, []
     for n in range(12):
         dx, dy = (n % 5) - 2, (n // 5) - 1
+        # Centred on feature cell 8.5 + d: d cells from the sample's centre; the label peaks
+        # half a cell further (score cell 9 + d).
         features[n, :, 8 + dy:10 + dy, 8 + dx:10 + dx] += pattern.view(-1, 1, 1)
-        labels.append(classifier.label(torch.tensor([144.0 + 16 * dx, 144.0 + 16 * dy]), torch.tensor([32.0, 32.0])))
+        labels.append(classifier.label(torch.tensor([dx + 0.5, dy + 0.5]), sigma=0.5))
     classifier.initialize(features, torch.cat(labels), num_gn_iter=3, num_cg_iter=10)
     test = torch.randn(1, 64, 18, 18) * 0.3
     test[0, :, 3:5, 12:14] += pattern.view(-1, 1, 1)  # centred on feature cells x 12.5, y 3.5
     scores = classifier.scores(classifier.project(test))[0]
-    row, column = divmod(int(scores.argmax()), scores.shape[1])
-    pixel = classifier.cell_to_pixel(torch.tensor([float(column), float(row)]))
-    assert pixel.tolist() == [16 * 13.0, 16 * 4.0] and scores.max() > 0.5
+    assert scores.shape == (18, 18)
+    assert divmod(int(scores.argmax()), scores.shape[1]) == (4, 13) and scores.max() > 0.5
 
 
 def test_refinement_climbs_the_predicted_iou():
@@ -116,17 +80,16 @@ def moving_square(frames=12, size=(160, 200)):
     return images, np.array(boxes, dtype=np.float64)
 
 
-@pytest.mark.parametrize("use_iou_net, layer, upsample", [(True, "layer3", 1), (False, "layer3", 1),
-                                                           (False, "layer2", 2)])
-def test_tracker_runs_and_follows_a_distinct_target(use_iou_net, layer, upsample):
+@pytest.mark.parametrize("use_iou_net, layer, improved", [(True, "layer3", False), (False, "layer3", False),
+                                                           (False, "layer2", False), (True, "layer3", True)])
+def test_tracker_runs_and_follows_a_distinct_target(use_iou_net, layer, improved):
     torch.manual_seed(0)
     network = NetWrapper.from_network(atom_resnet_tiny(), device="cpu")
-    params = default_parameters()
-    params.image_sample_size, params.compressed_dim, params.use_iou_net = 9 * 16, 16, use_iou_net
-    # layer2 has stride 8 (18x18 maps at 144 pixels): the tracker infers it from the map size.
-    params.classifier_layer, params.score_upsample_factor = layer, upsample
+    params = improved_parameters() if improved else default_parameters()
+    params.image_sample_size, params.compressed_dim, params.use_iou_net = 10 * 16, 16, use_iou_net
+    # layer2 has stride 8 (20x20 maps at 160 pixels).
+    params.classifier_layer = layer
     params.init_CG_iter, params.init_GN_iter = 20, 2
-    from pytracking.tracker.atom.atom import ATOM
     tracker = ATOM(params, network=network)
     images, boxes = moving_square()
     assert tracker.initialize(images[0], {"init_bbox": boxes[0].tolist()}) == {}
@@ -144,9 +107,16 @@ def test_tracker_runs_and_follows_a_distinct_target(use_iou_net, layer, upsample
 
 def test_synthetic_parameters():
     from pytracking.parameter.atom.synthetic import parameters as synthetic
+    from pytracking.parameter.atom.synthetic_improved import parameters as synthetic_improved
     from pytracking.parameter.atom.synthetic_no_iounet import parameters as synthetic_no_iounet
-    base, variant = synthetic(), synthetic_no_iounet()
+    base, variant, improved = synthetic(), synthetic_no_iounet(), synthetic_improved()
     assert base.use_iou_net and base.classifier_layer == "layer2"
+    # The synthetic network's settings on the published rules, and with the improvements.
+    published, better = default_parameters(), improved_parameters()
+    differs = {k for k, v in base.as_dict().items() if published.as_dict()[k] != v}
+    assert differs == {"net_path", "image_sample_size", "classifier_layer"}
+    assert {k: v for k, v in improved.as_dict().items() if k not in differs} == \
+        {k: v for k, v in better.as_dict().items() if k not in differs}
     # The tracker's samples are the size of the crops the network was trained on.
     from types import SimpleNamespace
     from ltr.train_settings.bbreg import atom_synthetic
