@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -69,6 +71,24 @@ def test_bad_result_files_name_the_file_and_line(tmp_path):
     path.write_text("1\t2\t3\t4\n5 6 7 8\n9,10,11,12\n")
     boxes, extra = read_boxes(path, 2)
     assert boxes.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]] and extra == 1
+
+
+def test_missing_frames_count_as_failures_after_the_zero_box_rule(tmp_path):
+    gt = np.array([[10.0 + i, 10.0, 20.0, 20.0] for i in range(4)])
+    # Frame 1 is a zero box (replaced by frame 0's box); frame 3 is missing.
+    pred = np.array([gt[0], [0.0, 0.0, 0.0, 0.0], gt[2]])
+    with pytest.raises(ValueError, match="differ in shape"):
+        sequence_errors(pred, gt)
+    errors = sequence_errors(pred, gt, allow_short=True)
+    assert errors.missing == 1 and errors.replaced_zero_boxes == 1
+    # Frame 1: [10, 10, 20, 20] against [11, 10, 20, 20]: 19 x 20 shared of 420 pixels.
+    assert errors.overlap.tolist() == pytest.approx([1.0, 380 / 420, 1.0, 0.0])
+    # Frame 3: the zero box's centre (-0.5, -0.5) against (22.5, 19.5).
+    assert errors.centre[3] == pytest.approx(math.hypot(23.0, 20.0))
+    path = tmp_path / "short.txt"
+    path.write_text("1,2,3,4\n")
+    boxes, extra = read_boxes(path, 3, allow_short=True)
+    assert boxes.tolist() == [[1.0, 2.0, 3.0, 4.0]] and extra == 0
 
 
 class Seq:

@@ -84,3 +84,26 @@ def test_runids_twice_for_one_tracker_is_an_error(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--dataset", "otb", "--tracker", "a", "x", "--runids", "1", "--runids", "2"])
     assert "--runids is given twice after --tracker a x" in capsys.readouterr().err
+
+
+def test_short_results_fail_unless_allowed_then_count_as_failed_frames(synthetic_tree):
+    # seqA's file loses its last row: 3 hits of 4 frames once the missing frame fails.
+    path = synthetic_tree / "results" / "T" / "p" / "seqA.txt"
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:3]))
+    args = ["--dataset", "synthetic", "--dataset_root", str(synthetic_tree / "synth"), "--tracker", "T", "p",
+            "--results_path", str(synthetic_tree / "results"), "--output", str(synthetic_tree / "out"), "--no_plots"]
+    env = cli_env(synthetic_tree)
+    for attempt in range(2):  # the second time the curves come from the cache: still refused
+        failed = run_cli(args, env)
+        assert failed.returncode == 1 and "Traceback" not in failed.stderr
+        assert f"{path} has 3 rows but the ground truth has 4 frames" in failed.stderr
+        assert "--allow_short_results" in failed.stderr
+        done = run_cli([*args, "--allow_short_results"], env)
+        assert done.returncode == 0, done.stderr
+        assert f"{(auc(3) + auc(2)) / 2:.2f}" in done.stdout
+        assert "T p: 1 missing frames counted as failures in 1 sequences: seqA (1)" in done.stdout
+    rows = (synthetic_tree / "out" / "sequences.csv").read_text().splitlines()
+    assert rows[0].endswith(",missing_frames") and rows[1].startswith("seqA,") and rows[1].endswith(",1")
+    assert rows[2].endswith(",0")
+    assert "T p: 1 frames missing at the end of 1 result files counted as failures (seqA 1)" in \
+        (synthetic_tree / "out" / "scores.md").read_text()
