@@ -1,4 +1,5 @@
-"""Speed of ATOM ``default`` (ResNet-18, 288x288 samples) on a generated 640x480 sequence: the
+"""Speed of ATOM (ResNet-18, 288x288 samples) on a generated 640x480 sequence, with the published
+settings (``default``) and with this toolkit's improvements (``improved``) side by side: the
 initialisation time, the steady-state frames per second, and the backbone's forward pass alone
 at the same sample size, measured in the same run, with the ratio of tracker time per frame to
 backbone time. Frames are decoded before timing; the weights are random (speed does not depend
@@ -7,10 +8,12 @@ every peak (no not-found, hard-negative or uncertain frames): every frame then t
 a trained network that finds its target (IoU-Net refinement, a sample added to the memory, 5
 conjugate-gradient steps every 10th frame), without the extra updates after hard negatives.
 
-Each run is measured in float32 and in bfloat16 autocast (``params.amp``; much faster on CPUs
-with AMX and on GPUs), side by side.
+Each parameter file is measured in float32 and in bfloat16 autocast (``params.amp``; much faster
+on CPUs with AMX and on GPUs). The network runs with the parameter file's ``fold_batch_norm``
+and ``channels_last`` (off in ``default``, whose arithmetic is the published tracker's).
 
-    python benchmarks/tracking_speed.py [--frames 100] [--device cpu|cuda] [--param default] [--amp bfloat16 ...]
+    python benchmarks/tracking_speed.py [--frames 100] [--device cpu|cuda] [--param default improved]
+                                        [--amp bfloat16 ...]
 """
 
 from __future__ import annotations
@@ -52,11 +55,17 @@ def backbone_seconds(network: NetWrapper, layers, size: int, device: torch.devic
     return statistics.median(times)
 
 
-def measure(frames, sequence, args, device: torch.device, amp: str | None) -> dict:
-    """Initialisation, steady-state speed and backbone time of one ATOM run in precision ``amp``."""
+def parameters(name: str):
+    return importlib.import_module(f"pytracking.parameter.atom.{name}").parameters()
+
+
+def measure(frames, sequence, param: str, device: torch.device, amp: str | None) -> dict:
+    """Initialisation, steady-state speed and backbone time of one ATOM run of parameter file
+    ``param`` in precision ``amp``."""
     torch.manual_seed(0)
-    network = NetWrapper.from_network(atom_resnet18(backbone_pretrained=False), device=device, amp=amp)
-    params = importlib.import_module(f"pytracking.parameter.atom.{args.param}").parameters()
+    params = parameters(param)
+    network = NetWrapper.from_network(atom_resnet18(backbone_pretrained=False), device=device, amp=amp,
+                                      fold_batch_norm=params.fold_batch_norm, channels_last=params.channels_last)
     params.device = str(device)
     params.advanced_localization = False
     params.target_not_found_threshold = float("-inf")
@@ -90,7 +99,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--param", default="default", help="parameter file of pytracking/parameter/atom")
+    parser.add_argument("--param", nargs="+", default=["default", "improved"],
+                        help="parameter files of pytracking/parameter/atom (default: default improved)")
     parser.add_argument("--amp", nargs="*", default=["bfloat16"], choices=["bfloat16", "float16"],
                         help="reduced precisions to measure besides float32 (default: bfloat16)")
     args = parser.parse_args()
@@ -102,25 +112,32 @@ def main() -> None:
         sequence = get_dataset("synthetic", root=folder)[0]
         frames = [imread(path) for path in sequence.frames]
 
-    sample_size = int(importlib.import_module(f"pytracking.parameter.atom.{args.param}").parameters().image_sample_size)
-    figures = {"device": str(device), "threads": torch.get_num_threads(), "param": args.param,
-               "sample_size": sample_size, "frames": len(frames)}
+    sample_size = int(parameters(args.param[0]).image_sample_size)
+    figures = {"device": str(device), "threads": torch.get_num_threads(), "sample_size": sample_size,
+               "frames": len(frames)}
     precisions = ["float32", *args.amp]
-    for precision in precisions:
-        figures[precision] = measure(frames, sequence, args, device, None if precision == "float32" else precision)
-    print(f"ATOM {args.param} on a generated 640x480 sequence ({len(frames)} frames), {device}, "
-          f"{torch.get_num_threads()} threads; targets: 25 frames/s on 2 CPU cores (100 on an H100), "
-          f"a frame at most 1.5x the backbone")
-    print(f"{'precision':<10}{'init (s)':>10}{'frames/s':>10}{'ms/frame':>10}{'backbone ms':>13}{'frame/backbone':>16}")
-    for precision in precisions:
-        row = figures[precision]
-        print(f"{precision:<10}{row['init_s']:>10.3f}{row['frames_per_second']:>10.1f}{row['ms_per_frame']:>10.2f}"
-              f"{row['backbone_ms']:>13.2f}{row['frame_over_backbone']:>16.2f}")
-    for precision in precisions[1:]:
-        figures[f"{precision}_speedup"] = round(figures[precision]["frames_per_second"]
-                                                / figures["float32"]["frames_per_second"], 2)
-        print(f"{precision} tracks {figures[f'{precision}_speedup']}x as fast as float32")
-    print(f"localisation flags (float32): {figures['float32']['flags']}")
+    for param in args.param:
+        figures[param] = {precision: measure(frames, sequence, param, device,
+                                             None if precision == "float32" else precision)
+                          for precision in precisions}
+    print(f"ATOM on a generated 640x480 sequence ({len(frames)} frames), {device}, {torch.get_num_threads()} "
+          f"threads; targets: 25 frames/s on 2 CPU cores (100 on an H100), a frame at most 1.5x the backbone")
+    print(f"{'param':<12}{'precision':<10}{'init (s)':>10}{'frames/s':>10}{'ms/frame':>10}{'backbone ms':>13}"
+          f"{'frame/backbone':>16}")
+    for param in args.param:
+        for precision in precisions:
+            row = figures[param][precision]
+            print(f"{param:<12}{precision:<10}{row['init_s']:>10.3f}{row['frames_per_second']:>10.1f}"
+                  f"{row['ms_per_frame']:>10.2f}{row['backbone_ms']:>13.2f}{row['frame_over_backbone']:>16.2f}")
+    base = figures[args.param[0]]["float32"]["frames_per_second"]
+    for param in args.param:
+        for precision in precisions:
+            if (param, precision) == (args.param[0], "float32"):
+                continue
+            ratio = round(figures[param][precision]["frames_per_second"] / base, 2)
+            figures[param][f"{precision}_over_{args.param[0]}_float32"] = ratio
+            print(f"{param} {precision} tracks {ratio}x as fast as {args.param[0]} float32")
+    print(f"localisation flags ({args.param[0]}, float32): {figures[args.param[0]]['float32']['flags']}")
     print(json.dumps(figures))
 
 

@@ -6,8 +6,10 @@
    completing it if a run was interrupted;
 2. trains ``ltr/train_settings/bbreg/atom_synthetic`` (resuming from its checkpoints) and puts
    the network into network_path as atom_synthetic.pth.tar;
-3. runs ATOM, ATOM without the IoU predictor and OpenCV's CSRT on the validation sequences
-   (results in results_path; ATOM's are redone when the network changed);
+3. runs ATOM (the published tracker's rules, ``atom synthetic``), ATOM with this toolkit's
+   improvements (``atom synthetic_improved``), ATOM without the IoU predictor and OpenCV's CSRT
+   on the validation sequences (results in results_path; ATOM's are redone when the network
+   changed);
 4. prints the analysis table and writes the plots into result_plot_path/synthetic.
 
 Every step resumes: a second run only redoes what is missing.
@@ -32,8 +34,8 @@ from pytracking.evaluation.tracker import Tracker
 
 logger = logging.getLogger("quickstart")
 NETWORK_NAME = "atom_synthetic.pth.tar"  # what pytracking/parameter/atom/synthetic.py loads
-TRACKERS = [("atom", "synthetic", "ATOM"), ("atom", "synthetic_no_iounet", "ATOM without IoU-Net"),
-            ("opencv", "csrt", "OpenCV CSRT")]
+TRACKERS = [("atom", "synthetic", "ATOM"), ("atom", "synthetic_improved", "ATOM improved"),
+            ("atom", "synthetic_no_iounet", "ATOM without IoU-Net"), ("opencv", "csrt", "OpenCV CSRT")]
 
 
 def train_network(args: argparse.Namespace, network_path: Path) -> bool:
@@ -81,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     dataset = get_dataset("synthetic")
     trackers = [Tracker(name, param, display_name=label) for name, param, label in TRACKERS]
     workers = args.workers or 2
-    atom_report = run_dataset(dataset, trackers[:2], workers=workers, threads=1, rerun=network_changed)
-    baseline_report = run_dataset(dataset, trackers[2:], workers=workers, threads=1)
+    atom_report = run_dataset(dataset, trackers[:3], workers=workers, threads=1, rerun=network_changed)
+    baseline_report = run_dataset(dataset, trackers[3:], workers=workers, threads=1)
     for report in (atom_report, baseline_report):
         print(report.summary())
     if not (atom_report.ok and baseline_report.ok):

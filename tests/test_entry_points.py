@@ -22,10 +22,11 @@ def test_quickstart_runs_the_whole_loop_and_resumes(tmp_path):
     assert (workspace / "synthetic" / "train" / "list.txt").read_text().split() == [
         "GOT-10k_Train_000001", "GOT-10k_Train_000002"]
     assert (workspace / "networks" / "atom_synthetic.pth.tar").is_file()
-    for name, param in (("atom", "synthetic"), ("atom", "synthetic_no_iounet"), ("opencv", "csrt")):
+    for name, param in (("atom", "synthetic"), ("atom", "synthetic_improved"), ("atom", "synthetic_no_iounet"),
+                        ("opencv", "csrt")):
         assert len((workspace / "tracking_results" / name / param / "GOT-10k_Val_000001.txt").read_text().splitlines()) == 24
     table = [line for line in result.stdout.splitlines() if line.startswith(("ATOM", "OpenCV CSRT"))]
-    assert len(table) == 3, result.stdout
+    assert len(table) == 4, result.stdout
     assert (workspace / "result_plots" / "synthetic" / "success_plot.png").is_file()
     assert (workspace / "quickstart" / "quickstart.log").is_file()
     # A second run finds everything done: nothing generated, trained or tracked again.

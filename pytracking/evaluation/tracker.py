@@ -109,11 +109,15 @@ class Tracker:
         return run_folder(env_settings().results_path, self.name, self.parameter_name, self.run_id)
 
     def get_parameters(self) -> TrackerParams:
-        """A fresh :class:`TrackerParams` from the parameter file's ``parameters()``."""
+        """A fresh :class:`TrackerParams` from the parameter file's ``parameters()``. A numbered
+        run of a tracker whose parameters have a ``seed`` draws with seed + run id, so that
+        runs 0, 1, 2 differ as repeated runs of a randomised tracker should, and each repeats."""
         params = importlib.import_module(self._parameter_module).parameters()
         if not isinstance(params, TrackerParams):
             raise TypeError(f"parameters() of pytracking/parameter/{self.name}/{self.parameter_name}.py returned "
                             f"{type(params).__name__}, expected TrackerParams")
+        if self.run_id is not None and params.has("seed"):
+            params.seed = int(params.seed) + int(self.run_id)
         return params
 
     def create_tracker(self, params: TrackerParams) -> BaseTracker:

@@ -15,7 +15,7 @@ each of which is an option of ``default.py`` (published value in brackets):
   one target size (square root of the area) around the box, about half the map; boxes whose
   pooling stays inside get the whole map's predictions, a box that a refinement step brings
   near the window's edge may differ;
-- ``fold_batch_norm = True`` and ``channels_last = True`` (False, False): BatchNorm folded into
+- ``fold_batch_norm = True`` and ``channels_last = None`` (False, False): BatchNorm folded into
   the frozen network's convolutions, and channels-last convolutions on the CPU; faster, and the
   same network up to rounding.
 """
@@ -34,7 +34,7 @@ def apply_improvements(params: TrackerParams) -> TrackerParams:
     params.clamp_refined_state = True
     params.iou_window_margin = 1.0
     params.fold_batch_norm = True
-    params.channels_last = True
+    params.channels_last = None  # on the CPU
     return params
 
 

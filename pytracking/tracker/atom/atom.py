@@ -4,7 +4,7 @@ The published tracker's rules, step by step (the parameter files name the option
 from them; see ``pytracking/parameter/atom/improved.py``):
 
 - geometry: ``pos`` is the target centre as a pixel index, (x + (w - 1) / 2, y + (h - 1) / 2)
-  for a box [x, y, w, h], in (x, y) order, float64; the box returned is pos - (size - 1) / 2;
+  for a box [x, y, w, h], in (x, y) order, float32; the box returned is pos - (size - 1) / 2;
 - scale: ``target_scale`` maps sample pixels to image pixels; the first frame sets it so that
   search_area_scale^2 target areas fill the sample (between ``min_image_sample_size`` and
   ``max_image_sample_size``, both image_sample_size^2 by default); the sample side is
@@ -37,8 +37,8 @@ import torch
 from pytracking.features.augmentation import (Blur, FlipHorizontal, Identity, Translation,
                                               augmentations_from_params)
 from pytracking.features.net_wrappers import NetWrapper, default_device
-from pytracking.features.preprocessing import (numpy_to_torch, sample_patch, sample_patch_multiscale,
-                                               sample_patch_whole_pixels, sample_patch_whole_pixels_multiscale)
+from pytracking.features.preprocessing import (numpy_to_torch, sample_patch_multiscale,
+                                               sample_patch_whole_pixels_multiscale)
 from pytracking.libs import dcf
 from pytracking.tracker.atom.box_refinement import RefinementParams, refine
 from pytracking.tracker.atom.classifier import OnlineClassifier

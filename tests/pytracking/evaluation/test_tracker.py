@@ -96,6 +96,12 @@ def test_results_dir_from_environment(clean_env):
     assert [t.run_id for t in runs] == [0, 1, 2] and trackerlist("opencv", "mil")[0].run_id is None
 
 
+def test_numbered_runs_draw_with_seed_plus_run_id(clean_env):
+    assert Tracker("atom", "default").get_parameters().seed == 0
+    assert [Tracker("atom", "default", run).get_parameters().seed for run in (0, 1, 2)] == [0, 1, 2]
+    assert not Tracker("opencv", "csrt", 3).get_parameters().has("seed")  # a tracker without draws
+
+
 # ---------------------------------------------------------------- run_sequence
 
 def test_run_sequence_outputs_and_times(dataset):

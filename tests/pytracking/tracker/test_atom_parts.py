@@ -14,6 +14,8 @@ from pytracking.tracker.atom.atom import ATOM
 from pytracking.tracker.atom.box_refinement import RefinementParams, optimize_boxes, refine
 from pytracking.tracker.atom.classifier import OnlineClassifier
 
+from .conftest import moving_square
+
 
 def test_classifier_learns_to_find_a_pattern():
     torch.manual_seed(0)
@@ -64,20 +66,6 @@ def test_refinement_takes_one_prediction_per_step_and_reports_the_last():
     seen.clear()
     boxes, iou = optimize_boxes(predict, start, RefinementParams(iterations=0))
     assert len(seen) == 1 and torch.equal(boxes, start)
-
-
-def moving_square(frames=12, size=(160, 200)):
-    rng = np.random.default_rng(3)
-    background = rng.integers(90, 110, (*size, 3), dtype=np.uint8)
-    square = rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)
-    images, boxes = [], []
-    for index in range(frames):
-        x, y = 60 + 3 * index, 60 + 2 * index
-        image = background.copy()
-        image[y:y + 24, x:x + 24] = square
-        images.append(image)
-        boxes.append([x, y, 24.0, 24.0])
-    return images, np.array(boxes, dtype=np.float64)
 
 
 @pytest.mark.parametrize("use_iou_net, layer, improved", [(True, "layer3", False), (False, "layer3", False),

@@ -4,7 +4,6 @@ tracker departed from it)."""
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -21,6 +20,8 @@ from pytracking.tracker.atom.box_refinement import RefinementParams, optimize_bo
 from pytracking.tracker.atom.classifier import OnlineClassifier, SampleMemory
 from pytracking.tracker.atom.localization import (HARD_NEGATIVE, NORMAL, NOT_FOUND, UNCERTAIN, LocalizationParams,
                                                   interpolate_scores, localize)
+
+from .conftest import moving_square
 
 
 # 1. Scores are interpolated to one cell per sample pixel ------------------------------------
@@ -363,20 +364,6 @@ def test_vot_parameters_are_the_published_ones():
 
 
 # Helpers --------------------------------------------------------------------------------------
-
-def moving_square(frames=8, size=(160, 200)):
-    rng = np.random.default_rng(3)
-    background = rng.integers(90, 110, (*size, 3), dtype=np.uint8)
-    square = rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)
-    images, boxes = [], []
-    for index in range(frames):
-        x, y = 60 + 3 * index, 60 + 2 * index
-        image = background.copy()
-        image[y:y + 24, x:x + 24] = square
-        images.append(image)
-        boxes.append([x, y, 24.0, 24.0])
-    return images, np.array(boxes, dtype=np.float64)
-
 
 def learned_classifier(**kwargs):
     classifier = OnlineClassifier(feature_sz=6, stride=16, compressed_dim=4, generator=torch.Generator().manual_seed(0),
