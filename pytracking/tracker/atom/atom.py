@@ -216,9 +216,9 @@ class ATOM(BaseTracker):
         learning_rate = p.learning_rate
         forgetting = p.get("CG_forgetting_rate", None)
         self.classifier = OnlineClassifier(
-            feature_sz=classifier_features.shape[-1], stride=side / classifier_features.shape[-1],
-            filter_size=p.filter_size, compressed_dim=p.compressed_dim, filter_reg=p.filter_reg,
-            projection_reg=p.projection_reg, activation=p.response_activation, memory_size=p.sample_memory_size,
+            feature_sz=classifier_features.shape[-1], filter_size=p.filter_size, compressed_dim=p.compressed_dim,
+            filter_reg=p.filter_reg, projection_reg=p.projection_reg, activation=p.response_activation,
+            memory_size=p.sample_memory_size,
             learning_rate=learning_rate, init_samples_minimum_weight=p.get("init_samples_minimum_weight", None),
             preconditioner=p.get("preconditioner", "diagonal"), precond_data_param=p.get("precond_data_param", 0.75),
             precond_reg_param=p.get("precond_reg_param", 0.25), precond_proj_param=p.get("precond_proj_param", 40),

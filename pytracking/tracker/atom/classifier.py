@@ -162,13 +162,13 @@ class SampleMemory:
 class OnlineClassifier:
     """Projection + filter learned online (see the module docstring).
 
-    Features go in as (N, C, H, W) backbone maps of the sample, H = W = ``feature_sz`` cells of
-    ``stride`` sample pixels; scores come out as (N, H, W) maps. ``projection_init``: "randn"
+    Features go in as (N, C, H, W) backbone maps of the sample, H = W = ``feature_sz``; scores
+    and labels are (N, H, W) maps on the same grid. ``projection_init``: "randn"
     (normal, std 1 / sqrt(C)) or "pca" (the leading principal directions of the first frame's
     features); ``filter_init``: "randn" (normal, std 1 / the filter's element count) or
     "zeros". Random draws use ``generator``."""
 
-    def __init__(self, *, feature_sz: int, stride: float, filter_size: int = 4, compressed_dim: int = 64,
+    def __init__(self, *, feature_sz: int, filter_size: int = 4, compressed_dim: int = 64,
                  filter_reg: float = 0.1, projection_reg: float = 1e-4, activation=("mlu", 0.05),
                  memory_size: int = 250, learning_rate: float = 0.01, init_samples_minimum_weight: float | None = 0.25,
                  preconditioner: str = "diagonal", precond_data_param: float = 0.75, precond_reg_param: float = 0.25,
@@ -180,8 +180,8 @@ class OnlineClassifier:
                                      ("filter_init", filter_init, FILTER_INITS)):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-        self.feature_sz, self.stride, self.filter_size = int(feature_sz), float(stride), int(filter_size)
-        self.output_sz = self.feature_sz
+        self.feature_sz, self.filter_size = int(feature_sz), int(filter_size)
+        self.output_sz = self.feature_sz  # scores and labels: the feature grid
         self.compressed_dim = compressed_dim
         self.filter_reg, self.projection_reg = filter_reg, projection_reg
         self.activation = activation_function(activation)

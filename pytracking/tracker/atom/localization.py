@@ -60,10 +60,11 @@ def interpolate_scores(scores: torch.Tensor, output_size: Sequence[int], filter_
 
 
 def _peak(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Maxima of maps (..., H, W) and their displacements (..., 2) (x, y) from the centre cell."""
+    """Maxima of maps (..., H, W) and their displacements (..., 2) (x, y) from the centre cell,
+    on the CPU."""
     values, rows_cols = dcf.max2d(scores)
     centre = torch.tensor([scores.shape[-1] // 2, scores.shape[-2] // 2])
-    return values, rows_cols.flip(-1).to(torch.float64) - centre
+    return values.cpu(), rows_cols.cpu().flip(-1).to(torch.float64) - centre
 
 
 def localize(scores: torch.Tensor, neighbourhood: torch.Tensor,

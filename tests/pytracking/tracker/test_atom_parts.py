@@ -19,7 +19,7 @@ from .conftest import moving_square
 
 def test_classifier_learns_to_find_a_pattern():
     torch.manual_seed(0)
-    classifier = OnlineClassifier(feature_sz=18, stride=16, compressed_dim=16, generator=torch.Generator().manual_seed(0))
+    classifier = OnlineClassifier(feature_sz=18, compressed_dim=16, generator=torch.Generator().manual_seed(0))
     pattern = torch.randn(64)
     features, labels = torch.randn(12, 64, 18, 18) * 0.3, []
     for n in range(12):

@@ -78,7 +78,8 @@ def test_preconditioner_is_filter_reg_and_projection_reg_then_none(monkeypatch):
     problem, gn_options = seen["gn"]
     residual = TensorList([torch.ones(1, 4, 4, 4), torch.ones(4, 8, 1, 1)])
     direction = problem.M1(residual)
-    assert direction[0].unique().tolist() == pytest.approx([10.0]) and direction[1].unique().tolist() == pytest.approx([1e4])
+    assert direction[0].unique().tolist() == pytest.approx([10.0])
+    assert direction[1].unique().tolist() == pytest.approx([1e4])
     # 4. Gauss-Newton runs Fletcher-Reeves; the filter updates follow fletcher_reeves (False).
     assert gn_options["fletcher_reeves"] is True
     problem, cg_options = seen["cg"]
@@ -97,13 +98,13 @@ def test_energy_preconditioner_is_an_option():
     torch.testing.assert_close(precond[0][0, :, 0, 0], 0.75 * energy + 0.025)
     assert problem.precond is None
     with pytest.raises(ValueError, match="preconditioner"):
-        OnlineClassifier(feature_sz=6, stride=16, preconditioner="jacobi")
+        OnlineClassifier(feature_sz=6, preconditioner="jacobi")
 
 
 # 3. Score maps and labels are feature_sz x feature_sz -------------------------------------
 
 def test_scores_and_labels_are_the_feature_grid():
-    classifier = OnlineClassifier(feature_sz=18, stride=16, compressed_dim=4, filter_init="zeros")
+    classifier = OnlineClassifier(feature_sz=18, compressed_dim=4, filter_init="zeros")
     classifier.filter = torch.zeros(1, 4, 4, 4)
     classifier.filter[0, :, 2, 2] = 1.0  # correlation picks feature (i, j) for score (i, j)
     features = torch.zeros(1, 4, 18, 18)
@@ -227,7 +228,7 @@ def test_pca_projection_and_zero_or_random_filter():
     a = (-1.0) ** torch.arange(6.0).view(1, 1, 6, 1).expand(1, 1, 6, 6)
     b = (-1.0) ** torch.arange(6.0).view(1, 1, 1, 6).expand(1, 1, 6, 6)
     features = torch.cat([3 * a, 3 * a, 0.5 * b], 1).expand(4, 3, 6, 6)
-    classifier = OnlineClassifier(feature_sz=6, stride=16, compressed_dim=2, projection_init="pca",
+    classifier = OnlineClassifier(feature_sz=6, compressed_dim=2, projection_init="pca",
                                   filter_init="zeros")
     projection = classifier._initial_projection(features, 2)[:, :, 0, 0]
     torch.testing.assert_close(projection[0].abs(), torch.tensor([1, 1, 0]) / math.sqrt(2), atol=1e-5, rtol=0)
@@ -235,7 +236,7 @@ def test_pca_projection_and_zero_or_random_filter():
     assert torch.equal(classifier._initial_filter(features, 2), torch.zeros(1, 2, 4, 4))
     with pytest.raises(ValueError, match="compressed_dim 4 exceeds"):
         classifier._initial_projection(features, 4)
-    random = OnlineClassifier(feature_sz=6, stride=16, compressed_dim=64, filter_size=8,
+    random = OnlineClassifier(feature_sz=6, compressed_dim=64, filter_size=8,
                               generator=torch.Generator().manual_seed(1))
     filt = random._initial_filter(torch.zeros(1, 3, 6, 6), 64)
     # Published: normal with standard deviation 1 / (number of filter elements) = 1 / 4096.
@@ -306,7 +307,8 @@ def test_localisation_flags():
     assert localize(peaks(((9, 9), 0.9), ((16, 16), 0.6)), SIZE).flag == HARD_NEGATIVE
     # Two near-equal peaks, the stronger beyond 0.8 * 19 / 2 = 7.6 cells: the near one is taken.
     far = localize(peaks(((17, 17), 0.9), ((10, 9), 0.85)), SIZE)
-    assert far.flag == HARD_NEGATIVE and far.displacement.tolist() == [1.0, 0.0] and far.max_score == pytest.approx(0.85)
+    assert far.flag == HARD_NEGATIVE and far.displacement.tolist() == [1.0, 0.0]
+    assert far.max_score == pytest.approx(0.85)
     # Both close to the centre: no way to tell them apart.
     assert localize(peaks(((9, 9), 0.9), ((13, 9), 0.85)), SIZE).flag == UNCERTAIN
     assert localize(peaks(((9, 9), 0.2)), SIZE, LocalizationParams(advanced=False)).flag == NORMAL
@@ -366,7 +368,7 @@ def test_vot_parameters_are_the_published_ones():
 # Helpers --------------------------------------------------------------------------------------
 
 def learned_classifier(**kwargs):
-    classifier = OnlineClassifier(feature_sz=6, stride=16, compressed_dim=4, generator=torch.Generator().manual_seed(0),
+    classifier = OnlineClassifier(feature_sz=6, compressed_dim=4, generator=torch.Generator().manual_seed(0),
                                   **kwargs)
     features = torch.randn(5, 8, 6, 6, generator=torch.Generator().manual_seed(1))
     labels = torch.cat([classifier.label(torch.tensor([0.5, 0.5]), 1.0)] * 5)
@@ -395,3 +397,23 @@ def tracker_run(tiny_network):
         return tracker
 
     return run
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_tracks_as_the_cpu_does():
+    images, boxes = moving_square()
+    runs = []
+    for device in ("cpu", "cuda"):
+        torch.manual_seed(0)
+        network = NetWrapper.from_network(atom_resnet_tiny(), device=device, fold_batch_norm=False,
+                                          channels_last=False)
+        params = deterministic_parameters()
+        params.image_sample_size, params.compressed_dim = 160, 16
+        tracker = ATOM(params, network=network)
+        tracker.initialize(images[0], {"init_bbox": boxes[0].tolist()})
+        runs.append([tracker.track(image) for image in images[1:6]])
+    for cpu, cuda in zip(*runs):
+        # Rounding differs between the devices and the online learning magnifies it: close, not equal.
+        assert cpu["flag"] == cuda["flag"]
+        assert max(abs(a - b) for a, b in zip(cpu["target_bbox"], cuda["target_bbox"])) < 2.0
