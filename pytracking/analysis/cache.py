@@ -3,9 +3,9 @@
 One file per run folder, ``<cache_dir>/<tracker>/<run folder>-<hash of its path>.npz``, holds for
 each sequence the success (21), precision (51) and normalised precision (51) curves, the
 per-sequence scores, how many frames the result file missed (scored as failures), and the key
-they were computed under. A key covers the result file's path,
-size and mtime_ns, a digest of the ground truth (and visibility) and of the dataset name, and the
-protocol: :data:`PROTOCOL_VERSION` and a fingerprint of the scoring code (``metrics.py`` and
+they were computed under. A key covers the result file's path, size and mtime_ns, a digest of
+the ground truth (and visibility) and of the dataset name, and the protocol:
+:data:`PROTOCOL_VERSION` and a fingerprint of the scoring code (``metrics.py`` and
 ``results.py``), so that a changed file, annotation or protocol is recomputed. Files are written
 atomically; one that cannot be read is recomputed with a warning.
 """

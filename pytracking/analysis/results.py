@@ -77,7 +77,7 @@ def read_boxes(path: str | Path, expected_rows: int, *, allow_short: bool = Fals
     rows = parse_fast(text)
     if rows is None:
         rows = parse_lines(path, text)
-    if len(rows) < expected_rows and not allow_short:
+    if len(rows) < expected_rows and (not allow_short or len(rows) == 0):
         raise short_result_error(path, len(rows), expected_rows)
     extra = max(len(rows) - expected_rows, 0)
     if extra:

@@ -89,6 +89,9 @@ def test_missing_frames_count_as_failures_after_the_zero_box_rule(tmp_path):
     path.write_text("1,2,3,4\n")
     boxes, extra = read_boxes(path, 3, allow_short=True)
     assert boxes.tolist() == [[1.0, 2.0, 3.0, 4.0]] and extra == 0
+    path.write_text("")  # no row at all is not a published result: still an error
+    with pytest.raises(ResultFileError, match="has 0 rows"):
+        read_boxes(path, 3, allow_short=True)
 
 
 class Seq:
