@@ -102,7 +102,7 @@ def test_synthetic_parameters():
     # The synthetic network's settings on the published rules, and with the improvements.
     published, better = default_parameters(), improved_parameters()
     differs = {k for k, v in base.as_dict().items() if published.as_dict()[k] != v}
-    assert differs == {"net_path", "image_sample_size", "classifier_layer"}
+    assert differs == {"net_path", "image_sample_size", "classifier_layer", "compressed_dim"}
     assert {k: v for k, v in improved.as_dict().items() if k not in differs} == \
         {k: v for k, v in better.as_dict().items() if k not in differs}
     # The tracker's samples are the size of the crops the network was trained on.
