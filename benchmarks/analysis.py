@@ -22,7 +22,7 @@ import numpy as np
 
 from pytracking.analysis.evaluate import TrackerRuns
 from pytracking.analysis.pipeline import analyse_dataset
-from pytracking.analysis.results import parse_fast, parse_lines
+from pytracking.evaluation.results import parse_fast, parse_lines
 from pytracking.evaluation.annotations import read_spec
 from pytracking.evaluation.data import Sequence, SequenceList
 from pytracking.evaluation.specdatasets import otb

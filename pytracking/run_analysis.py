@@ -21,7 +21,7 @@ from admin.environment import EnvironmentPathError
 from admin.logging_setup import setup_logging
 from pytracking.analysis.evaluate import TrackerRuns
 from pytracking.analysis.pipeline import analyse_dataset
-from pytracking.analysis.results import ResultFileError
+from pytracking.evaluation.results import ResultFileError
 from pytracking.evaluation.datasets import dataset_names
 
 

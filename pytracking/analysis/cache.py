@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from ltr.fileio import atomic_write_bytes
-from pytracking.analysis import metrics, results
+from pytracking.analysis import metrics
 from pytracking.analysis.metrics import (NORM_PRECISION_THRESHOLDS, OVERLAP_THRESHOLDS, PRECISION_THRESHOLDS,
                                          SCORE_NAMES, SequenceCurves)
+from pytracking.evaluation import results
 
 logger = logging.getLogger(__name__)
 

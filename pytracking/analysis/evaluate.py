@@ -11,7 +11,7 @@ import numpy as np
 
 from pytracking.analysis.cache import Entry, RunCache, entry_key, ground_truth_digest
 from pytracking.analysis.metrics import SCORE_NAMES, SequenceCurves, scores, sequence_curves, sequence_errors
-from pytracking.analysis.results import read_boxes, run_folder, short_result_error
+from pytracking.evaluation.results import read_boxes, run_folder, short_result_error
 
 logger = logging.getLogger(__name__)
 CURVE_FIELDS = ("success", "precision", "norm_precision")

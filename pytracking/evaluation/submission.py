@@ -19,7 +19,7 @@ import numpy as np
 
 from admin.environment import env_settings
 from ltr.fileio import atomic_write_bytes
-from pytracking.analysis.results import ResultFileError, read_boxes, run_folder
+from pytracking.evaluation.results import ResultFileError, read_boxes, run_folder
 from pytracking.evaluation.data import SequenceList
 from pytracking.evaluation.datasets import get_dataset
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from admin.environment import env_settings
 from ltr.data.image_loader import imread
-from pytracking.analysis.results import run_folder
+from pytracking.evaluation.results import run_folder
 from pytracking.evaluation.data import Sequence
 from pytracking.tracker.base import BaseTracker, TrackerParams
 

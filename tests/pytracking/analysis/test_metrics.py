@@ -5,7 +5,7 @@ import pytest
 
 from pytracking.analysis.evaluate import TrackerRuns, analyse
 from pytracking.analysis.metrics import overlap, scores, sequence_curves, sequence_errors
-from pytracking.analysis.results import ResultFileError, read_boxes
+from pytracking.evaluation.results import ResultFileError, read_boxes
 
 
 def test_overlap_and_centre_by_hand():

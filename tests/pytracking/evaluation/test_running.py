@@ -15,7 +15,7 @@ import pytest
 
 import ltr.fileio
 from ltr.dataset.synthetic import SceneConfig, generate_dataset
-from pytracking.analysis.results import read_boxes
+from pytracking.evaluation.results import read_boxes
 from pytracking.evaluation import get_dataset
 from pytracking.evaluation.running import is_complete, results_paths, run_dataset, shard, work_pairs
 from pytracking.evaluation.tracker import Tracker, trackerlist

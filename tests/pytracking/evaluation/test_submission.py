@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ltr.dataset.synthetic import SceneConfig, generate_dataset
-from pytracking.analysis.results import run_folder
+from pytracking.evaluation.results import run_folder
 from pytracking.evaluation import get_dataset
 from pytracking.evaluation.submission import IncompleteResultsError, pack_got10k, pack_trackingnet
 

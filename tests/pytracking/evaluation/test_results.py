@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pytracking.analysis.results import ResultFileError, parse_fast, parse_lines, read_boxes
+from pytracking.evaluation.results import ResultFileError, parse_fast, parse_lines, read_boxes
 
 
 @pytest.mark.parametrize("text", ["1,2,3,4\n5,6,7,8\n", "1\t2\t3\t4\r\n5 6 7 8\r\n", "1, 2, 3, 4\n\n  \n5,6,7,8",
