@@ -18,7 +18,7 @@ import torch
 
 from admin.environment import env_settings
 from admin.logging_setup import setup_logging
-from ltr.settings import TrainSettings, seed_everything
+from ltr.settings import TrainSettings, UnknownSettingError, seed_everything
 
 logger = logging.getLogger("ltr.run_training")
 
@@ -72,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--amp", choices=("bfloat16", "float16"), default=None, help="mixed precision")
     args = parser.parse_args(argv)
     env_settings()  # a broken admin/local.py is reported before anything starts
-    run_training(args.train_module, args.train_name, seed=args.seed, resume=args.resume, device=args.device,
-                 amp=args.amp)
+    try:
+        run_training(args.train_module, args.train_name, seed=args.seed, resume=args.resume, device=args.device,
+                     amp=args.amp)
+    except UnknownSettingError as error:  # a misspelt or unread setting in the experiment: one line
+        raise SystemExit(str(error)) from None
     return 0
 
 

@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     experiment = load_experiment(args.experiment_module, args.experiment_name)
     try:
         trackers, dataset = experiment()
-    except (ValueError, EnvironmentPathError) as error:  # an unknown tracker or parameter file, a path not set
+        for tracker in trackers:
+            tracker.get_parameters()  # a misspelt or unread parameter: reported once here, not per sequence
+    except (ValueError, EnvironmentPathError) as error:  # an unknown tracker, parameter file or parameter; no path
         raise SystemExit(f"{args.experiment_module}.{args.experiment_name}: {error}") from None
     logger.info("experiment %s.%s: %d trackers on %d sequences", args.experiment_module, args.experiment_name,
                 len(trackers), len(dataset))

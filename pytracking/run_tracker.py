@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
                   level=logging.DEBUG if args.debug else logging.INFO)
     try:
         tracker = Tracker(args.tracker_name, args.tracker_param, args.runid)
+        tracker.get_parameters()  # a misspelt or unread parameter: reported once here, not per sequence
         dataset = get_dataset(args.dataset_name)
     except (ValueError, EnvironmentPathError) as error:  # a typo in a name, a dataset path not set
         raise SystemExit(str(error)) from None

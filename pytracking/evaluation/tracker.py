@@ -116,6 +116,8 @@ class Tracker:
         if not isinstance(params, TrackerParams):
             raise TypeError(f"parameters() of pytracking/parameter/{self.name}/{self.parameter_name}.py returned "
                             f"{type(params).__name__}, expected TrackerParams")
+        # A parameter the tracker does not read is a typo or a leftover: reported before any run.
+        self.tracker_class.check_parameters(params, f"pytracking/parameter/{self.name}/{self.parameter_name}.py")
         if self.run_id is not None and params.has("seed"):
             params.seed = int(params.seed) + int(self.run_id)
         return params

@@ -27,16 +27,53 @@ Images are RGB uint8 arrays ``(H, W, 3)``; boxes are ``[x, y, w, h]`` floats in 
 from __future__ import annotations
 
 import abc
-from typing import Any
+import weakref
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ltr.declarations import UnknownNameError, caller_file, describe_unknown, display_path, unknown_names
+
+
+class UnknownParameterError(UnknownNameError):
+    """A parameter file sets a parameter that its tracker does not read (a ValueError)."""
+
+
+class NoDefault:
+    """Declared instead of a default: the tracker reads the parameter without one
+    (:data:`REQUIRED`), or derives it from other parameters (the reason says how)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"NoDefault({self.reason!r})"
+
+
+REQUIRED = NoDefault("required")
+
+# The file that set each parameter, per TrackerParams, for errors that name it; kept outside the
+# values so that as_dict() and pickling see only the parameters.
+_ORIGINS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
 
 class TrackerParams:
-    """An attribute bag of tracker parameters: ``TrackerParams(lr=0.01).lr``."""
+    """An attribute bag of tracker parameters: ``TrackerParams(lr=0.01).lr``. It remembers which
+    file set each parameter, so that a parameter its tracker does not read is reported there."""
 
     def __init__(self, **values: Any):
         self.__dict__.update(values)
+        origin = caller_file(1)
+        _ORIGINS[self] = dict.fromkeys(values, origin)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        _ORIGINS.setdefault(self, {})[name] = caller_file(1)
+
+    def origin(self, name: str) -> str | None:
+        """The file that last set ``name`` (None when not known, e.g. after unpickling)."""
+        return _ORIGINS.get(self, {}).get(name)
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup failed: say which parameter is missing.
@@ -61,7 +98,9 @@ class TrackerParams:
 
     def set_default(self, name: str, value: Any) -> None:
         """Set ``name`` to ``value`` unless it is set already."""
-        self.__dict__.setdefault(name, value)
+        if name not in self.__dict__:
+            self.__dict__[name] = value
+            _ORIGINS.setdefault(self, {})[name] = caller_file(1)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -75,8 +114,33 @@ class BaseTracker(abc.ABC):
     """A single-object tracker: built from its parameters, then initialised on the first frame
     of a sequence and asked for the target's box on each following frame."""
 
+    # The parameters the tracker reads (its helpers' included), each with the default it reads
+    # it with, or REQUIRED / a NoDefault saying how it is derived. Every tracker in
+    # pytracking/tracker declares them (a test holds each name read somewhere); None: not
+    # declared, nothing checked (scripted trackers in tests).
+    PARAMETERS: ClassVar[Mapping[str, Any] | None] = None
+    # Set by the runner for every tracker: run_tracker.py's --debug and its debug folder.
+    COMMON_PARAMETERS: ClassVar[Mapping[str, Any]] = {"debug": 0, "debug_dir": None}
+
     def __init__(self, params: TrackerParams):
+        self.check_parameters(params)
         self.params = params
+
+    @classmethod
+    def check_parameters(cls, params: TrackerParams, source: str | None = None) -> None:
+        """Raise :class:`UnknownParameterError` when ``params`` sets a parameter that the tracker
+        does not declare in ``PARAMETERS``, naming the file that set it and close declared
+        names; ``source`` (the parameter file loaded) leads the message, and stands for the
+        file where that is not recorded."""
+        if cls.PARAMETERS is None:
+            return
+        declared = {**cls.COMMON_PARAMETERS, **cls.PARAMETERS}
+        unknown = unknown_names(params.as_dict(), declared)
+        if unknown:
+            files = {name: params.origin(name) or (display_path(source) if source else None) for name in unknown}
+            message = describe_unknown("tracker parameter", files, declared, f"{cls.__name__} does not read",
+                                       f"{cls.__name__}.PARAMETERS ({cls.__module__})")
+            raise UnknownParameterError(f"parameter file {source}: {message}" if source else message, files)
 
     @abc.abstractmethod
     def initialize(self, image: np.ndarray, info: dict) -> dict:

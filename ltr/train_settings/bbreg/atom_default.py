@@ -22,7 +22,6 @@ from ltr.trainers import LTRTrainer
 
 def configure(settings) -> None:
     """The published recipe."""
-    settings.description = "ATOM IoU-Net with the published settings"
     settings.batch_size = 64  # per rank
     settings.num_workers = 8
     settings.epochs = 50

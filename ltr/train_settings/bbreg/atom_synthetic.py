@@ -38,7 +38,6 @@ def datasets(settings):
 
 def configure(settings) -> None:
     atom_default.configure(settings)
-    settings.description = "ATOM IoU-Net on the synthetic dataset, trained on a CPU"
     settings.batch_size = 16
     settings.num_workers = 2
     settings.epochs = 20

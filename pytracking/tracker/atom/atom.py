@@ -43,6 +43,7 @@ from pytracking.libs import dcf
 from pytracking.tracker.atom.box_refinement import RefinementParams, refine
 from pytracking.tracker.atom.classifier import OnlineClassifier
 from pytracking.tracker.atom.debug import DebugWriter
+from pytracking.tracker.atom.parameters import PARAMETERS
 from pytracking.tracker.atom.localization import (HARD_NEGATIVE, NOT_FOUND, UNCERTAIN, LocalizationParams,
                                                   interpolate_scores, localize)
 from pytracking.tracker.base import BaseTracker, TrackerParams
@@ -113,6 +114,8 @@ class ATOM(BaseTracker):
     The state (``pos``, ``target_sz``, ``target_scale``) is float32 and computed in the
     published order: the first frame's Gauss-Newton amplifies rounding in its labels by about
     10^5, so only the same arithmetic reproduces the published tracker's results."""
+
+    PARAMETERS = PARAMETERS  # what ATOM reads: pytracking/tracker/atom/parameters.py
 
     def __init__(self, params: TrackerParams, *, network: NetWrapper | None = None):
         super().__init__(params)

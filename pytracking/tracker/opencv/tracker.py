@@ -19,7 +19,7 @@ import logging
 import cv2
 import numpy as np
 
-from pytracking.tracker.base import BaseTracker, TrackerParams
+from pytracking.tracker.base import REQUIRED, BaseTracker, TrackerParams
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ def integer_box(box, image_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
 
 class OpenCVTracker(BaseTracker):
     """One of OpenCV's CSRT, KCF or MIL trackers (``params.method``)."""
+
+    # method: "csrt", "kcf" or "mil"; options: attributes of OpenCV's parameter object to change.
+    PARAMETERS = {"method": REQUIRED, "options": {}}
 
     def __init__(self, params: TrackerParams):
         super().__init__(params)

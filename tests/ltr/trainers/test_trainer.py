@@ -40,9 +40,9 @@ def train(epochs: int, *, resume: bool = False, **extra) -> TrainSettings:
 
 def test_training_lowers_the_loss_and_writes_checkpoints(workspace):
     settings = train(4)
-    losses = settings.trainer.stats["train"]["Loss/total"]
+    losses = settings._trainer.stats["train"]["Loss/total"]
     assert len(losses) == 4 and losses[-1] < 0.5 * losses[0]
-    assert len(settings.trainer.stats["val"]["Loss/total"]) == 2  # epochs 2 and 4
+    assert len(settings._trainer.stats["val"]["Loss/total"]) == 2  # epochs 2 and 4
     checkpoints = sorted(settings.checkpoint_dir.glob("*.pth.tar"))
     assert [p.name for p in checkpoints] == ["Linear_ep0002.pth.tar", "Linear_ep0003.pth.tar", "Linear_ep0004.pth.tar"]
     checkpoint = torch.load(checkpoints[-1], weights_only=True)
@@ -52,10 +52,10 @@ def test_training_lowers_the_loss_and_writes_checkpoints(workspace):
 
 
 def test_resumed_run_repeats_the_uninterrupted_one(workspace, tmp_path, monkeypatch):
-    uninterrupted = train(4).trainer
+    uninterrupted = train(4)._trainer
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "second"))
     train(2)
-    resumed = train(4, resume=True).trainer
+    resumed = train(4, resume=True)._trainer
     assert resumed.stats["train"]["Loss/total"] == uninterrupted.stats["train"]["Loss/total"]
     assert resumed.stats["val"]["Loss/total"] == uninterrupted.stats["val"]["Loss/total"]
     for a, b in zip(resumed.actor.net.parameters(), uninterrupted.actor.net.parameters()):
@@ -64,23 +64,23 @@ def test_resumed_run_repeats_the_uninterrupted_one(workspace, tmp_path, monkeypa
 
 
 def test_resume_with_workers_repeats_too(workspace, tmp_path, monkeypatch):
-    uninterrupted = train(3, num_workers=2).trainer.stats["train"]["Loss/total"]
+    uninterrupted = train(3, num_workers=2)._trainer.stats["train"]["Loss/total"]
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "second"))
     train(1, num_workers=2)
-    assert train(3, resume=True, num_workers=2).trainer.stats["train"]["Loss/total"] == uninterrupted
+    assert train(3, resume=True, num_workers=2)._trainer.stats["train"]["Loss/total"] == uninterrupted
 
 
 def test_non_finite_loss_stops_with_the_epoch_and_iteration(workspace):
     # 8 train batches per epoch: the 11th call is the third iteration of epoch 2.
     with pytest.raises(NonFiniteLossError, match="epoch 2, iteration 3"):
-        train(3, poison_at=10)
+        train(3, _poison_at=10)
 
 
 def test_mixed_precision_options_are_checked(workspace):
     with pytest.raises(ValueError, match="float16 mixed precision needs CUDA"):
         train(1, amp="float16")
     settings = train(1, amp="bfloat16")
-    assert settings.trainer.stats["train"]["Loss/total"][0] > 0
+    assert settings._trainer.stats["train"]["Loss/total"][0] > 0
 
 
 def free_port() -> int:
@@ -100,7 +100,7 @@ spec.loader.exec_module(module)
 import torch
 from ltr.run_training import run_training
 settings = run_training("tests", "tiny", seed=3, device="cpu")
-net = settings.trainer.actor.net
+net = settings._trainer.actor.net
 assert not isinstance(net, torch.nn.parallel.DistributedDataParallel)
 print("PARAMS", ",".join(f"{v:.6f}" for v in net.weight.flatten().tolist()))
 """

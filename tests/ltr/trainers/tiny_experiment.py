@@ -42,7 +42,7 @@ def run(settings):
     torch.manual_seed(settings.seed)
     net = torch.nn.Linear(8, 1)
     actor = RegressionActor(net, torch.nn.MSELoss())
-    actor.poison_at = getattr(settings, "poison_at", None)
+    actor.poison_at = getattr(settings, "_poison_at", None)
     loaders = [LTRLoader("train", RegressionSamples(64), batch_size=8, seed=settings.seed,
                          num_workers=getattr(settings, "num_workers", 0)),
                LTRLoader("val", RegressionSamples(32), training=False, batch_size=8, seed=settings.seed + 1,
@@ -51,4 +51,4 @@ def run(settings):
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     trainer = LTRTrainer(actor, loaders, optimizer, settings, scheduler)
     trainer.train(getattr(settings, "epochs", 4), load_latest=settings.resume)
-    settings.trainer = trainer
+    settings._trainer = trainer  # for the tests; '_': not a setting
