@@ -71,11 +71,67 @@ DEFAULT_WORKSPACE = REPO_ROOT / "workspace"
 
 
 class EnvironmentPathError(FileNotFoundError):
-    """A path the toolkit needs is not set, or does not exist."""
+    """A path the toolkit needs is not set, does not exist, is empty or is a file.
 
-    def __init__(self, message: str, *, field: str):
+    ``field`` is the environment field that sets it; ``state`` (where known) is one of
+    ``'not set'``, ``'missing'``, ``'empty'``, ``'file'``, ``'unwritable'``."""
+
+    def __init__(self, message: str, *, field: str, state: str | None = None):
         super().__init__(message)
         self.field = field
+        self.state = state
+
+
+def where_to_set(field: str, local_file: Path | str = "admin/local.py") -> str:
+    """How a user points the environment field ``field`` at a path (for error messages)."""
+    return f"set {field} in {local_file} or the environment variable {ENV_PREFIX}{field.upper()}"
+
+
+_STATES = {"missing": "does not exist", "file": "is a file, not a folder", "empty": "is an empty folder"}
+
+
+def _folder_state(path: Path) -> str | None:
+    if not path.exists():
+        return "missing"
+    if not path.is_dir():
+        return "file"
+    if next(path.iterdir(), None) is None:
+        return "empty"
+    return None
+
+
+def resolve_dataset_root(root: str | os.PathLike | None, field: str, what: str | None = None, *,
+                         hint: str | None = None, environ: dict[str, str] | None = None) -> Path:
+    """The root folder of a dataset: ``root`` when given, else the environment's ``field``.
+
+    The folder must exist, be a folder and hold something; otherwise :class:`EnvironmentPathError`
+    names the path, the field, its environment variable, and whether the path is not set,
+    missing, empty or a file. ``what`` names the dataset (default: the field's description);
+    ``hint`` (where ``{root}`` stands for the path) is added to the message, e.g. how to
+    generate the dataset. Nothing is created: a dataset root is read, never written."""
+    try:
+        spec = FIELDS_BY_NAME[field]
+    except KeyError:
+        raise AttributeError(f"the environment has no field {field!r}") from None
+    what = what or spec.help
+    if root is None:
+        settings = env_settings(environ)
+        where = where_to_set(field, settings.local_file)
+        value = settings.value(field)
+        if value is None:
+            raise EnvironmentPathError(f"{field} ({spec.help}) is not set: {where}.", field=field, state="not set")
+        path = Path(value)
+        subject, fix = f"{field} = {value} (from {settings.source(field)})", f"fix it, or {where}"
+    else:
+        path = Path(root).expanduser()
+        where = where_to_set(field, _local_file_in_use(os.environ if environ is None else environ))
+        subject = f"{what} root {path}"
+        fix = f"pass an existing folder holding the dataset, or pass root=None and {where}"
+    state = _folder_state(path)
+    if state is not None:
+        extra = f"; {hint.format(root=path)}" if hint else ""
+        raise EnvironmentPathError(f"{subject} {_STATES[state]}: {fix}{extra}.", field=field, state=state)
+    return path
 
 
 def _local_file_in_use(environ) -> Path:
@@ -146,21 +202,21 @@ class EnvSettings:
         """The path of field ``name``, checked (inputs) or created (outputs)."""
         field = self._field(name)
         value, source = self._values[name]
-        where = f"set {name} in {self.local_file} or the environment variable {field.variable}"
+        where = where_to_set(name, self.local_file)
         if value is None:
-            raise EnvironmentPathError(f"{name} ({field.help}) is not set: {where}.", field=name)
+            raise EnvironmentPathError(f"{name} ({field.help}) is not set: {where}.", field=name, state="not set")
         path = Path(value)
         if field.kind == OUTPUT:
             try:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise EnvironmentPathError(
-                    f"{name} = {value} (from {source}) cannot be created ({error}): {where}.", field=name
-                ) from error
+                    f"{name} = {value} (from {source}) cannot be created ({error}): {where}.", field=name,
+                    state="unwritable") from error
         elif not path.exists():
             raise EnvironmentPathError(
-                f"{name} = {value} (from {source}) does not exist: fix it, or {where}.", field=name
-            )
+                f"{name} = {value} (from {source}) does not exist: fix it, or {where}.", field=name,
+                state="missing")
         return value
 
     def _field(self, name: str) -> Field:

@@ -16,7 +16,7 @@ import sys
 
 import torch
 
-from admin.environment import env_settings
+from admin.environment import EnvironmentPathError, env_settings
 from admin.logging_setup import setup_logging
 from ltr.settings import TrainSettings, UnknownSettingError, seed_everything
 
@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                      amp=args.amp)
     except UnknownSettingError as error:  # a misspelt or unread setting in the experiment: one line
         raise SystemExit(str(error)) from None
+    except EnvironmentPathError as error:  # a dataset root not set, missing, empty or a file: one line
+        raise SystemExit(f"Error: {error}") from None
     return 0
 
 

@@ -1,6 +1,7 @@
 """The interface every training video dataset offers the samplers, and the helpers the dataset
-modules share: finding the root, reading annotation tables with errors that name the file and
-line, a small per-sequence cache, and reproducible subsampling.
+modules share: checking label lengths, a small per-sequence cache, and reproducible subsampling.
+Roots are resolved by :func:`admin.environment.resolve_dataset_root`; annotation and label files
+are read by :mod:`ltr.data.box_files`.
 
 A dataset is a list of sequences; a sequence has N frames (0-based ids) and per-frame
 annotations, as returned by :meth:`BaseVideoDataset.get_sequence_info`:
@@ -15,95 +16,22 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
 import random
-import re
-from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable, Sequence
+from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 import torch
 
-from admin.environment import FIELDS_BY_NAME, EnvironmentPathError, env_settings
 from ltr.data.image_loader import LazyFrame, imread
 
 logger = logging.getLogger(__name__)
 
 META_KEYS = ("object_class_name", "motion_class", "major_class", "root_class", "motion_adverb")
-_SEPARATORS = re.compile(r"[,\s]+")
-
-
-def resolve_root(root: str | os.PathLike | None, field: str, what: str) -> str:
-    """The dataset's root folder: ``root`` when given, else the environment's ``field``.
-
-    Raises :class:`EnvironmentPathError` naming the field (and its variable) when the field is
-    not set or its folder is missing, or naming ``root`` when an explicit root does not exist."""
-    if root is None:
-        return getattr(env_settings(), field)
-    path = Path(root).expanduser()
-    if not path.is_dir():
-        variable = FIELDS_BY_NAME[field].variable
-        state = "is not a folder" if path.exists() else "does not exist"
-        raise EnvironmentPathError(
-            f"{what} root {path} {state}: pass an existing folder, or pass root=None and set "
-            f"{field} in admin/local.py or the environment variable {variable}.", field=field)
-    return str(path)
 
 
 def empty_meta() -> dict[str, Any]:
     """Meta information with every key unknown."""
     return dict.fromkeys(META_KEYS)
-
-
-def _lines(path: Path) -> list[str]:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"annotation file {path} is missing: the dataset is incomplete, "
-                                f"download or extract it again") from None
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not a text file ({error}): replace it with the dataset's original") from None
-    return text.rstrip().splitlines()
-
-
-def read_boxes(path: str | os.PathLike) -> np.ndarray:
-    """``(N, 4)`` float32 boxes, one ``x,y,w,h`` line per frame (commas, tabs or spaces).
-
-    A line that is not four numbers raises ValueError naming the file and the line."""
-    path = Path(path)
-    rows = []
-    for number, line in enumerate(_lines(path), 1):
-        tokens = [t for t in _SEPARATORS.split(line.strip()) if t]
-        try:
-            if len(tokens) != 4:
-                raise ValueError(f"{len(tokens)} values")
-            rows.append([float(t) for t in tokens])
-        except ValueError as error:
-            raise ValueError(f"{path}, line {number}: expected four numbers x,y,w,h, got {line!r} "
-                             f"({error}); fix or replace the file") from None
-    return np.asarray(rows, dtype=np.float32).reshape(-1, 4)
-
-
-def read_labels(path: str | os.PathLike, allowed: Iterable[int] = (0, 1)) -> np.ndarray:
-    """Integer labels, one per frame, in one comma-separated line or one per line.
-
-    A value that is not one of ``allowed`` raises ValueError naming the file and the line."""
-    path = Path(path)
-    allowed = set(allowed)
-    values = []
-    for number, line in enumerate(_lines(path), 1):
-        for token in _SEPARATORS.split(line.strip()):
-            if not token:
-                continue
-            try:
-                value = int(token)
-            except ValueError:
-                value = None
-            if value not in allowed:
-                raise ValueError(f"{path}, line {number}: label {token!r} is not one of "
-                                 f"{sorted(allowed)}; fix or replace the file")
-            values.append(value)
-    return np.asarray(values, dtype=np.int64)
 
 
 def check_lengths(sequence: str, boxes: np.ndarray, labels: dict[str, np.ndarray]) -> None:

@@ -19,10 +19,11 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from admin.environment import resolve_dataset_root
 from ltr.data.image_loader import imread
 from ltr.dataset.base_image_dataset import BaseImageDataset
 from ltr.data.boxes import box_is_valid
-from ltr.dataset.base_video_dataset import BaseVideoDataset, empty_meta, group_by_class, resolve_root, subsample
+from ltr.dataset.base_video_dataset import BaseVideoDataset, empty_meta, group_by_class, subsample
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class MSCOCOSeq(BaseVideoDataset):
 
     def __init__(self, root: str | None = None, image_loader: Callable[[str], np.ndarray] = imread,
                  data_fraction: float | None = None, split: str = "train", version: str = "2014"):
-        root = resolve_root(root, ENV_FIELD, "coco")
+        root = str(resolve_dataset_root(root, ENV_FIELD, "coco"))
         super().__init__("coco", root, image_loader)
         self.split, self.version = split, str(version)
         self._instances = CocoInstances(root, split, self.version, data_fraction, self.name)
@@ -148,7 +149,7 @@ class MSCOCO(BaseImageDataset):
 
     def __init__(self, root: str | None = None, image_loader: Callable[[str], np.ndarray] = imread,
                  data_fraction: float | None = None, split: str = "train", version: str = "2014"):
-        root = resolve_root(root, ENV_FIELD, "coco")
+        root = str(resolve_dataset_root(root, ENV_FIELD, "coco"))
         super().__init__("coco", root, image_loader)
         self.split, self.version = split, str(version)
         self._instances = CocoInstances(root, split, self.version, data_fraction, self.name)

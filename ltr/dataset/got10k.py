@@ -19,10 +19,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from admin.environment import resolve_dataset_root
 from ltr.data.image_loader import imread
 from ltr.data.boxes import box_is_valid
-from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, check_lengths, empty_meta,
-                                            group_by_class, read_boxes, read_labels, resolve_root, subsample)
+from ltr.data.box_files import read_boxes, read_labels
+from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, check_lengths, empty_meta, group_by_class,
+                                            subsample)
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,30 @@ def read_split_indices(split: str) -> list[int]:
     return indices
 
 
+def got10k_visible(absence: np.ndarray, cover: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """GOT-10k's one visibility rule, for training and evaluation: ``(N,)`` bool, the target is
+    visible where it is not absent, its visible-ratio level ``cover`` (0..8) is above 0, and its
+    box is valid (finite, positive size).
+
+    The official toolkit scores the frames with ``cover > 0``; in GOT-10k's labels ``absence`` is 1
+    exactly where ``cover`` is 0, so the rule agrees with it there, and where a file's two labels
+    disagree the frame counts as not visible. A frame without a valid box cannot be scored either."""
+    valid = box_is_valid(torch.as_tensor(np.asarray(boxes))).numpy()
+    return (np.asarray(absence) == 0) & (np.asarray(cover) > 0) & valid
+
+
+def read_visibility(folder: str | os.PathLike, boxes: np.ndarray, *, field: str | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(N,)`` bool visibility (:func:`got10k_visible`) and ``(N,)`` int64 cover levels of the
+    GOT-10k sequence ``folder`` whose ground truth is ``boxes`` (``absence.label``, ``cover.label``).
+    ``field`` is the dataset's environment field, named when a file is missing."""
+    folder = Path(folder)
+    absence = read_labels(folder / "absence.label", (0, 1), field=field)
+    cover = read_labels(folder / "cover.label", range(9), field=field)
+    check_lengths(str(folder), boxes, {str(folder / "absence.label"): absence, str(folder / "cover.label"): cover})
+    return got10k_visible(absence, cover, boxes), cover
+
+
 def read_meta_info(path: str | os.PathLike) -> dict[str, Any]:
     """The meta information of ``meta_info.ini``, parsed by key; None for missing keys (all of
     them when the file is missing)."""
@@ -80,8 +106,8 @@ class Got10k(BaseVideoDataset):
         seq_ids: indices into ``list.txt`` of the sequences to use (not with ``split``).
         data_fraction: keep this random fraction of the sequences (reproducible).
 
-    ``get_sequence_info`` gives ``bbox``, ``valid``, ``visible`` (not absent, cover > 0, valid)
-    and ``visible_ratio`` (cover / 8)."""
+    ``get_sequence_info`` gives ``bbox``, ``valid``, ``visible`` (:func:`got10k_visible`: not
+    absent, cover > 0, valid) and ``visible_ratio`` (cover / 8)."""
 
     env_field = "got10k_dir"
     dataset_name = "got10k"
@@ -89,7 +115,7 @@ class Got10k(BaseVideoDataset):
     def __init__(self, root: str | None = None, image_loader: Callable[[str], np.ndarray] = imread,
                  split: str | None = None, seq_ids: Sequence[int] | None = None,
                  data_fraction: float | None = None):
-        root = resolve_root(root, self.env_field, self.dataset_name)
+        root = str(resolve_dataset_root(root, self.env_field, self.dataset_name))
         super().__init__(self.dataset_name, root, image_loader)
         all_sequences = self._read_list()
         if split is not None:
@@ -147,15 +173,11 @@ class Got10k(BaseVideoDataset):
 
     def _read_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
         path = self._existing_sequence_path(seq_id)
-        boxes = read_boxes(path / "groundtruth.txt")
-        absence = read_labels(path / "absence.label", (0, 1))
-        cover = read_labels(path / "cover.label", range(9))
-        check_lengths(str(path), boxes, {str(path / "absence.label"): absence, str(path / "cover.label"): cover})
+        boxes = read_boxes(path / "groundtruth.txt", skip_blank=False, dtype=np.float32)
+        visible, cover = read_visibility(path, boxes)
         bbox = torch.from_numpy(boxes)
-        valid = box_is_valid(bbox)
-        cover = torch.from_numpy(cover)
-        visible = (torch.from_numpy(absence) == 0) & (cover > 0) & valid
-        return {"bbox": bbox, "valid": valid, "visible": visible, "visible_ratio": cover.float() / 8}
+        return {"bbox": bbox, "valid": box_is_valid(bbox), "visible": torch.from_numpy(visible),
+                "visible_ratio": torch.from_numpy(cover).float() / 8}
 
     def frame_path(self, seq_id: int, frame_id: int) -> str:
         return str(self._sequence_path(seq_id) / f"{frame_id + 1:08d}.jpg")

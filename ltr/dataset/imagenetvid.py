@@ -26,11 +26,10 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from admin.environment import env_settings
+from admin.environment import env_settings, resolve_dataset_root
 from ltr.data.image_loader import imread
 from ltr.data.boxes import box_is_valid
-from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, empty_meta, group_by_class,
-                                            resolve_root)
+from ltr.dataset.base_video_dataset import BaseVideoDataset, LRUCache, empty_meta, group_by_class
 from ltr.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -146,7 +145,7 @@ class ImagenetVID(BaseVideoDataset):
 
     def __init__(self, root: str | None = None, image_loader: Callable[[str], np.ndarray] = imread,
                  min_length: int = 0, max_target_area: float = 1):
-        root = resolve_root(root, self.env_field, "imagenetvid")
+        root = str(resolve_dataset_root(root, self.env_field, "imagenetvid"))
         super().__init__("imagenetvid", root, image_loader)
         annotations = Path(root) / ANNOTATIONS
         if not annotations.is_dir():

@@ -16,10 +16,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from admin.environment import resolve_dataset_root
 from ltr.data.image_loader import imread
 from ltr.data.boxes import box_is_valid
-from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, check_lengths, empty_meta,
-                                            group_by_class, read_boxes, read_labels, resolve_root, subsample)
+from ltr.data.box_files import read_boxes, read_labels
+from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, check_lengths, empty_meta, group_by_class,
+                                            subsample)
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ class Lasot(BaseVideoDataset):
     def __init__(self, root: str | None = None, image_loader: Callable[[str], np.ndarray] = imread,
                  vid_ids: Sequence[int] | None = None, split: str | None = None,
                  data_fraction: float | None = None):
-        root = resolve_root(root, self.env_field, "lasot")
+        root = str(resolve_dataset_root(root, self.env_field, "lasot"))
         super().__init__("lasot", root, image_loader)
         sequences = self._build_sequence_list(vid_ids, split)
         self.sequence_list = subsample(sequences, data_fraction, self.name)
@@ -102,7 +104,7 @@ class Lasot(BaseVideoDataset):
         if not path.is_dir():
             raise FileNotFoundError(f"LaSOT sequence {self.sequence_list[seq_id]} has no folder {path}: "
                                     f"the dataset is incomplete, or the sequence is not part of it")
-        boxes = read_boxes(path / "groundtruth.txt")
+        boxes = read_boxes(path / "groundtruth.txt", skip_blank=False, dtype=np.float32)
         occlusion = read_labels(path / "full_occlusion.txt", (0, 1))
         out_of_view = read_labels(path / "out_of_view.txt", (0, 1))
         check_lengths(str(path), boxes, {str(path / "full_occlusion.txt"): occlusion,

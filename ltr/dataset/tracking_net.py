@@ -13,10 +13,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from admin.environment import resolve_dataset_root
 from ltr.data.image_loader import imread
 from ltr.data.boxes import box_is_valid
-from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, empty_meta, group_by_class,
-                                            read_boxes, resolve_root, subsample)
+from ltr.data.box_files import read_boxes
+from ltr.dataset.base_video_dataset import BaseVideoDataset, LRUCache, empty_meta, group_by_class, subsample
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class TrackingNet(BaseVideoDataset):
 
     def __init__(self, root: str | None = None, image_loader: Callable[[str], np.ndarray] = imread,
                  set_ids: Sequence[int] | None = None, data_fraction: float | None = None):
-        root = resolve_root(root, self.env_field, "trackingnet")
+        root = str(resolve_dataset_root(root, self.env_field, "trackingnet"))
         super().__init__("trackingnet", root, image_loader)
         if set_ids is None:
             set_ids = [k for k in range(NUM_SETS) if (Path(root) / f"TRAIN_{k}").is_dir()]
@@ -101,7 +102,8 @@ class TrackingNet(BaseVideoDataset):
     def _read_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
         self._check_seq_id(seq_id)
         set_id, name = self.sequence_list[seq_id]
-        bbox = torch.from_numpy(read_boxes(Path(self.root) / f"TRAIN_{set_id}" / "anno" / f"{name}.txt"))
+        bbox = torch.from_numpy(read_boxes(Path(self.root) / f"TRAIN_{set_id}" / "anno" / f"{name}.txt",
+                                           skip_blank=False, dtype=np.float32))
         valid = box_is_valid(bbox)
         return {"bbox": bbox, "valid": valid, "visible": valid.clone()}
 

@@ -8,8 +8,9 @@ Layouts, under the dataset root:
 - LaSOT: ``<class>/<class>-<n>/img/%08d.jpg``, ``groundtruth.txt``, ``full_occlusion.txt`` and
   ``out_of_view.txt`` (one comma-separated line of 0/1 each).
 - GOT-10k: ``<split>/list.txt`` naming the sequences, ``<split>/<seq>/%08d.jpg``,
-  ``groundtruth.txt``; ``val`` has one box per frame and ``absence.label``, ``test`` only the first
-  frame's box (frames counted on disk).
+  ``groundtruth.txt``; ``val`` has one box per frame, ``absence.label`` and ``cover.label``
+  (``target_visible`` follows training's rule, :func:`ltr.dataset.got10k.got10k_visible`), ``test``
+  only the first frame's box (frames counted on disk).
 - TrackingNet: ``TEST/anno/<seq>.txt`` (the first frame's box) and ``TEST/frames/<seq>/<i>.jpg``,
   0-based (frames counted on disk).
 """
@@ -20,7 +21,11 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from .annotations import dataset_root, read_boxes, read_flags, read_spec, require
+from admin.environment import resolve_dataset_root
+from ltr.data.box_files import read_boxes, read_labels
+from ltr.dataset.got10k import read_visibility
+
+from .annotations import read_spec, require
 from .data import Sequence, SequenceList
 
 _FRAME_8 = re.compile(r"^\d{8}\.jpg$")
@@ -34,12 +39,12 @@ def _names(default_spec: str, sequences: Iterable[str] | None) -> list[str]:
 def vot(root: str | Path | None = None, *, sequences: Iterable[str] | None = None) -> SequenceList:
     """VOT2018 (the 60 names of vot2018.json, or ``sequences``), rooted at ``root`` or ``vot_path``."""
     field = "vot_path"
-    base = dataset_root(root, field)
+    base = resolve_dataset_root(root, field)
     result = []
     for name in _names("vot2018.json", sequences):
         folder = require(base / name, "VOT sequence folder", field)
         anno = folder / "groundtruth.txt"
-        boxes = read_boxes(anno, field, polygons=True)
+        boxes = read_boxes(anno, field=field, polygons=True)
         image_dir = folder / "color" if (folder / "color").is_dir() else folder
         require(image_dir / f"{1:08d}.jpg", f"first frame of VOT sequence {name} (in color/ or the sequence folder)",
                 field)
@@ -52,15 +57,15 @@ def lasot(root: str | Path | None = None, *, sequences: Iterable[str] | None = N
     """LaSOT test set (the 280 names of lasot_test.txt, or ``sequences``), rooted at ``root`` or
     ``lasot_path``; ``target_visible`` is False where the target is fully occluded or out of view."""
     field = "lasot_path"
-    base = dataset_root(root, field)
+    base = resolve_dataset_root(root, field)
     result = []
     for name in _names("lasot_test.txt", sequences):
         object_class = name.rsplit("-", 1)[0]
         folder = require(base / object_class / name, "LaSOT sequence folder", field)
         anno = folder / "groundtruth.txt"
-        boxes = read_boxes(anno, field)
-        occluded = read_flags(folder / "full_occlusion.txt", field)
-        out_of_view = read_flags(folder / "out_of_view.txt", field)
+        boxes = read_boxes(anno, field=field)
+        occluded = read_labels(folder / "full_occlusion.txt", field=field).astype(bool)
+        out_of_view = read_labels(folder / "out_of_view.txt", field=field).astype(bool)
         if occluded.shape != out_of_view.shape:
             raise ValueError(f"LaSOT sequence {name}: full_occlusion.txt has {occluded.size} flags and "
                              f"out_of_view.txt {out_of_view.size} in {folder}; fix or replace the files")
@@ -78,7 +83,7 @@ def _got10k_layout(base: Path, split: str, field: str, dataset: str) -> Sequence
     for name in names:
         folder = require(split_dir / name, f"{dataset} sequence folder", field)
         anno = folder / "groundtruth.txt"
-        boxes = read_boxes(anno, field)
+        boxes = read_boxes(anno, field=field)
         if split == "test":
             count = sum(1 for path in folder.iterdir() if _FRAME_8.match(path.name))
             if boxes.shape[0] < 1:
@@ -86,9 +91,10 @@ def _got10k_layout(base: Path, split: str, field: str, dataset: str) -> Sequence
             frames = [str(folder / f"{number:08d}.jpg") for number in range(1, count + 1)]
             result.append(Sequence(name, frames, dataset, boxes[:1], anno_path=str(anno), first_frame_only=True))
         else:
-            absent = read_flags(folder / "absence.label", field)
+            # The rule training uses too (ltr.dataset.got10k.got10k_visible).
+            visible, _ = read_visibility(folder, boxes, field=field)
             frames = [str(folder / f"{number:08d}.jpg") for number in range(1, boxes.shape[0] + 1)]
-            result.append(Sequence(name, frames, dataset, boxes, target_visible=~absent, anno_path=str(anno)))
+            result.append(Sequence(name, frames, dataset, boxes, target_visible=visible, anno_path=str(anno)))
     return SequenceList(result)
 
 
@@ -97,25 +103,25 @@ def got10k(root: str | Path | None = None, *, split: str = "val") -> SequenceLis
     ``val/`` and ``test/``)."""
     if split not in ("val", "test"):
         raise ValueError(f"GOT-10k split must be 'val' or 'test', not {split!r}")
-    return _got10k_layout(dataset_root(root, "got10k_path"), split, "got10k_path", "got10k")
+    return _got10k_layout(resolve_dataset_root(root, "got10k_path"), split, "got10k_path", "got10k")
 
 
 def synthetic(root: str | Path | None = None) -> SequenceList:
     """The generated synthetic dataset's ``val/`` split (GOT-10k layout), rooted at ``root`` or
     ``synthetic_dir``; generate it first if it is missing."""
-    return _got10k_layout(dataset_root(root, "synthetic_dir"), "val", "synthetic_dir", "synthetic")
+    return _got10k_layout(resolve_dataset_root(root, "synthetic_dir"), "val", "synthetic_dir", "synthetic")
 
 
 def trackingnet(root: str | Path | None = None) -> SequenceList:
     """TrackingNet test set, rooted at ``root`` or ``trackingnet_path`` (the folder holding ``TEST/``)."""
     field = "trackingnet_path"
-    test_dir = require(dataset_root(root, field) / "TEST", "TrackingNet TEST folder", field)
+    test_dir = require(resolve_dataset_root(root, field) / "TEST", "TrackingNet TEST folder", field)
     anno_dir = require(test_dir / "anno", "TrackingNet annotation folder", field)
     result = []
     for anno in sorted(anno_dir.glob("*.txt")):
         name = anno.stem
         folder = require(test_dir / "frames" / name, "TrackingNet frame folder", field)
-        boxes = read_boxes(anno, field)
+        boxes = read_boxes(anno, field=field)
         if boxes.shape[0] < 1:
             raise ValueError(f"{anno} holds no box: the first frame's box is needed; fix or replace the file")
         numbers = sorted(int(m.group(1)) for m in map(_FRAME_INT.match, (p.name for p in folder.iterdir())) if m)

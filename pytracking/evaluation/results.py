@@ -7,24 +7,25 @@ files carry extra frames). Fewer rows than the ground truth is an error, unless 
 allowed (``allow_short``): published result files sometimes miss their last frames, which the
 analysis then counts as failures, as pytracking's analysis does.
 
-Files are parsed by numpy in one call; only a file that this fast path rejects, or in which it
-finds a problem, is read again line by line, to name the line that is wrong."""
+Files are parsed by :mod:`ltr.data.box_files` (numpy in one call; only a file that this fast path
+rejects, or in which it finds a problem, is read again line by line, to name the line that is
+wrong); this module holds the result policy and the folder layout."""
 
 from __future__ import annotations
 
-import io
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
 
+from ltr.data import box_files
+from ltr.data.box_files import ResultFileError
+
+__all__ = ["ResultFileError", "parse_fast", "parse_lines", "read_boxes", "run_folder", "short_result_error"]
+
 logger = logging.getLogger(__name__)
-_SEPARATORS = re.compile(r"[,\s]+")
-
-
-class ResultFileError(ValueError):
-    """A result file that cannot be scored; the message names it and what is wrong."""
+# What a result row must be: four numbers, no NaN, no negative size (the reader's keyword options).
+RESULT_POLICY = dict(columns=(4,), nan=False, nonnegative_size=True)
 
 
 def run_folder(results_path: str | Path, tracker: str, param: str, run_id: int | None = None) -> Path:
@@ -35,35 +36,12 @@ def run_folder(results_path: str | Path, tracker: str, param: str, run_id: int |
 def parse_fast(text: str) -> np.ndarray | None:
     """The (N, 4) rows of ``text``, or None where it is not plainly N valid rows (empty, a row
     that is not four numbers, NaN, a negative size): the line-by-line reader then says what."""
-    if not text.strip():
-        return None
-    try:
-        rows = np.loadtxt(io.StringIO(text.replace(",", " ")), dtype=np.float64, ndmin=2, comments=None)
-    except ValueError:
-        return None
-    if rows.shape[1] != 4 or np.isnan(rows).any() or (rows[:, 2:] < 0).any():
-        return None
-    return rows
+    return box_files.parse_fast(text, **RESULT_POLICY)
 
 
 def parse_lines(path: Path, text: str) -> np.ndarray:
     """The (N, 4) rows of ``text``, checked line by line; errors name ``path`` and the line."""
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        tokens = [t for t in _SEPARATORS.split(line.strip()) if t]
-        try:
-            values = [float(t) for t in tokens]
-        except ValueError:
-            values = []
-        if len(values) != 4:
-            raise ResultFileError(f"{path}, line {number}: expected four numbers x,y,w,h, got {line!r}")
-        if any(np.isnan(values)):
-            raise ResultFileError(f"{path}, line {number}: NaN in {line!r}; results must hold a box for every frame")
-        if values[2] < 0 or values[3] < 0:
-            raise ResultFileError(f"{path}, line {number}: negative size in {line!r}")
-        rows.append(values)
+    rows = box_files.parse_lines(path, text, error=ResultFileError, **RESULT_POLICY)
     return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
 
 
@@ -73,10 +51,7 @@ def read_boxes(path: str | Path, expected_rows: int, *, allow_short: bool = Fals
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no result file {path}: run the tracker on this sequence first")
-    text = path.read_text()
-    rows = parse_fast(text)
-    if rows is None:
-        rows = parse_lines(path, text)
+    rows = box_files.parse_rows(path, path.read_text(), error=ResultFileError, **RESULT_POLICY)
     if len(rows) < expected_rows and (not allow_short or len(rows) == 0):
         raise short_result_error(path, len(rows), expected_rows)
     extra = max(len(rows) - expected_rows, 0)

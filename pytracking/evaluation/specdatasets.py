@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .annotations import dataset_root, read_boxes, read_spec
+from admin.environment import resolve_dataset_root
+from ltr.data.box_files import read_boxes
+
+from .annotations import read_spec
 from .data import Sequence, SequenceList
 
 logger = logging.getLogger(__name__)
@@ -60,7 +63,7 @@ def spec_sequences(dataset: str, field: str, records: list[dict], root: Path, *,
         nz, ext = int(record["nz"]), record["ext"]
         frames = [str(folder / f"{number:0{nz}d}.{ext}") for number in range(start, end + 1)][omit:]
         anno = root / record["anno_path"]
-        boxes = read_boxes(anno, field)[omit:]
+        boxes = read_boxes(anno, field=field)[omit:]
         if not strict:
             boxes, changed = _reconcile(boxes, len(frames), anno, name)
             adjusted += changed
@@ -76,21 +79,21 @@ def otb(root: str | Path | None = None, *, specs: list[dict] | None = None,
         spec_file: str | Path | None = None, strict: bool = False) -> SequenceList:
     """OTB-100, rooted at ``root`` or the environment's ``otb_path``."""
     return spec_sequences("otb", "otb_path", _records("otb100.json", specs, spec_file),
-                          dataset_root(root, "otb_path"), strict=strict)
+                          resolve_dataset_root(root, "otb_path"), strict=strict)
 
 
 def nfs(root: str | Path | None = None, *, specs: list[dict] | None = None,
         spec_file: str | Path | None = None, strict: bool = False) -> SequenceList:
     """Need for Speed, 30 fps version, rooted at ``root`` or ``nfs_path``."""
     return spec_sequences("nfs", "nfs_path", _records("nfs.json", specs, spec_file),
-                          dataset_root(root, "nfs_path"), strict=strict)
+                          resolve_dataset_root(root, "nfs_path"), strict=strict)
 
 
 def uav(root: str | Path | None = None, *, specs: list[dict] | None = None,
         spec_file: str | Path | None = None, strict: bool = False) -> SequenceList:
     """UAV123, rooted at ``root`` or ``uav_path``; NaN rows where the target is absent are kept."""
     return spec_sequences("uav", "uav_path", _records("uav123.json", specs, spec_file),
-                          dataset_root(root, "uav_path"), strict=strict)
+                          resolve_dataset_root(root, "uav_path"), strict=strict)
 
 
 def _key(name: str) -> str:
@@ -127,5 +130,5 @@ def tpl(root: str | Path | None = None, *, specs: list[dict] | None = None,
     exclude = set()
     if exclude_otb:
         exclude = tpl_otb_overlap(records, otb_specs if otb_specs is not None else read_spec("otb100.json"))
-    return spec_sequences("tpl", "tpl_path", records, dataset_root(root, "tpl_path"), strict=strict,
+    return spec_sequences("tpl", "tpl_path", records, resolve_dataset_root(root, "tpl_path"), strict=strict,
                           exclude=exclude)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from admin.environment import env_settings
+from ltr.data.box_files import format_box_rows
 from ltr.fileio import atomic_write_bytes
 from pytracking.evaluation.results import ResultFileError, read_boxes, run_folder
 from pytracking.evaluation.data import SequenceList
@@ -73,10 +74,6 @@ def collect_results(dataset: SequenceList, folders: SequenceABC[Path], *, times:
     return results
 
 
-def _format_boxes(boxes: np.ndarray) -> str:
-    return "".join(",".join(f"{v:.4f}" for v in box) + "\n" for box in boxes)
-
-
 def _write_zip(output: Path, files: dict[str, str]) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -111,7 +108,7 @@ def pack_got10k(tracker: str, param: str, run_ids: SequenceABC[int | None] = (No
     files = {}
     for name, runs in results.items():
         for number, (boxes, _) in enumerate(runs, 1):
-            files[f"{name}/{name}_{number:03d}.txt"] = _format_boxes(boxes)
+            files[f"{name}/{name}_{number:03d}.txt"] = format_box_rows(boxes, delimiter=",")
         mean_times = np.mean([durations for _, durations in runs], axis=0)
         files[f"{name}/{name}_time.txt"] = "".join(f"{t:.8f}\n" for t in mean_times)
     return _write_zip(Path(output) if output else default_output("got10k", tracker, param), files)
@@ -126,5 +123,5 @@ def pack_trackingnet(tracker: str, param: str, run_id: int | None = None, *,
     results_path = results_path or env_settings().results_path
     folder = run_folder(results_path, tracker, param, run_id)
     results = collect_results(sequences, [folder], times=False)
-    files = {f"{name}.txt": _format_boxes(runs[0][0]) for name, runs in results.items()}
+    files = {f"{name}.txt": format_box_rows(runs[0][0], delimiter=",") for name, runs in results.items()}
     return _write_zip(Path(output) if output else default_output("trackingnet", tracker, param), files)

@@ -32,6 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ltr.data.box_files import format_box_rows, read_boxes, read_labels
 from ltr.dataset.synthetic.scene import SceneConfig, SequencePlan
 from ltr.dataset.synthetic.textures import texture_source_name
 from ltr.fileio import atomic_write_text
@@ -66,12 +67,12 @@ def write_sequence(folder: Path, plan: SequencePlan, *, description: str) -> Non
         if not ok:
             raise RuntimeError(f"JPEG encoding failed for frame {t + 1} of {folder}")
         (folder / f"{t + 1:08d}.jpg").write_bytes(encoded.tobytes())
-        boxes.append(",".join(f"{v:.4f}" for v in frame.box))
+        boxes.append(frame.box)
         absence.append(str(int(frame.absent)))
         cover.append(str(frame.cover))
         cut.append(str(int(frame.cut_by_image)))
-    for name, lines in (("groundtruth.txt", boxes), ("absence.label", absence),
-                        ("cover.label", cover), ("cut_by_image.label", cut)):
+    (folder / "groundtruth.txt").write_text(format_box_rows(boxes, delimiter=","))
+    for name, lines in (("absence.label", absence), ("cover.label", cover), ("cut_by_image.label", cut)):
         (folder / name).write_text("\n".join(lines) + "\n")
     meta = plan.meta()
     seconds = plan.config.frames // FPS
@@ -147,10 +148,10 @@ def summarize_split(folder: Path) -> SplitSummary:
     sizes = []
     for name in names:
         sequence = folder / name
-        boxes = np.loadtxt(sequence / "groundtruth.txt", delimiter=",", ndmin=2)
-        absence = np.array(_read_column(sequence / "absence.label"), int)
-        cover = np.array(_read_column(sequence / "cover.label"), int)
-        cut_by_image = np.array(_read_column(sequence / "cut_by_image.label"), int)
+        boxes = read_boxes(sequence / "groundtruth.txt")
+        absence = read_labels(sequence / "absence.label", (0, 1))
+        cover = read_labels(sequence / "cover.label", range(9))
+        cut_by_image = read_labels(sequence / "cut_by_image.label", (0, 1))
         count = len(list(sequence.glob("*.jpg")))
         if not count == len(boxes) == len(absence) == len(cover) == len(cut_by_image):
             raise ValueError(f"{sequence}: {count} frames but {len(boxes)} boxes, {len(absence)} absence, "

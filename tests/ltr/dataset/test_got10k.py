@@ -169,6 +169,11 @@ def test_root_from_the_environment(clean_env, root, monkeypatch):
 def test_missing_root_and_list(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing-root.*does not exist.*got10k_dir.*TRACKING_GOT10K_DIR"):
         Got10k(str(tmp_path / "missing-root"))
+    # An empty root is named as such; a root holding something else lacks its list.
+    with pytest.raises(EnvironmentPathError, match="is an empty folder.*got10k_dir") as error:
+        Got10k(str(tmp_path))
+    assert error.value.state == "empty"
+    (tmp_path / "other.txt").write_text("")
     with pytest.raises(FileNotFoundError, match="list.txt is missing"):
         Got10k(str(tmp_path))
 

@@ -35,6 +35,7 @@ def synthetic_tree(tmp_path) -> Path:
         rows = "".join(",".join(f"{v:g}" for v in row) + "\n" for row in ground_truth())
         (val / name / "groundtruth.txt").write_text(rows)
         (val / name / "absence.label").write_text("0\n" * FRAMES)
+        (val / name / "cover.label").write_text("8\n" * FRAMES)
         write_results(tmp_path / "results" / "T" / "p" / f"{name}.txt", hits)
     return tmp_path
 

@@ -138,7 +138,7 @@ def test_spec_errors_name_file_and_line(tmp_path):
     write(root / "B" / "gt.txt", "1,2,3\n")
     with pytest.raises(ValueError, match=r"A/gt\.txt, line 2"):
         get_dataset("otb", root=root, specs=[record("A", "A/img", 1, 2, "A/gt.txt")])
-    with pytest.raises(ValueError, match=r"B/gt\.txt, line 1: 3 values"):
+    with pytest.raises(ValueError, match=r"B/gt\.txt, line 1: expected four numbers x,y,w,h, got '1,2,3' \(3 values\)"):
         get_dataset("otb", root=root, specs=[record("B", "B/img", 1, 1, "B/gt.txt")])
     with pytest.raises(FileNotFoundError, match=r"C/gt\.txt.*otb_path"):
         get_dataset("otb", root=root, specs=[record("C", "C/img", 1, 1, "C/gt.txt")])
@@ -248,6 +248,8 @@ def make_got10k_split(split_dir: Path, full: bool) -> None:
         write(folder / "groundtruth.txt", "".join(f"{n}.5,{n},10,20\n" for n in range(1, rows + 1)))
         if full:
             write(folder / "absence.label", "".join("1\n" if n == 2 else "0\n" for n in range(1, frames + 1)))
+            # GOT-10k's cover level is 0 exactly where the target is absent.
+            write(folder / "cover.label", "".join("0\n" if n == 2 else "8\n" for n in range(1, frames + 1)))
 
 
 def test_got10k_val_and_test(tmp_path):
