@@ -86,6 +86,11 @@ class Sequence:
                              f"({box.tolist()}) in {self.anno_path or 'its ground truth'}; pass init_box")
         return {"init_bbox": [float(v) for v in box]}
 
+    def frame_info(self, index: int) -> dict:
+        """What the tracker is given with frame ``index`` besides the image: nothing for a
+        single-object sequence (a multi-object sequence hands its public detections here)."""
+        return {}
+
 
 class SequenceList(list):
     """A list of :class:`Sequence` that can also be indexed by sequence name."""

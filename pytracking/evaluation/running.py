@@ -1,14 +1,19 @@
 """Running trackers over a dataset: one job per (sequence, tracker) pair, resumable, in several
 processes or torchrun ranks, with failures recorded instead of stopping the run.
 
-Result files of a pair, in the tracker's ``results_dir``:
+The runner knows trackers only through :class:`pytracking.evaluation.tracker.Tracker` (its
+label, results folder and ``run_sequence``) and what their frames output
+(:mod:`pytracking.tracker.outputs`). Result files of a pair, in the tracker's ``results_dir``:
 
-    <seq>.txt          one box per frame: x, y, w, h, tab separated, 4 decimals
+    <seq>.txt          a single-object tracker: one box per frame, x, y, w, h, tab separated,
+                       4 decimals; a multi-object tracker: MOTChallenge rows
+                       frame, id, x, y, w, h, score, -1, -1, -1 (comma separated, frames from 1)
     <seq>_time.txt     one time per frame, seconds
     failed/<seq>.txt   the traceback of the last failed attempt (removed by a later success)
 
-Both result files are written atomically, the time file first, so a box file with one row per
-frame means the pair is complete; such pairs are skipped unless ``rerun``.
+Both result files are written atomically, the time file first. A pair is complete, and skipped
+unless ``rerun``, when its box file holds one row per frame (single object), or when its result
+file exists and its time file holds one row per frame (multi-object: frames may have no tracks).
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from typing import TypeVar
 
 import numpy as np
 
+from ltr.data.box_files import MotRows, write_box_rows, write_mot_rows
 from ltr.fileio import atomic_write_text
 from pytracking.evaluation.data import Sequence
 from pytracking.evaluation.tracker import Tracker
+from pytracking.tracker.outputs import SINGLE_OBJECT
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,20 +100,30 @@ def count_rows(path: Path) -> int:
 
 
 def is_complete(tracker: Tracker, seq: Sequence) -> bool:
-    """Whether ``seq``'s box file for ``tracker`` holds one row per frame."""
-    return count_rows(results_paths(tracker, seq)[0]) == len(seq)
+    """Whether ``seq``'s results for ``tracker`` are complete (see the module's docstring)."""
+    result_file, time_file, _ = results_paths(tracker, seq)
+    if tracker.frame_output is SINGLE_OBJECT:
+        return count_rows(result_file) == len(seq)
+    return result_file.is_file() and count_rows(time_file) == len(seq)
 
 
 def write_results(tracker: Tracker, seq: Sequence, output: dict) -> None:
-    """Write the time file, then the box file (each atomically)."""
-    box_file, time_file, _ = results_paths(tracker, seq)
-    boxes = np.asarray(output["target_bbox"], dtype=np.float64).reshape(-1, 4)
+    """Write the time file, then the result file (each atomically)."""
+    result_file, time_file, _ = results_paths(tracker, seq)
     times = np.asarray(output["time"], dtype=np.float64).reshape(-1)
-    if len(boxes) != len(seq) or len(times) != len(seq):
-        raise ValueError(f"{tracker.label} gave {len(boxes)} boxes and {len(times)} times for the "
-                         f"{len(seq)} frames of {seq.name}")
-    atomic_write_text(time_file, "".join(f"{t:.6f}\n" for t in times))
-    atomic_write_text(box_file, "".join("\t".join(f"{v:.4f}" for v in box) + "\n" for box in boxes))
+    if len(times) != len(seq):
+        raise ValueError(f"{tracker.label} gave {len(times)} times for the {len(seq)} frames of {seq.name}")
+    if tracker.frame_output is SINGLE_OBJECT:
+        boxes = np.asarray(output["target_bbox"], dtype=np.float64).reshape(-1, 4)
+        if len(boxes) != len(seq):
+            raise ValueError(f"{tracker.label} gave {len(boxes)} boxes for the {len(seq)} frames of {seq.name}")
+        atomic_write_text(time_file, "".join(f"{t:.6f}\n" for t in times))
+        write_box_rows(result_file, boxes)
+    else:
+        rows = np.asarray(output[tracker.frame_output.key], dtype=np.float64).reshape(-1, 7)
+        world = np.full((len(rows), 3), -1.0)  # MOTChallenge's unused x, y, z columns
+        atomic_write_text(time_file, "".join(f"{t:.6f}\n" for t in times))
+        write_mot_rows(result_file, MotRows.from_array(np.concatenate([rows, world], 1)))
 
 
 def run_pair(seq: Sequence, tracker: Tracker, debug: int | None = None) -> PairResult:

@@ -1,5 +1,7 @@
-"""A tracker as the evaluation sees it: a tracker package and one of its parameter files, found by
-name (``Tracker("opencv", "csrt")``), run over a sequence frame by frame with every frame timed."""
+"""A tracker as the evaluation sees it: a tracker class and one of its parameter settings, found
+by name in ``pytracking/tracker`` and ``pytracking/parameter`` (``Tracker("opencv", "csrt")``) or
+given directly (:meth:`Tracker.from_class`), run over a sequence by the one frame loop
+(:mod:`pytracking.evaluation.loop`) with every frame timed and checked."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ import difflib
 import importlib
 import logging
 import pkgutil
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from admin.environment import env_settings
 from ltr.data.image_loader import imread
 from pytracking.evaluation.results import run_folder
 from pytracking.evaluation.data import Sequence
+from pytracking.evaluation.loop import FrameLoop
 from pytracking.tracker.base import BaseTracker, TrackerParams
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ class Tracker:
         self.parameter_name = parameter_name
         self.run_id = run_id
         self.display_name = display_name
+        self._parameters_source = f"pytracking/parameter/{name}/{parameter_name}.py"
         package = _import(f"{TRACKER_PACKAGE}.{name}", "tracker", name, tracker_names(),
                           f"package pytracking/tracker/{name}/")
         if not hasattr(package, "get_tracker_class"):
@@ -91,6 +94,22 @@ class Tracker:
                          parameter_names(name), f"file pytracking/parameter/{name}/{parameter_name}.py")
         if not callable(getattr(module, "parameters", None)):
             raise ValueError(f"{module.__file__} defines no parameters() function returning TrackerParams")
+        self._parameters: Callable[[], TrackerParams] = module.parameters
+
+    @classmethod
+    def from_class(cls, tracker_class: type[BaseTracker], parameters: Callable[[], TrackerParams], *,
+                   name: str, parameter_name: str, run_id: int | None = None,
+                   display_name: str | None = None) -> "Tracker":
+        """A tracker that lives outside ``pytracking/tracker`` (a user's own, a test's): built
+        from ``tracker_class`` and the ``parameters()`` function, named ``name`` and
+        ``parameter_name`` for its results folder."""
+        tracker = cls.__new__(cls)
+        tracker.name, tracker.parameter_name = name, parameter_name
+        tracker.run_id, tracker.display_name = run_id, display_name
+        tracker.tracker_class = tracker_class
+        tracker._parameters = parameters
+        tracker._parameters_source = f"{getattr(parameters, '__module__', '?')}.{getattr(parameters, '__qualname__', '?')}"
+        return tracker
 
     @property
     def label(self) -> str:
@@ -112,12 +131,12 @@ class Tracker:
         """A fresh :class:`TrackerParams` from the parameter file's ``parameters()``. A numbered
         run of a tracker whose parameters have a ``seed`` draws with seed + run id, so that
         runs 0, 1, 2 differ as repeated runs of a randomised tracker should, and each repeats."""
-        params = importlib.import_module(self._parameter_module).parameters()
+        params = self._parameters()
         if not isinstance(params, TrackerParams):
-            raise TypeError(f"parameters() of pytracking/parameter/{self.name}/{self.parameter_name}.py returned "
+            raise TypeError(f"parameters() of {self._parameters_source} returned "
                             f"{type(params).__name__}, expected TrackerParams")
         # A parameter the tracker does not read is a typo or a leftover: reported before any run.
-        self.tracker_class.check_parameters(params, f"pytracking/parameter/{self.name}/{self.parameter_name}.py")
+        self.tracker_class.check_parameters(params, self._parameters_source)
         if self.run_id is not None and params.has("seed"):
             params.seed = int(params.seed) + int(self.run_id)
         return params
@@ -125,58 +144,58 @@ class Tracker:
     def create_tracker(self, params: TrackerParams) -> BaseTracker:
         return self.tracker_class(params)
 
-    def run_sequence(self, seq: Sequence, *, debug: int | None = None) -> dict[str, Any]:
-        """Run the tracker over ``seq``: ``initialize`` on frame 0 with ``seq.init_info()``,
-        ``track`` on the others. ``debug`` (when given) sets ``params.debug``; trackers that
-        save debug images put them in ``params.debug_dir``, by default
-        ``<results_dir>/debug/<sequence>/``.
-
-        Returns ``{"target_bbox": (N, 4) float64, "time": (N,) seconds, ...}``; frame 0's box
-        is the initial box unless ``initialize`` returns one, and its time is the
-        initialisation's. Times cover the tracker's calls, not reading the frames. Other
-        outputs that the tracker returns are lists of length N (None where a frame lacks them).
-        """
+    def build(self, *, debug: int | None = None, debug_dir: str | Path | None = None) -> BaseTracker:
+        """A new tracker from fresh parameters; ``debug`` (when given) sets ``params.debug``
+        (0 by default), ``debug_dir`` the default ``params.debug_dir``."""
         params = self.get_parameters()
         if debug is not None:
             params.debug = debug
         params.set_default("debug", 0)
-        params.set_default("debug_dir", str(self.results_dir / "debug" / seq.name))
-        tracker = self.create_tracker(params)
-        init_info = seq.init_info()
-        outputs: dict[str, list] = {"target_bbox": [], "time": []}
+        if debug_dir is not None:
+            params.set_default("debug_dir", str(debug_dir))
+        return self.create_tracker(params)
+
+    @property
+    def frame_output(self):
+        """What a frame's output is (:mod:`pytracking.tracker.outputs`)."""
+        return self.tracker_class.frame_output
+
+    def run_sequence(self, seq: Sequence, *, debug: int | None = None) -> dict[str, Any]:
+        """Run the tracker over ``seq``: ``initialize`` on frame 0 with ``seq.init_info()``,
+        ``track`` on the others with ``seq.frame_info(index)``. ``debug`` (when given) sets
+        ``params.debug``; trackers that save debug images put them in ``params.debug_dir``, by
+        default ``<results_dir>/debug/<sequence>/``.
+
+        Returns ``{key: stacked outputs, "time": (N,) seconds, ...}`` where ``key`` is the
+        tracker's frame output: ``"target_bbox"`` ``(N, 4)`` float64 for a single-object
+        tracker (frame 0's box is the initial box unless ``initialize`` returns one),
+        ``"tracks"`` ``(rows, 7)`` ``[frame, id, x, y, w, h, score]`` for a multi-object one.
+        Frame 0's time is the initialisation's. Times cover the tracker's calls, not reading the
+        frames. Other outputs that the tracker returns are lists of length N (None where a
+        frame lacks them).
+        """
+        tracker = self.build(debug=debug, debug_dir=self.results_dir / "debug" / seq.name)
+        loop = FrameLoop(tracker, label=self.label, source=seq.name)
+        key = loop.output.key
+        values: list[np.ndarray] = []
+        outputs: dict[str, list] = {"time": []}
         for index, frame in enumerate(seq.frames):
             image = imread(frame)
-            start = time.perf_counter()
             if index == 0:
-                out = tracker.initialize(image, init_info) or {}
+                step = loop.initialize(image, seq.init_info())
             else:
-                out = tracker.track(image, {})
-            elapsed = time.perf_counter() - start
-            if out is None or not isinstance(out, dict):
-                raise TypeError(f"{self.label}: {'initialize' if index == 0 else 'track'} returned "
-                                f"{type(out).__name__} on frame {index} of {seq.name}, expected a dict")
-            if index > 0 and "target_bbox" not in out:
-                raise KeyError(f"{self.label}: track() returned no 'target_bbox' on frame {index} of {seq.name}")
-            box = self._checked_box(out.get("target_bbox", init_info["init_bbox"]), seq.name, index)
-            outputs["target_bbox"].append(box)
-            outputs["time"].append(elapsed)
-            for key, value in out.items():
-                if key != "target_bbox":
-                    outputs.setdefault(key, [None] * index).append(value)
-            for values in outputs.values():
-                if len(values) == index:  # a key this frame did not return
-                    values.append(None)
-        result: dict[str, Any] = dict(outputs)
-        result["target_bbox"] = np.asarray(outputs["target_bbox"], dtype=np.float64).reshape(-1, 4)
+                step = loop.track(image, frame=index, info=seq.frame_info(index))
+            values.append(step.value)
+            outputs["time"].append(step.seconds)
+            for name, value in step.out.items():
+                if name != key:
+                    outputs.setdefault(name, [None] * index).append(value)
+            for series in outputs.values():
+                if len(series) == index:  # a key this frame did not return
+                    series.append(None)
+        result: dict[str, Any] = {key: loop.output.stack(values), **outputs}
         result["time"] = np.asarray(outputs["time"], dtype=np.float64)
         return result
-
-    def _checked_box(self, box, sequence: str, index: int) -> list[float]:
-        values = np.asarray(box, dtype=np.float64).reshape(-1)
-        if values.shape != (4,) or not np.all(np.isfinite(values)) or values[2] < 0 or values[3] < 0:
-            raise ValueError(f"{self.label} returned the box {box!r} on frame {index} of {sequence}: "
-                             f"a box is four finite numbers x, y, w, h with w, h >= 0")
-        return values.tolist()
 
 
 def trackerlist(name: str, parameter_name: str, run_ids: Iterable[int | None] | int | None = None,

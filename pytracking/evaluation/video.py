@@ -22,7 +22,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ltr.data.box_files import format_box_rows
+from pytracking.evaluation.loop import FrameLoop
 from pytracking.evaluation.tracker import Tracker
+from pytracking.tracker.outputs import SINGLE_OBJECT
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +163,7 @@ class _BoxFile:
         self._file = open(self.partial, "w", encoding="utf-8")
 
     def write(self, box: Sequence[float]) -> None:
-        self._file.write(",".join(f"{float(v):.4f}" for v in box) + "\n")
+        self._file.write(format_box_rows([box], delimiter=","))
         self._file.flush()
 
     def finish(self) -> None:
@@ -201,18 +204,6 @@ def _source_name(source: str | Path | int | cv2.VideoCapture) -> str:
     return "capture" if isinstance(source, cv2.VideoCapture) else str(source)
 
 
-def _checked_output(out: object, fallback: list[float], index: int, label: str) -> list[float]:
-    if not isinstance(out, dict):
-        raise TypeError(f"{label} returned {type(out).__name__} on frame {index}, expected a dict")
-    if index > 0 and "target_bbox" not in out:
-        raise KeyError(f"{label}: track() returned no 'target_bbox' on frame {index}")
-    box = np.asarray(out.get("target_bbox", fallback), dtype=np.float64).reshape(-1)
-    if box.shape != (4,) or not np.all(np.isfinite(box)):
-        raise ValueError(f"{label} returned the box {out.get('target_bbox')!r} on frame {index}: "
-                         f"expected four finite numbers x, y, w, h")
-    return box.tolist()
-
-
 def track_video(tracker: Tracker, source: str | Path | int | cv2.VideoCapture, init_box: Sequence[float] | None = None,
                 *, results_file: str | Path | None = None, video_file: str | Path | None = None,
                 debug: int | None = None, select: SelectFn | None = None, show: ShowFn | None = None,
@@ -246,11 +237,10 @@ def track_video(tracker: Tracker, source: str | Path | int | cv2.VideoCapture, i
 def _track_capture(tracker: Tracker, capture: cv2.VideoCapture, name: str, init_box: Sequence[float] | None,
                    results_file: str | Path | None, video_file: str | Path | None, debug: int | None,
                    select: SelectFn | None, show: ShowFn | None, log_every: float) -> VideoRunSummary:
-    params = tracker.get_parameters()
-    if debug is not None:
-        params.debug = debug
-    params.set_default("debug", 0)
-    model = tracker.create_tracker(params)
+    if tracker.frame_output is not SINGLE_OBJECT:
+        raise ValueError(f"{tracker.label} is a multi-object tracker; videos are tracked with one box, "
+                         f"run a single-object tracker")
+    loop = FrameLoop(tracker.build(debug=debug), label=tracker.label, source=name)
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     total = total if total > 0 else None  # cameras and some streams do not know
     source_fps = capture.get(cv2.CAP_PROP_FPS)
@@ -282,24 +272,19 @@ def _track_capture(tracker: Tracker, capture: cv2.VideoCapture, name: str, init_
                 raise VideoError(f"frame {index} of {name} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
                                  f"{first_shape[1]}x{first_shape[0]}: frames of one video must have one size")
             image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            start = time.perf_counter()
             if index == 0:
-                out = model.initialize(image, {"init_bbox": box}) or {}
+                step = loop.initialize(image, {"init_bbox": box})
             else:
-                out = model.track(image, {})
-            elapsed = time.perf_counter() - start
-            box = _checked_output(out, box, index, tracker.label)
+                step = loop.track(image, frame=index)
+            box, elapsed = step.value.tolist(), step.seconds
             fps = 1.0 / elapsed if elapsed > 0 else None
             annotated = annotate(frame, box, index, fps)
             key = show(annotated) if show is not None else -1
             if key == RESELECT_KEY and select is not None:
                 chosen = select(frame)
                 if chosen is not None:
-                    box = check_init_box(chosen, first_shape)
-                    start = time.perf_counter()
-                    out = model.initialize(image, {"init_bbox": box}) or {}
-                    elapsed += time.perf_counter() - start
-                    box = _checked_output(out, box, 0, tracker.label)
+                    step = loop.initialize(image, {"init_bbox": check_init_box(chosen, first_shape)}, frame=index)
+                    box, elapsed = step.value.tolist(), elapsed + step.seconds
                     annotated = annotate(frame, box, index, None)
                     reselections += 1
                     logger.info("re-initialised on frame %d with box %s", index, box)

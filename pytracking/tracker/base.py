@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ltr.declarations import UnknownNameError, caller_file, describe_unknown, display_path, unknown_names
+from pytracking.tracker.outputs import SINGLE_OBJECT, FrameOutput
 
 
 class UnknownParameterError(UnknownNameError):
@@ -111,9 +112,12 @@ class TrackerParams:
 
 
 class BaseTracker(abc.ABC):
-    """A single-object tracker: built from its parameters, then initialised on the first frame
-    of a sequence and asked for the target's box on each following frame."""
+    """A tracker: built from its parameters, then initialised on the first frame of a sequence
+    and asked for its output on each following frame. ``frame_output`` says what that output is:
+    one box (``"target_bbox"``, the default) or the frame's tracks (``"tracks"``,
+    :data:`pytracking.tracker.outputs.MULTI_OBJECT`)."""
 
+    frame_output: ClassVar[FrameOutput] = SINGLE_OBJECT
     # The parameters the tracker reads (its helpers' included), each with the default it reads
     # it with, or REQUIRED / a NoDefault saying how it is derived. Every tracker in
     # pytracking/tracker declares them (a test holds each name read somewhere); None: not
