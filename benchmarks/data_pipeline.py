@@ -29,7 +29,7 @@ import torch
 
 from admin.environment import env_settings
 from ltr.data import transforms as tfm
-from ltr.data.boxes import box_iou
+from ltr.data.boxes import box_iou, centre_from_corner, corner_from_centre, cxcywh_to_xywh, xywh_to_xyxy
 from ltr.data.image_loader import imread
 from ltr.data.loader import LTRLoader
 from ltr.data.processing import ATOMProcessing
@@ -69,8 +69,9 @@ class StraightforwardProcessing(ATOMProcessing):
     def crop(self, frame, box, jittered):
         x, y, w, h = jittered.tolist()
         side = math.ceil(math.sqrt(w * h) * self.search_area_factor)
-        x0, y0 = round(x + 0.5 * w - 0.5 * side), round(y + 0.5 * h - 0.5 * side)
-        x1, y1 = x0 + side, y0 + side
+        x0 = round(corner_from_centre(centre_from_corner(x, w), side))
+        y0 = round(corner_from_centre(centre_from_corner(y, h), side))
+        x0, y0, x1, y1 = xywh_to_xyxy(torch.tensor([x0, y0, side, side])).tolist()
         height, width = frame.shape[:2]
         left, top = max(0, -x0), max(0, -y0)
         right, bottom = max(x1 - width + 1, 0), max(y1 - height + 1, 0)
@@ -90,8 +91,8 @@ class StraightforwardProcessing(ATOMProcessing):
                 cw, ch = self.draws.gauss(w, sigma), self.draws.gauss(h, sigma)
                 cw = cw if cw > 1 else w * self.draws.uniform(0.15, 0.5)
                 ch = ch if ch > 1 else h * self.draws.uniform(0.15, 0.5)
-                cx, cy = self.draws.gauss(x + w / 2, sigma), self.draws.gauss(y + h / 2, sigma)
-                proposal = torch.tensor([cx - cw / 2, cy - ch / 2, cw, ch])
+                cx, cy = self.draws.gauss(centre_from_corner(x, w), sigma), self.draws.gauss(centre_from_corner(y, h), sigma)
+                proposal = cxcywh_to_xywh(torch.tensor([cx, cy, cw, ch], dtype=torch.float64)).float()
                 iou = box_iou(box, proposal)
                 if iou > params["min_iou"]:
                     break

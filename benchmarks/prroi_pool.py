@@ -20,6 +20,7 @@ import torch
 from torchvision.ops import roi_align
 
 from external.PreciseRoIPooling import compiled_available, prroi_pool2d
+from ltr.data.boxes import xywh_to_xyxy
 
 LEVELS = ((128, 36, 5, 1 / 8), (256, 18, 3, 1 / 16))  # channels, map size, bins, scale
 IMAGE_SIZE = 288
@@ -33,7 +34,7 @@ def make_inputs(images: int, rois_per_image: int, device: str, generator: torch.
     sizes = torch.rand(count, 2, generator=generator) * 180 + 20
     corners = torch.rand(count, 2, generator=generator) * (IMAGE_SIZE - sizes)
     index = torch.arange(images).repeat_interleave(rois_per_image).float()[:, None]
-    rois = torch.cat([index, corners, corners + sizes], 1).to(device)
+    rois = torch.cat([index, xywh_to_xyxy(torch.cat([corners, sizes], 1))], 1).to(device)
     return maps, rois
 
 

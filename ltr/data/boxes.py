@@ -1,38 +1,122 @@
-"""Box geometry. Boxes are [x, y, w, h] (top-left corner, float pixels) everywhere a box crosses a
-function boundary; other layouts are converted here, at the edge."""
+"""Box geometry: the one module where a box changes layout.
+
+Boxes are ``[x, y, w, h]`` (top-left corner, float pixels) everywhere a box crosses a function
+boundary; other layouts are converted here, at the edge:
+
+- ``xyxy``: ``[x0, y0, x1, y1]``, the top-left and the (exclusive) bottom-right corner, x1 = x + w;
+- ``cxcywh``: ``[cx, cy, w, h]``, the continuous centre, cx = x + w / 2;
+- ``pixel_cxcywh``: ``[cx, cy, w, h]``, the centre as a pixel index, cx = x + (w - 1) / 2, the
+  published trackers' convention (ATOM's ``pos``); it is not the continuous centre.
+
+Box functions take numpy arrays or torch tensors of shape ``(..., 4)`` and return the same type
+(leading dimensions broadcast). The point helpers (``centre_from_corner`` and friends) are plain
+arithmetic on one coordinate pair or one coordinate: floats, arrays or tensors of any shape.
+Each helper keeps one fixed operation order, so a caller's float32 result does not depend on
+which helper it went through (``0.5 * w`` and ``w / 2`` round alike; ``x + (w - 1) / 2`` and
+``x + w / 2 - 0.5`` do not, hence separate pixel-index helpers).
+"""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import numpy as np
 import torch
 
-
-def xywh_to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
-    """(..., 4) [x, y, w, h] -> [x0, y0, x1, y1]."""
-    return torch.cat([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], -1)
+Boxes = TypeVar("Boxes", np.ndarray, torch.Tensor)
+Coordinate = TypeVar("Coordinate", float, np.ndarray, torch.Tensor)
 
 
-def xyxy_to_xywh(boxes: torch.Tensor) -> torch.Tensor:
-    """(..., 4) [x0, y0, x1, y1] -> [x, y, w, h]."""
-    return torch.cat([boxes[..., :2], boxes[..., 2:] - boxes[..., :2]], -1)
+def _cat(first: Boxes, second: Boxes) -> Boxes:
+    """Join two (..., 2) halves into (..., 4), torch or numpy."""
+    if isinstance(first, torch.Tensor):
+        return torch.cat([first, second], -1)
+    return np.concatenate([first, second], -1)
 
 
-def xywh_to_cxcywh(boxes: torch.Tensor) -> torch.Tensor:
-    return torch.cat([boxes[..., :2] + 0.5 * boxes[..., 2:], boxes[..., 2:]], -1)
+# Points: one coordinate (or pair) and the matching size ----------------------------------
+
+def centre_from_corner(corner: Coordinate, size: Coordinate) -> Coordinate:
+    """Continuous centre of the extent starting at ``corner``: corner + size / 2."""
+    return corner + 0.5 * size
 
 
-def cxcywh_to_xywh(boxes: torch.Tensor) -> torch.Tensor:
-    return torch.cat([boxes[..., :2] - 0.5 * boxes[..., 2:], boxes[..., 2:]], -1)
+def corner_from_centre(centre: Coordinate, size: Coordinate) -> Coordinate:
+    """Top-left corner of the extent of ``size`` centred on ``centre``: centre - size / 2."""
+    return centre - 0.5 * size
 
 
-def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """IoU of [x, y, w, h] boxes, broadcast over leading dimensions: (...,)."""
-    low = torch.maximum(a[..., :2], b[..., :2])
-    high = torch.minimum(a[..., :2] + a[..., 2:], b[..., :2] + b[..., 2:])
-    intersection = (high - low).clamp(min=0).prod(-1)
+def pixel_centre_from_corner(corner: Coordinate, size: Coordinate) -> Coordinate:
+    """Centre as a pixel index (published trackers): corner + (size - 1) / 2."""
+    return corner + (size - 1) / 2
+
+
+def corner_from_pixel_centre(centre: Coordinate, size: Coordinate) -> Coordinate:
+    """Inverse of :func:`pixel_centre_from_corner`: centre - (size - 1) / 2."""
+    return centre - (size - 1) / 2
+
+
+# Boxes (..., 4) ---------------------------------------------------------------------------
+
+def xywh_to_xyxy(boxes: Boxes) -> Boxes:
+    """(..., 4) [x, y, w, h] -> [x0, y0, x1, y1], x1 = x + w."""
+    return _cat(boxes[..., :2], boxes[..., :2] + boxes[..., 2:])
+
+
+def xyxy_to_xywh(boxes: Boxes) -> Boxes:
+    """(..., 4) [x0, y0, x1, y1] -> [x, y, w, h], w = x1 - x0."""
+    return _cat(boxes[..., :2], boxes[..., 2:] - boxes[..., :2])
+
+
+def xywh_to_cxcywh(boxes: Boxes) -> Boxes:
+    """(..., 4) [x, y, w, h] -> [cx, cy, w, h], cx = x + w / 2."""
+    return _cat(centre_from_corner(boxes[..., :2], boxes[..., 2:]), boxes[..., 2:])
+
+
+def cxcywh_to_xywh(boxes: Boxes) -> Boxes:
+    """(..., 4) [cx, cy, w, h] -> [x, y, w, h], x = cx - w / 2."""
+    return _cat(corner_from_centre(boxes[..., :2], boxes[..., 2:]), boxes[..., 2:])
+
+
+def cxcywh_to_xyxy(boxes: Boxes) -> Boxes:
+    """(..., 4) [cx, cy, w, h] -> [x0, y0, x1, y1] = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]."""
+    half = 0.5 * boxes[..., 2:]
+    return _cat(boxes[..., :2] - half, boxes[..., :2] + half)
+
+
+def xyxy_to_cxcywh(boxes: Boxes) -> Boxes:
+    """(..., 4) [x0, y0, x1, y1] -> [cx, cy, w, h], through [x, y, w, h]."""
+    return xywh_to_cxcywh(xyxy_to_xywh(boxes))
+
+
+def xywh_to_pixel_cxcywh(boxes: Boxes) -> Boxes:
+    """(..., 4) [x, y, w, h] -> [cx, cy, w, h] with the centre a pixel index, cx = x + (w - 1) / 2."""
+    return _cat(pixel_centre_from_corner(boxes[..., :2], boxes[..., 2:]), boxes[..., 2:])
+
+
+def pixel_cxcywh_to_xywh(boxes: Boxes) -> Boxes:
+    """(..., 4) [cx, cy, w, h], centre a pixel index -> [x, y, w, h], x = cx - (w - 1) / 2."""
+    return _cat(corner_from_pixel_centre(boxes[..., :2], boxes[..., 2:]), boxes[..., 2:])
+
+
+def box_iou(a: Boxes, b: Boxes) -> Boxes:
+    """IoU of [x, y, w, h] boxes (continuous pixels), broadcast over leading dimensions:
+    (..., 4), (..., 4) -> (...,). 0 where both boxes are empty."""
+    if isinstance(a, torch.Tensor):
+        low = torch.maximum(a[..., :2], b[..., :2])
+        high = torch.minimum(a[..., :2] + a[..., 2:], b[..., :2] + b[..., 2:])
+        intersection = (high - low).clamp(min=0).prod(-1)
+        union = a[..., 2:].prod(-1) + b[..., 2:].prod(-1) - intersection
+        return intersection / union.clamp(min=torch.finfo(union.dtype).tiny)
+    low = np.maximum(a[..., :2], b[..., :2])
+    high = np.minimum(a[..., :2] + a[..., 2:], b[..., :2] + b[..., 2:])
+    intersection = np.clip(high - low, 0, None).prod(-1)
     union = a[..., 2:].prod(-1) + b[..., 2:].prod(-1) - intersection
-    return intersection / union.clamp(min=torch.finfo(union.dtype).tiny)
+    return intersection / np.maximum(union, np.finfo(np.result_type(union.dtype, np.float32)).tiny)
 
 
-def box_is_valid(boxes: torch.Tensor) -> torch.Tensor:
-    """Finite boxes of positive width and height: (...,) bool."""
-    return torch.isfinite(boxes).all(-1) & (boxes[..., 2] > 0) & (boxes[..., 3] > 0)
+def box_is_valid(boxes: Boxes) -> Boxes:
+    """Finite boxes of positive width and height: (..., 4) -> (...,) bool."""
+    if isinstance(boxes, torch.Tensor):
+        return torch.isfinite(boxes).all(-1) & (boxes[..., 2] > 0) & (boxes[..., 3] > 0)
+    return np.isfinite(boxes).all(-1) & (boxes[..., 2] > 0) & (boxes[..., 3] > 0)

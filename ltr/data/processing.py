@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from ltr.data import transforms as tfm
+from ltr.data.boxes import cxcywh_to_xywh, xywh_to_cxcywh
 from ltr.data.image_loader import LazyFrame
 from ltr.data.processing_utils import (crop_region, crop_window, decode_reduction, extract_crop,
                                        sample_proposals)
@@ -70,8 +71,8 @@ class ATOMProcessing(BaseProcessing):
         x, y, w, h = (float(v) for v in box)
         size = np.array([w, h]) * np.exp(self.rng.standard_normal(2) * self.scale_jitter_factor[split])
         max_offset = np.sqrt(size.prod()) * self.center_jitter_factor[split]
-        centre = np.array([x + 0.5 * w, y + 0.5 * h]) + max_offset * (self.rng.random(2) - 0.5)
-        return torch.from_numpy(np.concatenate([centre - 0.5 * size, size]).astype(np.float32))
+        centre = xywh_to_cxcywh(np.array([x, y, w, h]))[:2] + max_offset * (self.rng.random(2) - 0.5)
+        return torch.from_numpy(cxcywh_to_xywh(np.concatenate([centre, size])).astype(np.float32))
 
     def crop(self, frame, box: torch.Tensor, jittered: torch.Tensor):
         """Crop ``frame`` (an array or a LazyFrame) around ``jittered``; ``box`` in crop coordinates."""

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import torch
 
+from ltr.data.boxes import box_iou, centre_from_corner, corner_from_centre, xywh_to_xyxy
 from ltr.data.image_loader import REDUCTIONS
 
 
@@ -54,7 +55,8 @@ def crop_window(box, search_area_factor: float, output_sz: int) -> CropWindow:
     if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
         raise ValueError(f"cannot crop around the box {[x, y, w, h]}: it needs a finite positive size")
     side = max(1, math.ceil(math.sqrt(w * h) * search_area_factor))
-    return CropWindow(x + 0.5 * w - 0.5 * side, y + 0.5 * h - 0.5 * side, side, int(output_sz))
+    return CropWindow(corner_from_centre(centre_from_corner(x, w), side),
+                      corner_from_centre(centre_from_corner(y, h), side), side, int(output_sz))
 
 
 def decode_reduction(window: CropWindow, image_size: tuple[int, int] | None = None) -> int:
@@ -122,8 +124,9 @@ def crop_region(window: CropWindow, image_scale: float = 1.0, margin: int = 8) -
     margin += 2 ** int(math.floor(math.log2(shrink))) if shrink >= 2 else 1
     x0 = math.floor(window.x0 * image_scale) - margin
     y0 = math.floor(window.y0 * image_scale) - margin
-    x1 = math.ceil((window.x0 + window.side) * image_scale) + margin
-    y1 = math.ceil((window.y0 + window.side) * image_scale) + margin
+    _, _, right, bottom = xywh_to_xyxy(np.array([window.x0, window.y0, window.side, window.side], np.float64))
+    x1 = math.ceil(float(right) * image_scale) + margin
+    y1 = math.ceil(float(bottom) * image_scale) + margin
     return x0 // 16 * 16, y0 // 16 * 16, x1, y1
 
 
@@ -150,21 +153,17 @@ def sample_proposals(box: torch.Tensor, count: int, sigma_factors, min_iou: floa
     decay = 0.9 ** np.arange(max_tries)
     sigma = sigma_factors[choice][:, None] * decay[None] * np.sqrt(w * h)  # (count, tries)
     noise = rng.standard_normal((4, count, max_tries))
-    cx = x + 0.5 * w + noise[0] * sigma
-    cy = y + 0.5 * h + noise[1] * sigma
+    cx = centre_from_corner(x, w) + noise[0] * sigma
+    cy = centre_from_corner(y, h) + noise[1] * sigma
     pw = w + noise[2] * sigma
     ph = h + noise[3] * sigma
     shrink = rng.uniform(0.15, 0.5, (2, count, max_tries))
     pw = np.where(pw <= 1, w * shrink[0], pw)
     ph = np.where(ph <= 1, h * shrink[1], ph)
-    px, py = cx - 0.5 * pw, cy - 0.5 * ph
-    overlap_w = np.clip(np.minimum(x + w, px + pw) - np.maximum(x, px), 0, None)
-    overlap_h = np.clip(np.minimum(y + h, py + ph) - np.maximum(y, py), 0, None)
-    intersection = overlap_w * overlap_h
-    iou = intersection / (w * h + pw * ph - intersection)
+    draws = np.stack([corner_from_centre(cx, pw), corner_from_centre(cy, ph), pw, ph], -1)  # (count, tries, 4)
+    iou = box_iou(np.array([x, y, w, h]), draws)
     accepted = iou > min_iou
     # The first accepted draw, or the last draw when none was.
     first = np.where(accepted.any(1), accepted.argmax(1), max_tries - 1)
     rows = np.arange(count)
-    proposals = np.stack([px[rows, first], py[rows, first], pw[rows, first], ph[rows, first]], 1)
-    return torch.from_numpy(proposals.astype(np.float32)), torch.from_numpy(iou[rows, first].astype(np.float32))
+    return torch.from_numpy(draws[rows, first].astype(np.float32)), torch.from_numpy(iou[rows, first].astype(np.float32))

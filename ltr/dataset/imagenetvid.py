@@ -28,7 +28,7 @@ import torch
 
 from admin.environment import env_settings, resolve_dataset_root
 from ltr.data.image_loader import imread
-from ltr.data.boxes import box_is_valid
+from ltr.data.boxes import box_is_valid, xyxy_to_xywh
 from ltr.dataset.base_video_dataset import BaseVideoDataset, LRUCache, empty_meta, group_by_class
 from ltr.fileio import atomic_write_text
 
@@ -65,7 +65,7 @@ def parse_annotation(path: str | Path) -> tuple[tuple[int, int], list[dict[str, 
             raise ValueError(f"{path}: object {number} lacks a valid <trackid>, <name> or "
                              f"<bndbox> xmin/xmax/ymin/ymax; replace the file") from None
         occluded = (element.findtext("occluded") or "0").strip() == "1"
-        objects.append({"track": track, "class": name, "box": [x0, y0, x1 - x0, y1 - y0], "occluded": occluded})
+        objects.append({"track": track, "class": name, "box": xyxy_to_xywh(np.array([x0, y0, x1, y1])).tolist(), "occluded": occluded})
     return image_size, objects
 
 

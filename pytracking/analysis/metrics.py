@@ -36,8 +36,10 @@ CORNER_MUST_BE_POSITIVE = frozenset({"otb"})
 SCORE_NAMES = ("AUC", "OP50", "OP75", "Precision", "NormPrecision")
 
 
-def overlap(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """IoU of inclusive pixel boxes [x, y, w, h]: (N, 4), (N, 4) -> (N,)."""
+def inclusive_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """IoU of inclusive pixel boxes [x, y, w, h]: (N, 4), (N, 4) -> (N,). The published OTB
+    protocol's rule (a box covers pixels x .. x + w - 1), kept here rather than in
+    ``ltr.data.boxes`` (continuous boxes) because the published scores depend on it."""
     top_left = np.maximum(pred[:, :2], gt[:, :2])
     bottom_right = np.minimum(pred[:, :2] + pred[:, 2:] - 1.0, gt[:, :2] + gt[:, 2:] - 1.0)
     size = np.clip(bottom_right - top_left + 1.0, 0.0, None)
@@ -47,8 +49,8 @@ def overlap(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
         return intersection / union
 
 
-def centre_error(pred: np.ndarray, gt: np.ndarray, normalized: bool = False) -> np.ndarray:
-    """Distance between the centres of inclusive pixel boxes; with ``normalized``, in units of
+def inclusive_centre_error(pred: np.ndarray, gt: np.ndarray, normalized: bool = False) -> np.ndarray:
+    """Distance between the centres of inclusive pixel boxes (the OTB protocol's); with ``normalized``, in units of
     the ground truth's width and height."""
     pred_centre = pred[:, :2] + 0.5 * (pred[:, 2:] - 1.0)
     gt_centre = gt[:, :2] + 0.5 * (gt[:, 2:] - 1.0)
@@ -93,9 +95,9 @@ def sequence_errors(pred: np.ndarray, gt: np.ndarray, *, dataset: str = "",
         target_visible = np.asarray(target_visible, dtype=np.bool_)
         valid &= target_visible
     with np.errstate(invalid="ignore"):
-        centre = centre_error(pred, gt)
-        norm_centre = centre_error(pred, gt, normalized=True)
-        iou = overlap(pred, gt)
+        centre = inclusive_centre_error(pred, gt)
+        norm_centre = inclusive_centre_error(pred, gt, normalized=True)
+        iou = inclusive_iou(pred, gt)
     centre[~valid] = -1.0 if dataset == "uav" else np.inf
     norm_centre[~valid] = -1.0
     iou[~valid] = -1.0

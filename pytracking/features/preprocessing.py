@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ltr.data.boxes import corner_from_centre, corner_from_pixel_centre
 from ltr.data.processing_utils import CropWindow, extract_crop
 
 
@@ -50,7 +51,7 @@ def patch_window(pos: Sequence[float], sample_size: float, output_size: int) -> 
         raise ValueError(f"cannot sample a patch of side {sample_size} at {tuple(pos)}: need a finite position "
                          f"and a positive side")
     # The side may be fractional: extract_crop places windows with sub-pixel precision.
-    return CropWindow(x - 0.5 * side, y - 0.5 * side, side, int(output_size))
+    return CropWindow(corner_from_centre(x, side), corner_from_centre(y, side), side, int(output_size))
 
 
 def sample_patch(image: np.ndarray, pos: Sequence[float], sample_size: float, output_size: int, *,
@@ -95,7 +96,7 @@ def _whole_pixel_span(position: float, size: int) -> tuple[int, int]:
     ``position`` (already truncated): first = trunc(position - (size - 1) / 2) and end =
     trunc(position + size / 2 + 1), truncated towards zero as the published tracker's integer
     conversion does. An even size thus spans size or size + 1 pixels, by the sign of the ends."""
-    return int(position - (size - 1) / 2), int(position + size / 2 + 1)
+    return int(corner_from_pixel_centre(position, size)), int(position + size / 2 + 1)
 
 
 def sample_patch_whole_pixels(image, pos: Sequence[float], sample_size: float, output_size: int) -> torch.Tensor:

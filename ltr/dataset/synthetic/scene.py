@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
+from ltr.data.boxes import xyxy_to_xywh
 from ltr.dataset.synthetic.textures import TextureSource, jitter_colour
 
 SPRITE_SIDE = 160  # pixels of an object's texture along its longer side, before resizing
@@ -216,7 +217,7 @@ def polygon_box(points: np.ndarray) -> np.ndarray:
     if len(points) == 0:
         return np.zeros(4)
     low, high = points.min(0), points.max(0)
-    return np.concatenate([low, high - low])
+    return xyxy_to_xywh(np.concatenate([low, high]))
 
 
 # ---------------------------------------------------------------------------- trajectories ---
@@ -508,7 +509,8 @@ class SequencePlan:
         # OpenCV's pixel centres are at integers, ours at half-integers.
         offset = b + A_level @ np.array([0.5, 0.5]) - 0.5 - np.array([x0, y0])
         matrix = np.hstack([A_level, offset[:, None]])
-        patch = cv2.warpAffine(image, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
+        region_size = tuple(xyxy_to_xywh(np.array([x0, y0, x1, y1]))[2:].tolist())
+        patch = cv2.warpAffine(image, matrix, region_size, flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         if kernel is not None:
             patch = cv2.filter2D(patch, -1, kernel, borderType=cv2.BORDER_CONSTANT)

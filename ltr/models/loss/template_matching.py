@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from external.PreciseRoIPooling import prroi_pool2d
+from ltr.data.boxes import cxcywh_to_xyxy, xywh_to_cxcywh
 
 
 class TemplateMatchingLoss(nn.Module):
@@ -41,10 +42,10 @@ class TemplateMatchingLoss(nn.Module):
         """(B, C, H, W) features and (B, 4) [x, y, w, h] boxes in image pixels -> (B, C, k, k):
         the features of the k x k cells centred on each box's centre (bilinearly sampled, so
         the centre need not fall on a cell)."""
-        half = self.template_size * self.stride / 2
-        centre = boxes[:, :2] + boxes[:, 2:] / 2
+        square = boxes.new_full((len(boxes), 2), self.template_size * self.stride)
+        corners = cxcywh_to_xyxy(torch.cat([xywh_to_cxcywh(boxes)[:, :2], square], 1))
         index = torch.arange(len(boxes), dtype=boxes.dtype, device=boxes.device)[:, None]
-        rois = torch.cat((index, centre - half, centre + half), dim=1)
+        rois = torch.cat((index, corners), dim=1)
         # Cell j covers [j, j + 1) in feature coordinates, whose centre j + 0.5 is image pixel
         # (j + 0.5) * stride: PrRoIPool samples at integer feature coordinates, hence the shift.
         rois[:, 1:] -= self.stride / 2
@@ -67,7 +68,7 @@ class TemplateMatchingLoss(nn.Module):
 
     def labels(self, boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:
         """(B, 4) test boxes -> (B, H, W) Gaussians at their centres, each summing to 1."""
-        centre = (boxes[:, :2] + boxes[:, 2:] / 2) / self.stride - 0.5  # in cell indices
+        centre = xywh_to_cxcywh(boxes)[:, :2] / self.stride - 0.5  # in cell indices
         sigma = (self.sigma_factor * boxes[:, 2:].prod(dim=1).clamp(min=0).sqrt() / self.stride).clamp(min=self.min_sigma)
         rows = torch.arange(height, dtype=boxes.dtype, device=boxes.device)
         cols = torch.arange(width, dtype=boxes.dtype, device=boxes.device)

@@ -34,6 +34,7 @@ import math
 import numpy as np
 import torch
 
+from ltr.data.boxes import pixel_centre_from_corner, pixel_cxcywh_to_xywh, xywh_to_cxcywh, xywh_to_xyxy
 from pytracking.features.augmentation import (Blur, FlipHorizontal, Identity, Translation,
                                               augmentations_from_params)
 from pytracking.features.net_wrappers import NetWrapper, default_device
@@ -188,7 +189,7 @@ class ATOM(BaseTracker):
         if not (w > 0 and h > 0 and all(math.isfinite(v) for v in (x, y, w, h))):
             raise ValueError(f"ATOM needs an initial box of positive size, got {info['init_bbox']}")
         self.frame_num = 1
-        self.pos = torch.Tensor([x + (w - 1) / 2, y + (h - 1) / 2])
+        self.pos = torch.Tensor([pixel_centre_from_corner(x, w), pixel_centre_from_corner(y, h)])
         self.target_sz = torch.Tensor([w, h])
         default_area = float(p.get("image_sample_size", 18 * 16)) ** 2
         self.target_scale = initial_target_scale(
@@ -312,7 +313,7 @@ class ATOM(BaseTracker):
             # The last refined position, as published (the classifier's when refinement failed).
             self.pos = self.pos_iounet.clone()
 
-        box = torch.cat([self.pos - (self.target_sz - 1) / 2, self.target_sz]).tolist()
+        box = pixel_cxcywh_to_xywh(torch.cat([self.pos, self.target_sz])).tolist()
         self.debug.frame(self.frame_num, image, box, scores[found.scale_index], found)
         return {"target_bbox": box, "flag": found.flag, "max_score": found.max_score}
 
@@ -323,7 +324,7 @@ class ATOM(BaseTracker):
         centred on ``sample_pos`` with ``scale``; pixel-index geometry, as published."""
         box_centre = (pos - sample_pos) / scale + (self.sample_sz - 1) / 2
         box_size = size / scale
-        return torch.cat([box_centre - (box_size - 1) / 2, box_size])
+        return pixel_cxcywh_to_xywh(torch.cat([box_centre, box_size]))
 
     def _clamped_scale(self, scale: torch.Tensor) -> torch.Tensor:
         return torch.as_tensor(scale, dtype=torch.float32).clamp(self.min_scale_factor, self.max_scale_factor)
@@ -346,8 +347,8 @@ class ATOM(BaseTracker):
         if self.params.get("iou_window_margin") is not None:
             # Only the features the refined boxes can reach: the box and a margin around it.
             margin = float(self.params.iou_window_margin) * float(init_box[2:].prod().sqrt())
-            corners = torch.cat([init_box[:2] - margin, init_box[:2] + init_box[2:] + margin])
-            window = (corners / self.sample_sz[0]).tolist()
+            corners = xywh_to_xyxy(init_box)
+            window = (torch.cat([corners[:2] - margin, corners[2:] + margin]) / self.sample_sz[0]).tolist()
         modulated = self.net.modulated_iou_features(self.modulation, self.net.iou_features(features, window))
         device = modulated[0].device
 
@@ -359,7 +360,7 @@ class ATOM(BaseTracker):
             return
         box = result[0].cpu()
         # As published: the box centre taken as x + w / 2 against the sample centre (S - 1) / 2.
-        new_pos = (box[:2] + box[2:] / 2 - (self.sample_sz - 1) / 2) * scale + sample_pos
+        new_pos = (xywh_to_cxcywh(box)[:2] - (self.sample_sz - 1) / 2) * scale + sample_pos
         self.target_sz = box[2:] * scale
         new_scale = torch.sqrt(self.target_sz.prod() / self.base_target_sz.prod())
         if self.params.get("clamp_refined_state", False):

@@ -10,6 +10,8 @@ import dataclasses
 
 import torch
 
+from ltr.data.boxes import cxcywh_to_xywh, xywh_to_cxcywh
+
 
 @dataclasses.dataclass(frozen=True)
 class RefinementParams:
@@ -35,8 +37,8 @@ def candidate_boxes(box: torch.Tensor, params: RefinementParams, generator: torc
     factor = square * box.new_tensor([params.box_jitter_pos] * 2 + [params.box_jitter_sz] * 2)
     jitter = (torch.rand(count, 4, generator=generator, dtype=box.dtype).to(box.device) - 0.5) * factor
     size = (box[2:] + jitter[:, 2:]).clamp(min=float(box[2:].min()) / 3)
-    centre = box[:2] + box[2:] / 2 + jitter[:, :2]
-    return torch.cat([box.view(1, 4), torch.cat([centre - size / 2, size], 1)])
+    centre = xywh_to_cxcywh(box)[:2] + jitter[:, :2]
+    return torch.cat([box.view(1, 4), cxcywh_to_xywh(torch.cat([centre, size], 1))])
 
 
 def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams) -> tuple[torch.Tensor, torch.Tensor]:

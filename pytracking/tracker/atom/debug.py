@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import torch
 
+from ltr.data.boxes import xywh_to_xyxy
 logger = logging.getLogger(__name__)
 
 
@@ -29,8 +30,8 @@ class DebugWriter:
         if self.level < 2 or self.folder is None:
             return
         canvas = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
-        x, y, w, h = (int(round(v)) for v in box)
-        cv2.rectangle(canvas, (x, y), (x + w, y + h), (0, 255, 0), 2)
+        x0, y0, x1, y1 = xywh_to_xyxy(np.array([int(round(v)) for v in box])).tolist()
+        cv2.rectangle(canvas, (x0, y0), (x1, y1), (0, 255, 0), 2)
         score_map = scores.detach().float().cpu().numpy()
         low, high = float(score_map.min()), float(score_map.max())
         score_map = ((score_map - low) / max(high - low, 1e-9) * 255).astype(np.uint8)

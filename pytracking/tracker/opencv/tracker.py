@@ -19,6 +19,7 @@ import logging
 import cv2
 import numpy as np
 
+from ltr.data.boxes import xywh_to_xyxy, xyxy_to_xywh
 from pytracking.tracker.base import REQUIRED, BaseTracker, TrackerParams
 
 logger = logging.getLogger(__name__)
@@ -49,12 +50,12 @@ def integer_box(box, image_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
     """``[x, y, w, h]`` floats to OpenCV's integer ``(x, y, w, h)``: corners rounded to the
     nearest pixel and clipped to the image, at least one pixel wide and high."""
     height, width = image_shape[:2]
-    x, y, w, h = (float(v) for v in box)
-    x0 = min(max(int(round(x)), 0), width - 1)
-    y0 = min(max(int(round(y)), 0), height - 1)
-    x1 = min(max(int(round(x + w)), x0 + 1), width)
-    y1 = min(max(int(round(y + h)), y0 + 1), height)
-    return x0, y0, x1 - x0, y1 - y0
+    left, top, right, bottom = xywh_to_xyxy(np.array([float(v) for v in box])).tolist()
+    x0 = min(max(int(round(left)), 0), width - 1)
+    y0 = min(max(int(round(top)), 0), height - 1)
+    x1 = min(max(int(round(right)), x0 + 1), width)
+    y1 = min(max(int(round(bottom)), y0 + 1), height)
+    return tuple(xyxy_to_xywh(np.array([x0, y0, x1, y1])).tolist())
 
 
 class OpenCVTracker(BaseTracker):

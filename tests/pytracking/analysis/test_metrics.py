@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from pytracking.analysis.evaluate import TrackerRuns, analyse
-from pytracking.analysis.metrics import overlap, scores, sequence_curves, sequence_errors
+from pytracking.analysis.metrics import inclusive_iou, scores, sequence_curves, sequence_errors
 from pytracking.evaluation.results import ResultFileError, read_boxes
 
 
 def test_overlap_and_centre_by_hand():
     gt = np.array([[0.0, 0.0, 10.0, 10.0]] * 3)
     pred = np.array([[0.0, 0.0, 10.0, 10.0], [5.0, 0.0, 10.0, 10.0], [20.0, 20.0, 4.0, 4.0]])
-    np.testing.assert_allclose(overlap(pred, gt), [1.0, 50 / 150, 0.0])
+    np.testing.assert_allclose(inclusive_iou(pred, gt), [1.0, 50 / 150, 0.0])
     errors = sequence_errors(pred, gt)
     # Centres of inclusive pixel boxes: x + (w - 1) / 2, so 21.5 against 4.5.
     np.testing.assert_allclose(errors.centre, [0.0, 5.0, np.hypot(17.0, 17.0)])
