@@ -34,6 +34,7 @@ from ltr.models.tracking.atom import atom_resnet18
 from pytracking.evaluation import get_dataset
 from pytracking.features.net_wrappers import NetWrapper, default_device
 from pytracking.tracker.atom.atom import ATOM
+from pytracking.tracker.atom.network import AtomNetWrapper
 
 
 def synchronize(device: torch.device) -> None:
@@ -64,8 +65,8 @@ def measure(frames, sequence, param: str, device: torch.device, amp: str | None)
     ``param`` in precision ``amp``."""
     torch.manual_seed(0)
     params = parameters(param)
-    network = NetWrapper.from_network(atom_resnet18(backbone_pretrained=False), device=device, amp=amp,
-                                      fold_batch_norm=params.fold_batch_norm, channels_last=params.channels_last)
+    network = AtomNetWrapper.from_network(atom_resnet18(backbone_pretrained=False), device=device, amp=amp,
+                                          fold_batch_norm=params.fold_batch_norm, channels_last=params.channels_last)
     params.device = str(device)
     params.advanced_localization = False
     params.target_not_found_threshold = float("-inf")

@@ -18,7 +18,7 @@ import torch
 from external.PreciseRoIPooling import function as prroi_function
 from ltr.actors import AtomActor
 from ltr.data.tensordict import TensorDict
-from ltr.models.tracking.atom import build_network
+from ltr.models.registry import build_network
 
 
 class TimedOp:

@@ -1,5 +1,12 @@
 """The public op: input checks, the choice between the compiled kernels and the PyTorch
-reference, and the autograd wrapper of the compiled kernels."""
+reference, and the autograd wrapper of the compiled kernels.
+
+Inputs are checked once on each path, never by reading a CUDA tensor's values on the host
+(which would synchronise the device on every call): here shapes, dtypes, devices and sizes;
+the roi values (finite, batch indices integers in [0, B)) by the compiled CPU op
+(``csrc/bindings.cpp``) and by the reference, both with a ValueError naming the rows. The
+CUDA kernels pool such rows to zeros, with zero gradients, without a check.
+"""
 
 from __future__ import annotations
 
@@ -56,6 +63,7 @@ class _PrRoIPool2DFunction(torch.autograd.Function):
 
 def _check(features: torch.Tensor, rois: torch.Tensor, pooled_height: int, pooled_width: int,
            spatial_scale: float) -> None:
+    """Shapes, dtypes, devices and sizes: metadata only, no tensor values are read."""
     if not isinstance(features, torch.Tensor) or features.dim() != 4:
         shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
         raise ValueError(f"features must be a 4-D tensor (B, C, H, W), got {shape}")
@@ -73,18 +81,6 @@ def _check(features: torch.Tensor, rois: torch.Tensor, pooled_height: int, poole
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if not (math.isfinite(spatial_scale) and spatial_scale > 0):
         raise ValueError(f"spatial_scale must be positive and finite, got {spatial_scale!r}")
-    if rois.shape[0] == 0:
-        return
-    with torch.no_grad():
-        if not torch.isfinite(rois).all():
-            bad = (~torch.isfinite(rois)).any(1).nonzero()[:, 0].tolist()
-            raise ValueError(f"rois hold non-finite values (NaN or inf) in rows {bad[:10]}")
-        index = rois[:, 0]
-        outside = (index < 0) | (index >= features.shape[0]) | (index != index.round())
-        if outside.any():
-            rows = outside.nonzero()[:, 0].tolist()
-            raise ValueError(f"batch indices of rois rows {rows[:10]} ({index[rows[:10]].tolist()}) are not "
-                             f"integers in [0, {features.shape[0]})")
 
 
 def prroi_pool2d(features: torch.Tensor, rois: torch.Tensor, pooled_height: int, pooled_width: int,
@@ -94,7 +90,9 @@ def prroi_pool2d(features: torch.Tensor, rois: torch.Tensor, pooled_height: int,
 
     features (B, C, H, W); rois (K, 5) as [batch_index, x0, y0, x1, y1] in image coordinates,
     multiplied by ``spatial_scale``; returns (K, C, PH, PW). A roi with x1 < x0 or y1 < y0 has
-    zero area: its bins are 0, as is every bin of zero area. ``backend``: "compiled" (the C++ or
+    zero area: its bins are 0, as is every bin of zero area. Rows with non-finite values or a
+    batch index that is not an integer in [0, B) are a ValueError on the CPU and for the
+    reference; the CUDA kernels pool them to 0 (checking would synchronise every call). ``backend``: "compiled" (the C++ or
     CUDA kernels), "torch" (the PyTorch reference), or "auto" (compiled where built for the
     device and dtype, else the reference, with one warning).
     """

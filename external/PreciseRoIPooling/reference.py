@@ -25,10 +25,28 @@ def bin_weights(start: torch.Tensor, end: torch.Tensor, size: int) -> torch.Tens
     return hat_antiderivative(end[..., None] - positions) - hat_antiderivative(start[..., None] - positions)
 
 
+def check_roi_values(rois: torch.Tensor, batch: int) -> None:
+    """ValueError naming the rows of ``rois`` (K, 5) with non-finite values or a batch index that
+    is not an integer in [0, batch). It reads the values on the host: the reference does anyway
+    (it splits the rois by image), the compiled op checks them in C++ instead."""
+    with torch.no_grad():
+        non_finite = (~torch.isfinite(rois)).any(1)
+        index = rois[:, 0]
+        outside = ~non_finite & ((index < 0) | (index >= batch) | (index != index.round()))
+        bad, rows = non_finite.nonzero()[:, 0].tolist(), outside.nonzero()[:, 0].tolist()
+    if bad:
+        raise ValueError(f"rois hold non-finite values (NaN or inf) in rows {bad[:10]}")
+    if rows:
+        raise ValueError(f"batch indices of rois rows {rows[:10]} ({index[rows[:10]].tolist()}) are not "
+                         f"integers in [0, {batch})")
+
+
 def prroi_pool2d_torch(features: torch.Tensor, rois: torch.Tensor, pooled_height: int,
                        pooled_width: int, spatial_scale: float) -> torch.Tensor:
     """features (B, C, H, W), rois (K, 5) as [batch_index, x0, y0, x1, y1] -> (K, C, PH, PW).
-    Inputs are assumed valid (see ``prroi_pool2d``)."""
+    Shapes, dtypes and devices are assumed valid (see ``prroi_pool2d``); roi values are checked
+    (:func:`check_roi_values`)."""
+    check_roi_values(rois, features.shape[0])
     _, channels, height, width = features.shape
     batch_index = rois[:, 0].long()
     # Bin edges and weights in float64: in float32, differences of the antiderivative lose

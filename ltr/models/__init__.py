@@ -1,3 +1,3 @@
 """Networks: backbones (``backbone``), bounding-box regressors (``bbreg``), shared layers
-(``layers``), full tracking networks with their constructor registry (``tracking``), and
-checkpoint saving and loading (``loading``)."""
+(``layers``), full tracking networks (``tracking``), the registry of network constructors of
+every family (``registry``), and checkpoint saving and loading (``loading``)."""

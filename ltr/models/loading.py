@@ -6,7 +6,12 @@ The toolkit's checkpoints are dicts of plain data that load with ``torch.load(we
     {"format": "tracking-toolkit-checkpoint", "version": 1, "epoch": int,
      "net": state_dict, "constructor": {"name": "atom_resnet18", "kwargs": {...}},
      "net_type": "ATOMnet", "actor_type": "AtomActor", "optimizer": state_dict,
-     "lr_scheduler": state_dict or None, "rng_state": {...}, "stats": {...}, "settings": {...}}
+     "lr_scheduler": state_dict or None, "rng_state": {...}, "stats": {...}, "settings": {...},
+     "input_normalization": {"mean": [r, g, b], "std": [r, g, b]} or None}
+
+``input_normalization`` is what the network was trained on: images scaled to 0..1, then
+``(x - mean) / std`` per channel. Checkpoints written before it existed, and those of the
+original release, record none: their networks were trained with ImageNet's.
 
 Checkpoints of the original pytracking release pickle objects of its own classes
 (``ltr.admin.model_constructor.NetConstructor``, ``ltr.admin.settings.Settings``, ...). They load
@@ -32,7 +37,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltr.models.tracking.atom import NETWORK_CONSTRUCTORS, build_network, constructor_parameters
+from ltr.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from ltr.models.registry import build_network, constructor_parameters, get_constructor, known_networks
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +72,27 @@ class UnsafeCheckpointError(CheckpointError):
 
 class CheckpointNotFoundError(FileNotFoundError):
     """The checkpoint file does not exist."""
+
+
+# The normalisation of every checkpoint that records none (ImageNet's, with which the published
+# networks and the toolkit's older checkpoints were trained).
+IMAGENET_NORMALIZATION = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+
+
+def input_normalization(mean: Any, std: Any, *, where: str = "input_normalization") -> dict[str, list[float]]:
+    """``{"mean": [r, g, b], "std": [r, g, b]}`` as plain floats, for a checkpoint; a ValueError
+    naming ``where`` unless both are three finite numbers and every std is positive."""
+    values = {}
+    for key, given in (("mean", mean), ("std", std)):
+        try:
+            numbers = [float(v) for v in given]
+        except (TypeError, ValueError):
+            numbers = []
+        if len(numbers) != 3 or not all(np.isfinite(numbers)) or (key == "std" and min(numbers) <= 0):
+            raise ValueError(f"{where}: {key} must be three finite numbers (one per RGB channel, images scaled "
+                             f"to 0..1){', all positive' if key == 'std' else ''}; got {given!r}")
+        values[key] = numbers
+    return values
 
 
 # Saving ------------------------------------------------------------------------------------------
@@ -265,9 +292,9 @@ def _constructor_call(path: Path, checkpoint: dict[str, Any]) -> tuple[str, dict
         module = getattr(constructor, "fun_module", None)
         args = tuple(getattr(constructor, "args", ()) or ())
         kwargs = dict(getattr(constructor, "kwds", {}) or {})
-        if name not in NETWORK_CONSTRUCTORS:
+        if name not in known_networks():
             raise CheckpointError(f"{path} was built by {module}.{name}, which this toolkit does not have; the "
-                                  f"known networks are {', '.join(sorted(NETWORK_CONSTRUCTORS))}", path=path)
+                                  f"known networks are {', '.join(known_networks())}", path=path)
         if args:
             names = constructor_parameters(name)
             if len(args) > len(names):
@@ -285,11 +312,17 @@ def load_network(path: str | os.PathLike, **constructor_kwarg_overrides: Any) ->
     release's) from its recorded constructor and load its weights, without its training settings
     or dataset paths. The backbone's ImageNet weights are not read (``backbone_pretrained`` is
     False: the checkpoint holds them); ``constructor_kwarg_overrides`` replace recorded
-    arguments. The network is returned on the CPU in training mode; call ``.eval()`` to track."""
+    arguments. The network is returned on the CPU in training mode; call ``.eval()`` to track.
+    ``net.input_normalization`` is the normalisation it was trained with (see the module's
+    docstring): the recorded one, else ImageNet's."""
     path = Path(path)
     checkpoint = load_legacy_checkpoint(path)
     name, kwargs = _constructor_call(path, checkpoint)
-    if "backbone_pretrained" in inspect.signature(NETWORK_CONSTRUCTORS[name]).parameters:
+    try:
+        constructor = get_constructor(name)
+    except ValueError as error:  # UnknownNetworkError
+        raise CheckpointError(f"{path}: {error}", path=path) from error
+    if "backbone_pretrained" in inspect.signature(constructor).parameters:
         kwargs["backbone_pretrained"] = False
     kwargs.update(constructor_kwarg_overrides)
     try:
@@ -308,5 +341,17 @@ def load_network(path: str | os.PathLike, **constructor_kwarg_overrides: Any) ->
     if missing or unexpected:
         raise CheckpointError(f"{path}: its weights do not fit {name}({kwargs}): missing {missing[:8]}, "
                               f"unexpected {unexpected[:8]}", path=path)
+    recorded = checkpoint.get("input_normalization")
+    if recorded is None:
+        logger.debug("%s records no input normalisation: ImageNet's, as its networks were trained with", path)
+        recorded = IMAGENET_NORMALIZATION
+    elif not isinstance(recorded, dict):
+        raise CheckpointError(f"{path}: input_normalization is {recorded!r}, not a dict with mean and std; "
+                              f"write the checkpoint again", path=path)
+    try:
+        net.input_normalization = input_normalization(recorded.get("mean"), recorded.get("std"),
+                                                      where=f"{path}: input_normalization")
+    except ValueError as error:
+        raise CheckpointError(f"{error}; write the checkpoint again", path=path) from error
     logger.info("loaded %s (epoch %s) from %s", name, checkpoint.get("epoch"), path)
     return net

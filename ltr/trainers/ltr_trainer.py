@@ -21,7 +21,7 @@ import torch
 
 from ltr.actors.base_actor import BaseActor
 from ltr.data.loader import LTRLoader
-from ltr.models.loading import load_checkpoint, save_checkpoint
+from ltr.models.loading import input_normalization, load_checkpoint, save_checkpoint
 from ltr.settings import TrainSettings
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,9 @@ class LTRTrainer:
     From ``settings``: ``device`` (default CUDA when available, else CPU), ``amp`` (None,
     'bfloat16' or 'float16': mixed precision), ``grad_clip_norm`` (None: no clipping),
     ``keep_checkpoints`` (the last N are kept, default 3), ``print_interval`` (iterations
-    between progress lines, default 10), ``seed``, ``rank`` / ``world_size``, and the folders
-    ``checkpoint_dir`` and ``tensorboard_dir``."""
+    between progress lines, default 10), ``seed``, ``rank`` / ``world_size``, the folders
+    ``checkpoint_dir`` and ``tensorboard_dir``, and ``normalize_mean`` / ``normalize_std`` (the
+    input normalisation of the training transforms), which checkpoints record for the trackers."""
 
     def __init__(self, actor: BaseActor, loaders: list[LTRLoader], optimizer: torch.optim.Optimizer,
                  settings: TrainSettings, lr_scheduler=None):
@@ -110,6 +111,13 @@ class LTRTrainer:
         self.keep_checkpoints = int(getattr(settings, "keep_checkpoints", 3))
         self.print_interval = int(getattr(settings, "print_interval", 10))
         self.checkpoint_dir = Path(settings.checkpoint_dir)
+        mean, std = getattr(settings, "normalize_mean", None), getattr(settings, "normalize_std", None)
+        where = f"training settings {getattr(settings, 'project_path', '')}".rstrip()
+        if (mean is None) != (std is None):
+            raise ValueError(f"{where}: set both normalize_mean and normalize_std (the trackers normalise with what "
+                             f"the checkpoint records), or neither")
+        self.input_normalization = None if mean is None else input_normalization(
+            mean, std, where=f"{where}: normalize_mean / normalize_std")
         self.writers = {}
         if settings.is_main_process:
             from torch.utils.tensorboard import SummaryWriter
@@ -239,6 +247,7 @@ class LTRTrainer:
             "rng_state": _rng_state(),
             "stats": {loader: dict(values) for loader, values in self.stats.items()},
             "settings": self.settings.as_plain_dict(),
+            "input_normalization": self.input_normalization,
         }
         path = self.checkpoint_path(self.epoch)
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,13 @@
 """A trained network as the trackers use it: loaded on first use, on its device, in eval mode,
-its weights frozen, with the input normalisation of training done inside.
+its weights frozen, with the input normalisation of training done inside. This part serves any
+tracker; a tracker's head calls live in a subclass of its own (ATOM's IoU predictor:
+:class:`pytracking.tracker.atom.network.AtomNetWrapper`).
 
 Images go in as float tensors (B, 3, H, W) with values 0..255 (what
 :func:`pytracking.features.preprocessing.sample_patch` returns); they are divided by 255 and
-normalised with the ImageNet mean and standard deviation, as the training transforms do.
+normalised with the mean and standard deviation the network was trained with, which its
+checkpoint records (``net.input_normalization`` from :func:`ltr.models.loading.load_network`);
+ImageNet's for a checkpoint or network that records none.
 """
 
 from __future__ import annotations
@@ -11,18 +15,16 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import math
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import torch
 from torch import nn
 
 from admin.environment import FIELDS_BY_NAME, env_settings
-from ltr.data.transforms import IMAGENET_MEAN, IMAGENET_STD
-from ltr.models.loading import load_network
+from ltr.models.loading import IMAGENET_NORMALIZATION, load_network
 from pytracking.features.batch_norm_folding import fold_batch_norms
 
 logger = logging.getLogger(__name__)
@@ -50,27 +52,6 @@ def resolve_network_path(net_path: str | os.PathLike) -> Path:
 
 AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
-# Cells of context each side that the IoU predictor's test branch (two 3x3 convolutions) reads.
-IOU_BRANCH_CONTEXT = 2
-
-
-def _window_cells(window: Sequence[float], size: Sequence[int]) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) fractions -> (row0, row1, col0, col1) cells of a (H, W) map covering
-    them, clamped to the map and never empty."""
-    x0, y0, x1, y1 = (float(v) for v in window)
-    height, width = int(size[0]), int(size[1])
-    col0 = min(max(math.floor(x0 * width), 0), width - 1)
-    row0 = min(max(math.floor(y0 * height), 0), height - 1)
-    col1 = max(min(math.ceil(x1 * width), width), col0 + 1)
-    row1 = max(min(math.ceil(y1 * height), height), row0 + 1)
-    return row0, row1, col0, col1
-
-
-def _grow(cells: tuple[int, int, int, int], margin: int, size: Sequence[int]) -> tuple[int, int, int, int]:
-    row0, row1, col0, col1 = cells
-    return (max(row0 - margin, 0), min(row1 + margin, int(size[0])), max(col0 - margin, 0),
-            min(col1 + margin, int(size[1])))
-
 
 def default_device(use_gpu: bool | None = None) -> torch.device:
     """CUDA when available (or required by ``use_gpu=True``), else the CPU."""
@@ -85,8 +66,8 @@ class NetWrapper:
     """A network checkpoint (``load_network``: this toolkit's or the original release's),
     loaded lazily. ``net_path``: absolute, or relative to ``network_path``. ``device`` wins
     over ``use_gpu``; without either, CUDA when available. ``amp`` ("bfloat16" or "float16")
-    runs the backbone and the IoU predictor's feature convolutions in that precision under
-    autocast (features are returned in float32); None keeps float32 throughout.
+    runs the backbone (and a subclass's head calls under :meth:`_autocast`) in that precision
+    under autocast (features are returned in float32); None keeps float32 throughout.
 
     Two speed-ups change only the rounding: ``fold_batch_norm`` folds BatchNorm into the
     convolutions before it, ``channels_last`` (default: on the CPU) runs convolutions on
@@ -105,8 +86,9 @@ class NetWrapper:
         # oneDNN's CPU convolutions run about 1.4x faster on channels-last (NHWC) tensors.
         self.channels_last = self.device.type == "cpu" if channels_last is None else bool(channels_last)
         self._net: nn.Module | None = None
-        self._mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        self._std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        self._mean: torch.Tensor | None = None
+        self._std: torch.Tensor | None = None
+        self._normalization: dict[str, list[float]] | None = None
 
     @classmethod
     def from_network(cls, net: nn.Module, *, device: str | torch.device | None = None, amp: str | None = None,
@@ -129,7 +111,11 @@ class NetWrapper:
             folded = fold_batch_norms(net)
             logger.debug("folded %d BatchNorm layers into the layers before them", folded)
         self._net = net
-        self._mean, self._std = self._mean.to(self.device), self._std.to(self.device)
+        # What the network was trained with (load_network sets it); ImageNet's when it records none.
+        normalization = getattr(net, "input_normalization", None) or IMAGENET_NORMALIZATION
+        self._normalization = {key: list(normalization[key]) for key in ("mean", "std")}
+        self._mean = torch.tensor(normalization["mean"], dtype=torch.float32).view(1, 3, 1, 1).to(self.device)
+        self._std = torch.tensor(normalization["std"], dtype=torch.float32).view(1, 3, 1, 1).to(self.device)
 
     def initialize(self) -> "NetWrapper":
         """Load the network now (it is otherwise loaded on first use)."""
@@ -144,12 +130,12 @@ class NetWrapper:
         return self.initialize()._net
 
     @property
-    def iou_layers(self) -> tuple[str, ...]:
-        """The backbone layers the IoU predictor reads (e.g. layer2, layer3)."""
-        return tuple(self.net.bb_regressor_layer)
+    def input_normalization(self) -> dict[str, list[float]]:
+        """``{"mean": [r, g, b], "std": [r, g, b]}`` that :meth:`normalize` applies to 0..1 images."""
+        return self.initialize()._normalization
 
     def normalize(self, image: torch.Tensor) -> torch.Tensor:
-        """(B, 3, H, W) values 0..255 -> ImageNet-normalised, on the network's device."""
+        """(B, 3, H, W) values 0..255 -> normalised as in training, on the network's device."""
         self.initialize()
         if image.dim() != 4 or image.shape[1] != 3:
             raise ValueError(f"expected images (B, 3, H, W) with values 0..255, got shape {tuple(image.shape)}")
@@ -159,9 +145,9 @@ class NetWrapper:
 
     def extract_backbone(self, image: torch.Tensor, layers: Iterable[str] | None = None
                          ) -> OrderedDict[str, torch.Tensor]:
-        """Backbone features of images (B, 3, H, W), values 0..255: OrderedDict layer -> (B, C,
-        H / stride, W / stride), for ``layers`` (default: the classifier's and the IoU
-        predictor's, i.e. those the backbone was built to return)."""
+        """Backbone features (the network's ``feature_extractor``) of images (B, 3, H, W), values
+        0..255: OrderedDict layer -> (B, C, H / stride, W / stride), for ``layers`` (default:
+        those the backbone was built to return)."""
         image = self.normalize(image)
         with torch.no_grad(), self._autocast():
             backbone = self.net.feature_extractor
@@ -170,59 +156,7 @@ class NetWrapper:
             features = OrderedDict((name, value.float()) for name, value in features.items())
         return features
 
-    def iou_features(self, backbone_features: dict[str, torch.Tensor],
-                     window: Sequence[float] | None = None) -> tuple[torch.Tensor, ...]:
-        """The IoU predictor's test-branch features of ``backbone_features`` (the layers of
-        :attr:`iou_layers`). With ``window`` = (x0, y0, x1, y1) as fractions of the image's
-        width and height, only the cells covering the window are computed and the others are 0:
-        a box whose pooling reads only cells inside the window (the box and one cell around it)
-        gets the prediction it would get from the whole map, for a fraction of the cost."""
-        features = [backbone_features[l] for l in self.iou_layers]
-        if window is None:
-            with torch.no_grad(), self._autocast():
-                computed = self.net.bb_regressor.get_iou_feat(features)
-            # Row-major float32 for the RoI pooling, which reads them a dozen times per frame.
-            return tuple(f.float().contiguous() for f in computed)
-        cells = [_window_cells(window, f.shape[-2:]) for f in features]
-        # Each map is cut with IOU_BRANCH_CONTEXT more cells per side (where the map has them),
-        # so that the convolutions see inside the window what they see on the whole map.
-        cut = [_grow(c, IOU_BRANCH_CONTEXT, f.shape[-2:]) for c, f in zip(cells, features)]
-        with torch.no_grad(), self._autocast():
-            computed = self.net.bb_regressor.get_iou_feat(
-                [f[..., y0:y1, x0:x1] for f, (y0, y1, x0, x1) in zip(features, cut)])
-        result = []
-        for full, part, (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in zip(features, computed, cells, cut):
-            out = part.new_zeros(*part.shape[:2], *full.shape[-2:], dtype=torch.float32)
-            out[..., y0:y1, x0:x1] = part[..., y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
-            result.append(out)
-        return tuple(result)
-
     def _autocast(self):
         if self.amp is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=AMP_DTYPES[self.amp])
-
-    def modulated_iou_features(self, modulation: Sequence[torch.Tensor], iou_features: Sequence[torch.Tensor]
-                               ) -> tuple[torch.Tensor, ...]:
-        """The test features times the modulation vectors, for :meth:`predict_iou_modulated`:
-        computed once per frame instead of once per refinement step."""
-        with torch.no_grad():
-            return tuple(self.net.bb_regressor.modulate(list(modulation), list(iou_features)))
-
-    def predict_iou_modulated(self, modulated: Sequence[torch.Tensor], proposals: torch.Tensor) -> torch.Tensor:
-        """:meth:`predict_iou` from :meth:`modulated_iou_features`."""
-        return self.net.bb_regressor.predict_iou_modulated(list(modulated), proposals)
-
-    def iou_modulation(self, backbone_features: dict[str, torch.Tensor], boxes: torch.Tensor
-                       ) -> tuple[torch.Tensor, ...]:
-        """The IoU predictor's modulation vectors for target ``boxes`` (B, 4) [x, y, w, h] in
-        patch pixels of the images the features came from."""
-        with torch.no_grad():
-            return tuple(self.net.bb_regressor.get_modulation([backbone_features[l] for l in self.iou_layers],
-                                                              boxes.to(self.device)))
-
-    def predict_iou(self, modulation: Sequence[torch.Tensor], iou_features: Sequence[torch.Tensor],
-                    proposals: torch.Tensor) -> torch.Tensor:
-        """Predicted IoU (B, P) of ``proposals`` (B, P, 4) [x, y, w, h]; differentiable in the
-        proposals (the weights are frozen), for refinement by gradient ascent."""
-        return self.net.bb_regressor.predict_iou(list(modulation), list(iou_features), proposals)

@@ -193,12 +193,38 @@ def test_empty_noncontiguous_and_reversed_rois(backend):
     (lambda f, r: (f, r.float()), "same dtype"),
     (lambda f, r: (f[0], r), "4-D"),
 ])
-def test_bad_input_raises_value_error(change, message):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bad_input_raises_value_error(change, message, backend):
+    """Shapes and dtypes by the Python guard, roi values by the C++ binding or the reference."""
     features, _ = random_case(6)
     rois = torch.tensor([[0, 1.0, 1.0, 5.0, 5.0]], dtype=torch.float64)
     bad_features, bad_rois = change(features, rois)
     with pytest.raises(ValueError, match=message):
-        prroi_pool2d(bad_features, bad_rois, 2, 2, 1.0)
+        prroi_pool2d(bad_features, bad_rois, 2, 2, 1.0, backend=backend)
+
+
+def test_the_python_guard_reads_no_values():
+    """Reading a CUDA tensor's values would synchronise every call: the guard sees metadata
+    only, so it passes on meta tensors (which have no values to read)."""
+    from external.PreciseRoIPooling.function import _check
+
+    _check(torch.empty(2, 3, 8, 8, device="meta"), torch.empty(4, 5, device="meta"), 2, 2, 0.5)
+    with pytest.raises(ValueError, match="same dtype"):
+        _check(torch.empty(2, 3, 8, 8, device="meta"), torch.empty(4, 5, device="meta", dtype=torch.float64),
+               2, 2, 0.5)
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_cuda_pools_invalid_rows_to_zero_without_a_check():
+    features = torch.randn(2, 3, 8, 8, device="cuda")
+    rois = torch.tensor([[0, 1.0, 1.0, 5.0, 5.0], [2, 1.0, 1.0, 5.0, 5.0], [0.5, 1.0, 1.0, 5.0, 5.0],
+                         [-1, 1.0, 1.0, 5.0, 5.0], [1, 0.0, float("nan"), 4.0, 4.0], [1, 0.0, 0.0, float("inf"), 4.0]],
+                        device="cuda", requires_grad=True)
+    out = prroi_pool2d(features, rois, 2, 2, 1.0, backend="compiled")
+    assert out[0].abs().sum() > 0 and (out[1:] == 0).all()
+    out.sum().backward()
+    assert torch.isfinite(rois.grad).all() and (rois.grad[1:] == 0).all()
 
 
 def test_bad_sizes_and_backend():

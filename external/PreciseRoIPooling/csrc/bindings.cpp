@@ -1,11 +1,64 @@
 // Python bindings of the Precise RoI Pooling op: dispatch to the CPU or CUDA
-// kernels by the device of the features. User-facing validation lives in the
-// Python wrapper; these checks only guard the kernels.
+// kernels by the device of the features. The one C++ validation of the inputs
+// lives here (the kernels' entry points are reached only through it); the
+// Python wrapper checks shapes, dtypes and devices only, without reading values.
+//
+// Roi values: on the CPU, rows with non-finite coordinates or a batch index
+// that is not an integer in [0, B) are a ValueError naming them. On CUDA,
+// reading them back would synchronise the device on every call, so the kernels
+// handle them on the device instead: such a row pools to zeros, and its
+// gradients are zero.
 #include <torch/extension.h>
+
+#include <cmath>
+#include <sstream>
+#include <vector>
 
 #include "prroi_pool.h"
 
 namespace {
+
+// At most this many offending rows are named in an error.
+constexpr size_t kNamedRows = 10;
+
+template <typename T>
+std::string first_rows(const std::vector<T>& values) {
+  std::ostringstream text;
+  text << "[";
+  for (size_t i = 0; i < values.size() && i < kNamedRows; ++i) {
+    text << (i ? ", " : "") << values[i];
+  }
+  text << "]";
+  return text.str();
+}
+
+// CPU rois (K, 5), contiguous: finite, with integer batch indices in [0, B).
+template <typename scalar_t>
+void check_roi_values(const at::Tensor& rois, int64_t batch) {
+  const scalar_t* r = rois.const_data_ptr<scalar_t>();
+  std::vector<int64_t> non_finite, outside;
+  std::vector<double> outside_index;
+  for (int64_t k = 0; k < rois.size(0); ++k) {
+    const scalar_t* row = r + k * 5;
+    bool finite = true;
+    for (int q = 0; q < 5; ++q) finite = finite && std::isfinite(static_cast<double>(row[q]));
+    if (!finite) {
+      non_finite.push_back(k);
+      continue;
+    }
+    const double index = static_cast<double>(row[0]);
+    if (index < 0 || index >= static_cast<double>(batch) || index != std::floor(index)) {
+      outside.push_back(k);
+      outside_index.push_back(index);
+    }
+  }
+  TORCH_CHECK_VALUE(non_finite.empty(),
+                    "rois hold non-finite values (NaN or inf) in rows ",
+                    first_rows(non_finite));
+  TORCH_CHECK_VALUE(outside.empty(), "batch indices of rois rows ",
+                    first_rows(outside), " (", first_rows(outside_index),
+                    ") are not integers in [0, ", batch, ")");
+}
 
 void check_common(const at::Tensor& features, const at::Tensor& rois,
                   int64_t pooled_height, int64_t pooled_width) {
@@ -43,6 +96,7 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& rois,
   const at::Tensor r = rois.contiguous();
   if (f.is_cuda()) {
 #ifdef WITH_CUDA
+    // Roi values are handled on the device (see the top of this file).
     return prroi::forward_cuda(f, r, pooled_height, pooled_width,
                                spatial_scale);
 #else
@@ -54,6 +108,9 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& rois,
   }
   TORCH_CHECK(f.device().is_cpu(), "prroi_pool: unsupported device ",
               f.device());
+  AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "prroi_pool_check_rois", [&] {
+    check_roi_values<scalar_t>(r, f.size(0));
+  });
   return prroi::forward_cpu(f, r, pooled_height, pooled_width, spatial_scale);
 }
 

@@ -89,6 +89,15 @@ PRROI_HOST_DEVICE inline double ceil_(double x) {
 #endif
 }
 
+template <typename T>
+PRROI_HOST_DEVICE inline bool finite_(T x) {
+#ifdef __CUDA_ARCH__
+  return ::isfinite(x);
+#else
+  return std::isfinite(x);
+#endif
+}
+
 // The hat k(t) = max(0, 1 - |t|).
 template <typename T>
 PRROI_HOST_DEVICE inline T hat(T t) {
@@ -166,7 +175,8 @@ PRROI_HOST_DEVICE inline void edge_taps(T x, int64_t n, int64_t* i0, T* w0,
   }
 }
 
-// Roi geometry after scaling. Returns false for a zero-area roi.
+// Roi geometry after scaling. Not valid for a zero-area roi or non-finite
+// coordinates (the CUDA kernels meet those unchecked: they pool to 0).
 template <typename T>
 struct RoiBox {
   T x0, y0, bin_w, bin_h;
@@ -186,8 +196,10 @@ PRROI_HOST_DEVICE inline RoiBox<T> make_box(T x0, T y0, T x1, T y1,
   box.valid = (w > T(0)) && (h > T(0));
   box.bin_w = box.valid ? w / static_cast<T>(pooled_width) : T(0);
   box.bin_h = box.valid ? h / static_cast<T>(pooled_height) : T(0);
-  // A bin so small that its size underflows has zero area too.
-  box.valid = box.valid && box.bin_w > T(0) && box.bin_h > T(0);
+  // A bin so small that its size underflows has zero area too; an infinite
+  // size (inf - x) or origin is no area at all.
+  box.valid = box.valid && box.bin_w > T(0) && box.bin_h > T(0) &&
+              finite_(box.x0) && finite_(box.y0) && finite_(w) && finite_(h);
   return box;
 }
 

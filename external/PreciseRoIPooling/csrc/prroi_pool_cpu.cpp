@@ -252,25 +252,13 @@ void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
   }
 }
 
-void check_inputs(const at::Tensor& features, const at::Tensor& rois,
-                  int64_t pooled_height, int64_t pooled_width) {
-  TORCH_CHECK(features.device().is_cpu() && rois.device().is_cpu(),
-              "prroi_pool CPU: features and rois must be CPU tensors");
-  TORCH_CHECK(features.dim() == 4, "prroi_pool: features must be 4-D");
-  TORCH_CHECK(rois.dim() == 2 && rois.size(1) == 5,
-              "prroi_pool: rois must have shape (K, 5)");
-  TORCH_CHECK(features.scalar_type() == rois.scalar_type(),
-              "prroi_pool: features and rois must have the same dtype");
-  TORCH_CHECK(pooled_height >= 1 && pooled_width >= 1,
-              "prroi_pool: pooled sizes must be positive");
-}
-
 }  // namespace
+
+// The inputs were validated by the binding (bindings.cpp), the only caller.
 
 at::Tensor forward_cpu(const at::Tensor& features_in, const at::Tensor& rois_in,
                        int64_t pooled_height, int64_t pooled_width,
                        double spatial_scale) {
-  check_inputs(features_in, rois_in, pooled_height, pooled_width);
   const at::Tensor features = features_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
   const int64_t B = features.size(0), C = features.size(1),
@@ -296,7 +284,6 @@ std::tuple<at::Tensor, at::Tensor> backward_cpu(
     const at::Tensor& rois_in, const at::Tensor& output_in,
     int64_t pooled_height, int64_t pooled_width, double spatial_scale,
     bool features_grad) {
-  check_inputs(features_in, rois_in, pooled_height, pooled_width);
   const at::Tensor features = features_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
   const int64_t B = features.size(0), C = features.size(1),

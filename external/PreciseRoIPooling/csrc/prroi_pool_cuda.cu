@@ -34,8 +34,10 @@ template <typename scalar_t>
 __device__ inline bool roi_setup(const scalar_t* roi, int64_t B,
                                  double spatial_scale, int64_t PH, int64_t PW,
                                  int64_t* b, RoiBox<double>* box) {
+  // Rows the CPU binding would refuse (a batch index that is not an integer in
+  // [0, B), non-finite coordinates: make_box) pool to 0, with zero gradients.
   const double bf = static_cast<double>(roi[0]);
-  if (!(bf >= 0.0 && bf < static_cast<double>(B))) return false;
+  if (!(bf >= 0.0 && bf < static_cast<double>(B) && bf == floor_(bf))) return false;
   *b = static_cast<int64_t>(bf);
   *box = make_box<double>(static_cast<double>(roi[1]), static_cast<double>(roi[2]),
                           static_cast<double>(roi[3]), static_cast<double>(roi[4]),
@@ -183,29 +185,15 @@ __global__ void backward_kernel(const scalar_t* __restrict__ grad_output,
   }
 }
 
-void check_inputs(const at::Tensor& features, const at::Tensor& rois,
-                  int64_t pooled_height, int64_t pooled_width) {
-  TORCH_CHECK(features.is_cuda() && rois.is_cuda(),
-              "prroi_pool CUDA: features and rois must be CUDA tensors");
-  TORCH_CHECK(features.device() == rois.device(),
-              "prroi_pool CUDA: features and rois must be on the same device");
-  TORCH_CHECK(features.dim() == 4, "prroi_pool: features must be 4-D");
-  TORCH_CHECK(rois.dim() == 2 && rois.size(1) == 5,
-              "prroi_pool: rois must have shape (K, 5)");
-  TORCH_CHECK(features.scalar_type() == rois.scalar_type(),
-              "prroi_pool: features and rois must have the same dtype");
-  TORCH_CHECK(pooled_height >= 1 && pooled_width >= 1,
-              "prroi_pool: pooled sizes must be positive");
-  TORCH_CHECK(rois.size(0) <= std::numeric_limits<int32_t>::max(),
-              "prroi_pool CUDA: too many rois");
-}
-
 }  // namespace
+
+// The inputs were validated by the binding (bindings.cpp), the only caller;
+// roi values are not read on the host (that would synchronise): roi_setup
+// makes a row with an invalid batch index or non-finite coordinates pool to 0.
 
 at::Tensor forward_cuda(const at::Tensor& features_in,
                         const at::Tensor& rois_in, int64_t pooled_height,
                         int64_t pooled_width, double spatial_scale) {
-  check_inputs(features_in, rois_in, pooled_height, pooled_width);
   c10::cuda::CUDAGuard device_guard(features_in.device());
   const at::Tensor features = features_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
@@ -238,7 +226,6 @@ std::tuple<at::Tensor, at::Tensor> backward_cuda(
     const at::Tensor& grad_output_in, const at::Tensor& features_in,
     const at::Tensor& rois_in, const at::Tensor& /*output*/,
     int64_t pooled_height, int64_t pooled_width, double spatial_scale) {
-  check_inputs(features_in, rois_in, pooled_height, pooled_width);
   c10::cuda::CUDAGuard device_guard(features_in.device());
   const at::Tensor features = features_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
@@ -261,6 +248,9 @@ std::tuple<at::Tensor, at::Tensor> backward_cuda(
       at::zeros({K, 4}, rois.options().dtype(acc_type));
 
   const int64_t per_roi = C * pooled_height * pooled_width;
+  // One block row per roi: gridDim.x holds at most 2^31 - 1.
+  TORCH_CHECK(K <= std::numeric_limits<int32_t>::max(),
+              "prroi_pool CUDA: at most 2^31 - 1 rois per call, got ", K);
   if (K > 0 && per_roi > 0 && features.numel() > 0) {
     const int64_t slices = std::min<int64_t>(
         (per_roi + kThreads * 4 - 1) / (kThreads * 4), 65535);

@@ -1,29 +1,18 @@
-"""ATOM's network: a backbone and the IoU predictor, with the constructors that build it and a
-registry of those constructors by name, through which checkpoints rebuild networks.
-
-Every network a registered constructor builds carries ``net.constructor = {"name": ...,
-"kwargs": {...}}`` (all arguments, defaults included, as plain values): the trainer stores it in
-checkpoints and :func:`ltr.models.loading.load_network` rebuilds the network from it.
+"""ATOM's network: a backbone and the IoU predictor, and the constructors that build it,
+registered in :mod:`ltr.models.registry` (through which checkpoints rebuild networks).
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import torch
 from torch import nn
 
 from ltr.models.backbone import resnet as backbones
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet
-
-NETWORK_CONSTRUCTORS: dict[str, Callable[..., nn.Module]] = {}
-
-
-class UnknownNetworkError(ValueError):
-    """A network name that no registered constructor has."""
+from ltr.models.registry import network_constructor
 
 
 class ATOMnet(nn.Module):
@@ -92,64 +81,6 @@ class ATOMnet(nn.Module):
             return self.feature_extractor(im, layers)
         with torch.no_grad():
             return self.feature_extractor(im, layers)
-
-
-# Constructor registry ----------------------------------------------------------------------------
-
-def _plain(value: Any, where: str) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(item, where) for item in value)
-    if isinstance(value, dict):
-        return {str(key): _plain(item, where) for key, item in value.items()}
-    raise TypeError(f"{where} = {value!r}: constructor arguments must be plain values (numbers, strings, "
-                    f"lists, dicts) so that checkpoints can record them")
-
-
-def network_constructor(function: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    """Registers ``function`` in :data:`NETWORK_CONSTRUCTORS` under its name and makes the
-    networks it builds carry ``net.constructor = {"name", "kwargs"}``."""
-    signature = inspect.signature(function)
-    name = function.__name__
-
-    @functools.wraps(function)
-    def build(*args, **kwargs) -> nn.Module:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        recorded = {key: _plain(value, f"{name}({key})") for key, value in bound.arguments.items()}
-        net = function(*bound.args, **bound.kwargs)
-        net.constructor = {"name": name, "kwargs": recorded}
-        return net
-
-    NETWORK_CONSTRUCTORS[name] = build
-    return build
-
-
-def constructor_parameters(name: str) -> list[str]:
-    """The argument names of the registered constructor ``name``, in order."""
-    return list(inspect.signature(_constructor(name)).parameters)
-
-
-def _constructor(name: str) -> Callable[..., nn.Module]:
-    try:
-        return NETWORK_CONSTRUCTORS[name]
-    except KeyError:
-        raise UnknownNetworkError(f"no network constructor is named {name!r}; the known ones are "
-                                  f"{', '.join(sorted(NETWORK_CONSTRUCTORS))}") from None
-
-
-def build_network(name: str, kwargs: dict[str, Any] | None = None, /, **more_kwargs: Any) -> nn.Module:
-    """Build the network of the registered constructor ``name`` with the keyword arguments of
-    ``kwargs`` and ``more_kwargs`` (the latter win)."""
-    constructor = _constructor(name)
-    arguments = {**(kwargs or {}), **more_kwargs}
-    parameters = inspect.signature(constructor).parameters
-    unknown = sorted(set(arguments) - set(parameters))
-    if unknown:
-        raise TypeError(f"{name}() takes no argument(s) {', '.join(unknown)}; its arguments are "
-                        f"{', '.join(parameters)}")
-    return constructor(**arguments)
 
 
 # Constructors ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ltr.data.processing import ATOMProcessing
 from ltr.data.sampler import ATOMSampler
 from ltr.dataset import Lasot, MSCOCOSeq, TrackingNet
 from ltr.models.loss import TemplateMatchingLoss
-from ltr.models.tracking.atom import build_network
+from ltr.models.registry import build_network
 from ltr.trainers import LTRTrainer
 
 

@@ -37,20 +37,21 @@ import torch
 from ltr.data.boxes import pixel_centre_from_corner, pixel_cxcywh_to_xywh, xywh_to_cxcywh, xywh_to_xyxy
 from pytracking.features.augmentation import (Blur, FlipHorizontal, Identity, Translation,
                                               augmentations_from_params)
-from pytracking.features.net_wrappers import NetWrapper, default_device
+from pytracking.features.net_wrappers import default_device
 from pytracking.features.preprocessing import (numpy_to_torch, sample_patch_multiscale,
                                                sample_patch_whole_pixels_multiscale)
 from pytracking.libs import dcf
 from pytracking.tracker.atom.box_refinement import RefinementParams, refine
 from pytracking.tracker.atom.classifier import OnlineClassifier
 from pytracking.tracker.atom.debug import DebugWriter
+from pytracking.tracker.atom.network import AtomNetWrapper
 from pytracking.tracker.atom.parameters import PARAMETERS
 from pytracking.tracker.atom.localization import (HARD_NEGATIVE, NOT_FOUND, UNCERTAIN, LocalizationParams,
                                                   interpolate_scores, localize)
 from pytracking.tracker.base import BaseTracker, TrackerParams
 
 logger = logging.getLogger(__name__)
-_NETWORKS: dict[tuple, NetWrapper] = {}
+_NETWORKS: dict[tuple, AtomNetWrapper] = {}
 
 CROP_MODES = ("whole_pixel", "subpixel")
 # Output stride of each ResNet layer, for the sample size rule (it runs before any feature).
@@ -60,14 +61,14 @@ _BOX_KEEPING = (Identity, Translation, FlipHorizontal, Blur)
 
 
 def shared_network(net_path, device: torch.device, amp: str | None = None, *, fold_batch_norm: bool = True,
-                   channels_last: bool | None = None) -> NetWrapper:
+                   channels_last: bool | None = None) -> AtomNetWrapper:
     """One loaded network per (path, device, options) for the process: trackers are built per
     sequence."""
     key = (str(net_path), str(device), str(amp), fold_batch_norm, channels_last)
     if key not in _NETWORKS:
         _NETWORKS.clear()  # keep one network in memory
-        _NETWORKS[key] = NetWrapper(net_path, device=device, amp=amp, fold_batch_norm=fold_batch_norm,
-                                    channels_last=channels_last).initialize()
+        _NETWORKS[key] = AtomNetWrapper(net_path, device=device, amp=amp, fold_batch_norm=fold_batch_norm,
+                                        channels_last=channels_last).initialize()
     return _NETWORKS[key]
 
 
@@ -108,7 +109,7 @@ def sample_size(base_target_sz: torch.Tensor, search_area_scale: float, stride: 
 
 class ATOM(BaseTracker):
     """ATOM (see the module docstring and ``pytracking/parameter/atom/default.py``). A network
-    can be given directly (``network=NetWrapper.from_network(net)``) instead of
+    can be given directly (``network=AtomNetWrapper.from_network(net)``) instead of
     ``params.net_path``; its precision and speed-ups are then the wrapper's (``amp``,
     ``fold_batch_norm``, ``channels_last``), not the parameters'.
 
@@ -118,7 +119,7 @@ class ATOM(BaseTracker):
 
     PARAMETERS = PARAMETERS  # what ATOM reads: pytracking/tracker/atom/parameters.py
 
-    def __init__(self, params: TrackerParams, *, network: NetWrapper | None = None):
+    def __init__(self, params: TrackerParams, *, network: AtomNetWrapper | None = None):
         super().__init__(params)
         self._network = network
 

@@ -7,8 +7,8 @@ import torch
 
 from ltr.models.bbreg.atom_iou_net import AtomIoUNet
 from ltr.models.layers.blocks import LinearBlock, conv_block
-from ltr.models.tracking.atom import (NETWORK_CONSTRUCTORS, UnknownNetworkError, atom_resnet18, atom_resnet50,
-                                      atom_resnet_tiny, build_network)
+from ltr.models.registry import NETWORK_CONSTRUCTORS, UnknownNetworkError, build_network
+from ltr.models.tracking.atom import atom_resnet18, atom_resnet50, atom_resnet_tiny
 
 # The state dict of pytracking's published atom_resnet18 (e.g. atom_default.pth): name and shape
 # ("-" for the scalar num_batches_tracked). The backbone is pytracking's ResNet-18, which keeps

@@ -3,16 +3,18 @@ from this toolkit's checkpoints and from checkpoints of the original pytracking 
 the restricted unpickler, which refuses every other class without running it."""
 
 import os
+import subprocess
 import sys
 import types
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from ltr.models.loading import (CHECKPOINT_FORMAT, CheckpointError, CheckpointNotFoundError, LegacyAverageMeter,
-                                LegacyEnvironmentSettings, LegacyNetConstructor, LegacySettings,
+from ltr.models.loading import (CHECKPOINT_FORMAT, IMAGENET_NORMALIZATION, CheckpointError, CheckpointNotFoundError,
+                                LegacyAverageMeter, LegacyEnvironmentSettings, LegacyNetConstructor, LegacySettings,
                                 UnsafeCheckpointError, load_checkpoint, load_legacy_checkpoint, load_network,
                                 save_checkpoint)
 from ltr.models.tracking.atom import atom_resnet18, atom_resnet_tiny
@@ -131,6 +133,28 @@ def test_load_network_reproduces_outputs(tmp_path):
         load_network(path, iou_input_dim=(32, 32))
     with pytest.raises(CheckpointError, match="no argument"):
         load_network(path, widht=8)
+
+
+def test_load_network_exposes_the_recorded_normalisation(tmp_path):
+    net = atom_resnet_tiny(width=4)
+    plain = {"net": net.state_dict(), "constructor": net.constructor}
+    other = {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    path = save_checkpoint(tmp_path / "other.pth.tar", {**plain, "input_normalization": other})
+    assert load_network(path).input_normalization == other
+    # Checkpoints from before it was recorded: ImageNet's, with which they were trained.
+    older = save_checkpoint(tmp_path / "older.pth.tar", plain)
+    assert load_network(older).input_normalization == IMAGENET_NORMALIZATION
+    bad = save_checkpoint(tmp_path / "bad.pth.tar", {**plain, "input_normalization": {"mean": [0.5], "std": [1, 1, 1]}})
+    with pytest.raises(CheckpointError, match=r"bad.pth.tar.*mean must be three"):
+        load_network(bad)
+
+
+def test_the_registry_finds_every_family_in_a_fresh_process():
+    """Loading a checkpoint must not depend on who imported the model modules first."""
+    code = ("import sys; from ltr.models.registry import known_networks, build_network; "
+            "assert 'ltr.models.tracking.atom' not in sys.modules; "
+            "assert 'atom_resnet18' in known_networks(); build_network('atom_resnet_tiny', width=4)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[3])
 
 
 def test_recorded_pretrained_backbone_is_not_read(tmp_path):

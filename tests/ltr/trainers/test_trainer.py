@@ -47,8 +47,17 @@ def test_training_lowers_the_loss_and_writes_checkpoints(workspace):
     assert [p.name for p in checkpoints] == ["Linear_ep0002.pth.tar", "Linear_ep0003.pth.tar", "Linear_ep0004.pth.tar"]
     checkpoint = torch.load(checkpoints[-1], weights_only=True)
     assert checkpoint["epoch"] == 4 and checkpoint["settings"]["seed"] == 3
+    assert checkpoint["input_normalization"] is None  # the tiny experiment normalises nothing
     assert checkpoint["stats"]["train"]["Loss/total"] == losses
     assert list((settings.tensorboard_dir / "train").glob("events.out.tfevents.*"))
+
+
+def test_checkpoints_record_the_input_normalisation(workspace):
+    settings = train(1, normalize_mean=(0.5, 0.25, 0.125), normalize_std=[0.5, 0.5, 2])
+    checkpoint = torch.load(sorted(settings.checkpoint_dir.glob("*.pth.tar"))[-1], weights_only=True)
+    assert checkpoint["input_normalization"] == {"mean": [0.5, 0.25, 0.125], "std": [0.5, 0.5, 2.0]}
+    with pytest.raises(ValueError, match="normalize_std"):
+        train(1, normalize_mean=(0.5, 0.25, 0.125))
 
 
 def test_resumed_run_repeats_the_uninterrupted_one(workspace, tmp_path, monkeypatch):

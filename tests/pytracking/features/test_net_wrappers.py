@@ -1,5 +1,6 @@
-"""NetWrapper: lazy loading from network_path, normalisation inside, the IoU predictor's
-features; extract_multiscale batches the scales."""
+"""NetWrapper: lazy loading from network_path, normalisation inside (the checkpoint's, else
+ImageNet's); AtomNetWrapper: the IoU predictor's features; extract_multiscale batches the
+scales."""
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from ltr.models.tracking.atom import atom_resnet_tiny
 from pytracking.features.extractor import extract_multiscale
 from pytracking.features.net_wrappers import NetWrapper
 from pytracking.features.preprocessing import sample_patch
+from pytracking.tracker.atom.network import AtomNetWrapper
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +73,7 @@ def test_without_speed_ups_the_features_are_the_published_computation_bit_for_bi
 
 
 def test_iou_branch(tiny):
-    wrapper = NetWrapper("tiny.pth.tar", device="cpu")
+    wrapper = AtomNetWrapper("tiny.pth.tar", device="cpu")
     images = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(2)) * 255
     features = wrapper.extract_backbone(images)
     iou_feat = wrapper.iou_features(features)
@@ -92,7 +94,7 @@ def test_iou_branch(tiny):
 
 
 def test_iou_features_in_a_window_match_the_whole_map(tiny):
-    wrapper = NetWrapper("tiny.pth.tar", device="cpu")
+    wrapper = AtomNetWrapper("tiny.pth.tar", device="cpu")
     images = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(3)) * 255
     features = wrapper.extract_backbone(images)
     full = wrapper.iou_features(features)
@@ -122,8 +124,8 @@ def test_iou_features_in_a_window_match_the_whole_map(tiny):
 
 
 def test_bfloat16_autocast_gives_float32_features_close_to_float32(tiny):
-    exact = NetWrapper("tiny.pth.tar", device="cpu")
-    fast = NetWrapper("tiny.pth.tar", device="cpu", amp="bfloat16")
+    exact = AtomNetWrapper("tiny.pth.tar", device="cpu")
+    fast = AtomNetWrapper("tiny.pth.tar", device="cpu", amp="bfloat16")
     images = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(4)) * 255
     want, got = exact.extract_backbone(images), fast.extract_backbone(images)
     for layer in want:
@@ -136,6 +138,27 @@ def test_bfloat16_autocast_gives_float32_features_close_to_float32(tiny):
             assert (got_map - want_map).norm() / want_map.norm() < 0.05
     with pytest.raises(ValueError, match="amp"):
         NetWrapper("tiny.pth.tar", device="cpu", amp="int8")
+
+
+def test_the_checkpoints_normalisation_is_used(tiny, tmp_path):
+    """A network trained with another normalisation is fed images normalised with it."""
+    mean, std = [0.25, 0.5, 0.75], [0.5, 0.125, 0.25]
+    save_checkpoint(tmp_path / "networks" / "other.pth.tar",
+                    {"epoch": 1, "net": tiny.state_dict(), "constructor": tiny.constructor,
+                     "input_normalization": {"mean": mean, "std": std}})
+    wrapper = NetWrapper("other.pth.tar", device="cpu", fold_batch_norm=False, channels_last=False)
+    assert wrapper.input_normalization == {"mean": mean, "std": std}
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(5)) * 255
+    with torch.no_grad():
+        expected = tiny.extract_backbone_features(
+            (images / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1))
+    for layer, value in wrapper.extract_backbone(images).items():
+        assert torch.equal(value, expected[layer]), layer
+    # A checkpoint that records none (written before it was recorded): ImageNet's.
+    legacy = NetWrapper("tiny.pth.tar", device="cpu")
+    assert legacy.input_normalization == {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+    # The generic wrapper has no head calls of ATOM's.
+    assert not hasattr(legacy, "iou_features") and hasattr(AtomNetWrapper, "iou_features")
 
 
 def test_paths(tiny, tmp_path):
@@ -173,8 +196,8 @@ def test_extract_multiscale(tiny):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu(tiny):
     images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(3)) * 255
-    cpu = NetWrapper("tiny.pth.tar", device="cpu")
-    gpu = NetWrapper("tiny.pth.tar", use_gpu=True)
+    cpu = AtomNetWrapper("tiny.pth.tar", device="cpu")
+    gpu = AtomNetWrapper("tiny.pth.tar", use_gpu=True)
     assert gpu.device.type == "cuda"
     features_cpu, features_gpu = cpu.extract_backbone(images), gpu.extract_backbone(images)
     assert features_gpu["layer3"].device.type == "cuda"

@@ -7,12 +7,12 @@ import torch
 
 from ltr.data.boxes import box_iou
 from ltr.models.tracking.atom import atom_resnet_tiny
-from pytracking.features.net_wrappers import NetWrapper
 from pytracking.parameter.atom.default import parameters as default_parameters
 from pytracking.parameter.atom.improved import parameters as improved_parameters
 from pytracking.tracker.atom.atom import ATOM
 from pytracking.tracker.atom.box_refinement import RefinementParams, optimize_boxes, refine
 from pytracking.tracker.atom.classifier import OnlineClassifier
+from pytracking.tracker.atom.network import AtomNetWrapper
 
 from .conftest import moving_square
 
@@ -72,7 +72,7 @@ def test_refinement_takes_one_prediction_per_step_and_reports_the_last():
                                                            (False, "layer2", False), (True, "layer3", True)])
 def test_tracker_runs_and_follows_a_distinct_target(use_iou_net, layer, improved):
     torch.manual_seed(0)
-    network = NetWrapper.from_network(atom_resnet_tiny(), device="cpu")
+    network = AtomNetWrapper.from_network(atom_resnet_tiny(), device="cpu")
     params = improved_parameters() if improved else default_parameters()
     params.image_sample_size, params.compressed_dim, params.use_iou_net = 10 * 16, 16, use_iou_net
     # layer2 has stride 8 (20x20 maps at 160 pixels).

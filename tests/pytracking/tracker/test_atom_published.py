@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from ltr.models.tracking.atom import atom_resnet_tiny
-from pytracking.features.net_wrappers import NetWrapper
 from pytracking.libs.tensorlist import TensorList
 from pytracking.parameter.atom.default import parameters as default_parameters
 from pytracking.parameter.atom.default_vot import parameters as vot_parameters
@@ -20,6 +19,7 @@ from pytracking.tracker.atom.box_refinement import RefinementParams, optimize_bo
 from pytracking.tracker.atom.classifier import OnlineClassifier, SampleMemory
 from pytracking.tracker.atom.localization import (HARD_NEGATIVE, NORMAL, NOT_FOUND, UNCERTAIN, LocalizationParams,
                                                   interpolate_scores, localize)
+from pytracking.tracker.atom.network import AtomNetWrapper
 
 from .conftest import moving_square
 
@@ -379,7 +379,7 @@ def learned_classifier(**kwargs):
 @pytest.fixture(scope="module")
 def tiny_network():
     torch.manual_seed(0)
-    return NetWrapper.from_network(atom_resnet_tiny(), device="cpu", fold_batch_norm=False, channels_last=False)
+    return AtomNetWrapper.from_network(atom_resnet_tiny(), device="cpu", fold_batch_norm=False, channels_last=False)
 
 
 @pytest.fixture
@@ -406,7 +406,7 @@ def test_cuda_tracks_as_the_cpu_does():
     runs = []
     for device in ("cpu", "cuda"):
         torch.manual_seed(0)
-        network = NetWrapper.from_network(atom_resnet_tiny(), device=device, fold_batch_norm=False,
+        network = AtomNetWrapper.from_network(atom_resnet_tiny(), device=device, fold_batch_norm=False,
                                           channels_last=False)
         params = deterministic_parameters()
         params.image_sample_size, params.compressed_dim = 160, 16
