@@ -44,10 +44,10 @@ from pytracking.libs import dcf
 from pytracking.tracker.atom.box_refinement import RefinementParams, refine
 from pytracking.tracker.atom.classifier import OnlineClassifier
 from pytracking.tracker.atom.debug import DebugWriter
-from pytracking.tracker.atom.network import AtomNetWrapper
-from pytracking.tracker.atom.parameters import PARAMETERS
 from pytracking.tracker.atom.localization import (HARD_NEGATIVE, NOT_FOUND, UNCERTAIN, LocalizationParams,
                                                   interpolate_scores, localize)
+from pytracking.tracker.atom.network import AtomNetWrapper
+from pytracking.tracker.atom.parameters import PARAMETERS
 from pytracking.tracker.base import BaseTracker, TrackerParams
 
 logger = logging.getLogger(__name__)
