@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from admin.environment import where_to_set
+from ltr.data.boxes import xyxy_to_xywh
 from ltr.fileio import atomic_write_text
 
 # Commas, spaces and tabs, in any mix: every box format the toolkit reads uses one of them.
@@ -59,8 +60,8 @@ def polygon_to_box(polygon: np.ndarray) -> np.ndarray:
     """``(N, 8)`` corners ``x1, y1, ..., x4, y4`` to ``(N, 4)`` axis-aligned ``[x, y, w, h]``
     boxes spanning them (min and max of the corners)."""
     xs, ys = polygon[:, 0::2], polygon[:, 1::2]
-    x0, y0 = xs.min(axis=1), ys.min(axis=1)
-    return np.stack([x0, y0, xs.max(axis=1) - x0, ys.max(axis=1) - y0], axis=1)
+    corners = np.stack([xs.min(axis=1), ys.min(axis=1), xs.max(axis=1), ys.max(axis=1)], axis=1)
+    return xyxy_to_xywh(corners)
 
 
 def _expected(columns: tuple[int, ...] | None, min_columns: int, layout: str) -> str:

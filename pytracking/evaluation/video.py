@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from ltr.data.box_files import format_box_rows
+from ltr.data.boxes import xywh_to_xyxy
 from pytracking.evaluation.loop import FrameLoop
 from pytracking.evaluation.tracker import Tracker
 from pytracking.tracker.outputs import SINGLE_OBJECT
@@ -111,7 +112,8 @@ def check_init_box(box: Sequence[float], frame_shape: tuple[int, ...]) -> list[f
     x, y, w, h = values
     if w <= 0 or h <= 0:
         raise ValueError(f"init box {values} has a non-positive size (w={w:g}, h={h:g}): width and height must be > 0")
-    if x < 0 or y < 0 or x + w > width or y + h > height:
+    _, _, x1, y1 = xywh_to_xyxy(np.asarray(values)).tolist()
+    if x < 0 or y < 0 or x1 > width or y1 > height:
         raise ValueError(f"init box {values} (x y w h) is not inside the {width}x{height} frame: "
                          f"it needs 0 <= x, 0 <= y, x + w <= {width}, y + h <= {height}")
     return values
@@ -120,8 +122,8 @@ def check_init_box(box: Sequence[float], frame_shape: tuple[int, ...]) -> list[f
 def annotate(frame_bgr: np.ndarray, box: Sequence[float], frame_index: int, fps: float | None) -> np.ndarray:
     """A copy of ``frame_bgr`` with ``box`` drawn and the frame number and fps written."""
     out = frame_bgr.copy()
-    x, y, w, h = (float(v) for v in box)
-    cv2.rectangle(out, (round(x), round(y)), (round(x + w), round(y + h)), BOX_COLOUR, 2)
+    x0, y0, x1, y1 = xywh_to_xyxy(np.asarray(box, dtype=np.float64)).tolist()
+    cv2.rectangle(out, (round(x0), round(y0)), (round(x1), round(y1)), BOX_COLOUR, 2)
     text = f"frame {frame_index}" + ("" if fps is None else f"  {fps:.1f} fps")
     scale = max(0.4, min(out.shape[:2]) / 600)
     # Dark outline under light text, readable on any background.
