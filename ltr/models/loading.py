@@ -23,12 +23,13 @@ so no code named in a checkpoint ever runs, and any other class is refused with
 
 from __future__ import annotations
 
+import errno
 import inspect
 import logging
 import os
 import pickle
 import re
-import tempfile
+import shutil
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ import torch
 from torch import nn
 
 from ltr.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from ltr.fileio import atomic_output
 from ltr.models.registry import build_network, constructor_parameters, get_constructor, known_networks
 
 logger = logging.getLogger(__name__)
@@ -100,50 +102,64 @@ def input_normalization(mean: Any, std: Any, *, where: str = "input_normalizatio
 def save_checkpoint(path: str | os.PathLike, checkpoint: dict[str, Any]) -> Path:
     """Write ``checkpoint`` (``format`` and ``version`` are filled in when absent) to ``path``
     atomically: into a temporary file in the same folder, then renamed over ``path``, so that
-    ``path`` is either the old file or the complete new one. Refuses (leaving ``path`` as it
-    was) a checkpoint holding objects that ``torch.load(weights_only=True)`` would not load."""
+    ``path`` is either the old file or the complete new one, with the permissions of any other
+    output (the umask's). Refuses (leaving ``path`` as it was) a checkpoint holding objects that
+    ``torch.load(weights_only=True)`` would not load. A failed write (a full disk, a folder that
+    cannot be written) raises :class:`CheckpointWriteError` naming the file and the free space."""
     path = Path(path)
     if not isinstance(checkpoint, dict):
         raise TypeError(f"a checkpoint is a dict, got {type(checkpoint).__name__} (writing {path})")
     checkpoint = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **checkpoint}
     if checkpoint["format"] != CHECKPOINT_FORMAT:
         raise ValueError(f"writing {path}: format must be {CHECKPOINT_FORMAT!r}, got {checkpoint['format']!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            torch.save(checkpoint, file)
-            file.flush()
-            os.fsync(file.fileno())
+
+    def refuse_unsafe(temporary: Path) -> None:
         unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(temporary)
         if unsafe:
             raise CheckpointError(
                 f"not writing {path}: the checkpoint holds objects of {', '.join(sorted(unsafe))}, which "
                 f"torch.load(weights_only=True) refuses; store plain values (numbers, strings, lists, dicts, "
                 f"tensors) instead, e.g. numpy arrays as lists or tensors", path=path)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
+
+    try:
+        with atomic_output(path, sync=True, before_rename=refuse_unsafe) as file:
+            torch.save(checkpoint, file)
+    except CheckpointError:
         raise
-    _sync_folder(path.parent)
+    except (OSError, RuntimeError) as error:
+        # torch reports a failed write as "[enforce fail at inline_container.cc] ... file write
+        # failed", naming no file and no cause: name both here.
+        raise CheckpointWriteError(path, error) from error
     return path
 
 
-def _sync_folder(folder: Path) -> None:
-    """Make the rename durable where the platform allows it."""
+def _free_space(folder: Path) -> str:
+    """The free space of the file system holding ``folder`` (or its nearest existing parent)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
     try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+        free = shutil.disk_usage(folder).free
+    except OSError as error:
+        return f"free space unknown ({error.strerror})"
+    return f"{free / 2**20:.1f} MiB free"
+
+
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint could not be written; nothing of it was left behind."""
+
+    def __init__(self, path: Path, error: BaseException):
+        text = str(error)
+        cause = error.strerror if isinstance(error, OSError) and error.strerror else text.splitlines()[0]
+        if (isinstance(error, OSError) and error.errno == errno.ENOSPC) or "write failed" in text \
+                or "unexpected pos" in text:
+            advice = ("the disk is probably full: free space there, or set workspace_dir (admin/local.py) "
+                      "to another disk")
+        elif isinstance(error, PermissionError):
+            advice = "make the folder writable, or set workspace_dir (admin/local.py) to a writable folder"
+        else:
+            advice = "check the disk, or set workspace_dir (admin/local.py) to another folder"
+        super().__init__(f"could not write checkpoint {path} ({cause}; {_free_space(path.parent)} in "
+                         f"{path.parent}): {advice}; no partial file was left", path=path)
 
 
 # Loading -----------------------------------------------------------------------------------------
@@ -189,11 +205,60 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> di
         hint = ("; for a network of the original pytracking release use ltr.models.loading.load_network"
                 if isinstance(checkpoint, dict) and "net" in checkpoint else "")
         raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} file{hint}", path=path)
-    version = checkpoint.get("version")
-    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
-        raise CheckpointError(f"{path} has checkpoint version {version!r}; this toolkit reads versions up to "
-                              f"{CHECKPOINT_VERSION}: update the toolkit", path=path)
+    check_version(path, checkpoint)
     return checkpoint
+
+
+def check_version(path: Path, checkpoint: dict[str, Any]) -> None:
+    """Refuse a checkpoint of this toolkit's format written by a newer toolkit (or with no
+    version): the one check for training's resume and for :func:`load_network`."""
+    if checkpoint.get("format") != CHECKPOINT_FORMAT:
+        return  # the original release's checkpoints have no version
+    version = checkpoint.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version > CHECKPOINT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint version {version!r}; this toolkit reads versions up to "
+                              f"{CHECKPOINT_VERSION}: update the toolkit, or use a checkpoint this version wrote",
+                              path=path)
+
+
+class StateDifferences:
+    """How a state dict differs from a network's: ``shapes`` maps each weight of another shape
+    to (checkpoint's, network's); ``missing`` and ``unexpected`` are the keys only the network,
+    or only the checkpoint, has."""
+
+    def __init__(self, shapes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]], missing: list[str],
+                 unexpected: list[str]):
+        self.shapes, self.missing, self.unexpected = shapes, missing, unexpected
+
+    def __bool__(self) -> bool:
+        return bool(self.shapes or self.missing or self.unexpected)
+
+    def describe(self, limit: int = 3) -> str:
+        """One line: the counts and the first few of each kind."""
+        def first(items: list[str]) -> str:
+            return ", ".join(items[:limit]) + (", ..." if len(items) > limit else "")
+
+        parts = []
+        if self.shapes:
+            shown = [f"{key} {list(a)} in the checkpoint, {list(b)} in the network"
+                     for key, (a, b) in self.shapes.items()]
+            parts.append(f"{len(self.shapes)} weight(s) of another shape ({first(shown)})")
+        if self.missing:
+            parts.append(f"{len(self.missing)} weight(s) missing from the checkpoint ({first(self.missing)})")
+        if self.unexpected:
+            parts.append(f"{len(self.unexpected)} weight(s) the network does not have ({first(self.unexpected)})")
+        return "; ".join(parts)
+
+
+def state_differences(net: nn.Module, state: dict[str, Any]) -> StateDifferences:
+    """Compare ``state`` with ``net.state_dict()`` by key and shape, before loading: torch's
+    own message is one line per weight and names no file."""
+    own = net.state_dict()
+    shapes = {key: (tuple(value.shape), tuple(own[key].shape)) for key, value in state.items()
+              if key in own and isinstance(value, torch.Tensor) and tuple(value.shape) != tuple(own[key].shape)}
+    missing = [key for key in own if key not in state]
+    unexpected = [key for key in state if key not in own]
+    return StateDifferences(shapes, missing, unexpected)
 
 
 # Checkpoints of the original pytracking release ---------------------------------------------------
@@ -276,6 +341,7 @@ def load_legacy_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu"
         checkpoint = _torch_load(path, map_location)
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f"{path} holds a {type(checkpoint).__name__}, not a checkpoint dict", path=path)
+    check_version(path, checkpoint)
     return checkpoint
 
 
@@ -332,10 +398,10 @@ def load_network(path: str | os.PathLike, **constructor_kwarg_overrides: Any) ->
     state = checkpoint.get("net")
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} holds no network weights ('net')", path=path)
-    try:
-        missing, unexpected = net.load_state_dict(state, strict=False)
-    except RuntimeError as error:  # shapes that differ
-        raise CheckpointError(f"{path}: its weights do not fit {name}({kwargs}): {error}", path=path) from error
+    differences = state_differences(net, state)
+    if differences.shapes:
+        raise CheckpointError(f"{path}: its weights do not fit {name}({kwargs}): {differences.describe()}", path=path)
+    missing, unexpected = net.load_state_dict(state, strict=False)
     # Only the unused ImageNet classifier may be absent (backbones saved without it).
     missing = [key for key in missing if not key.startswith("feature_extractor.fc.")]
     if missing or unexpected:

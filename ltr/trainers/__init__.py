@@ -1,3 +1,5 @@
-from ltr.trainers.ltr_trainer import LTRTrainer, NonFiniteLossError
+from ltr.trainers.ltr_trainer import (CheckpointMismatchError, CheckpointsExistError, LTRTrainer, NonFiniteLossError,
+                                     TrainingError, TrainingInterrupted)
 
-__all__ = ["LTRTrainer", "NonFiniteLossError"]
+__all__ = ["CheckpointMismatchError", "CheckpointsExistError", "LTRTrainer", "NonFiniteLossError", "TrainingError",
+           "TrainingInterrupted"]

@@ -4,6 +4,11 @@ It knows nothing of networks: the actor turns a batch into ``(loss, stats)``. Ea
 every loader whose ``epoch_interval`` divides the epoch number, with a sample stream fixed by
 (seed, rank, epoch), so that a run resumed from a checkpoint continues exactly as an
 uninterrupted one. Only rank 0 writes logs, TensorBoard files and checkpoints.
+
+Checkpoints are ``<Net>_ep<epoch>.pth.tar`` in the run's folder. A new run refuses a folder that
+already holds some (continue with ``resume``, or start a run of another ``run_name``); a resumed
+run takes the newest readable one (or ``resume_checkpoint``), and rotation keeps the newest by
+epoch. Ctrl-C ends training with :class:`TrainingInterrupted`, naming what was kept.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import random
+import re
+import sys
 import time
 from collections import OrderedDict, defaultdict
 from pathlib import Path
@@ -19,19 +27,44 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 from ltr.actors.base_actor import BaseActor
 from ltr.data.loader import LTRLoader
-from ltr.models.loading import input_normalization, load_checkpoint, save_checkpoint
+from ltr.fileio import stale_temporaries
+from ltr.models.loading import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, input_normalization, load_checkpoint,
+                                save_checkpoint, state_differences)
 from ltr.settings import TrainSettings
 
 logger = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = "tracking-toolkit-checkpoint"
 AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
+# Settings that describe the run, not the network or the recipe: a checkpoint's differing
+# values of these say nothing about why its weights do not fit.
+RUN_SETTINGS = {"module_name", "script_name", "project_path", "run_name", "seed", "device", "amp", "resume",
+                "resume_checkpoint", "rank", "world_size", "local_rank", "env", "print_interval", "num_workers",
+                "keep_checkpoints", "epochs"}
 
 
-class NonFiniteLossError(RuntimeError):
+class TrainingError(RuntimeError):
+    """A training run that cannot go on as asked; the message says what to do (one line)."""
+
+
+class NonFiniteLossError(TrainingError):
     """The loss became NaN or infinite: training stops rather than corrupt the network."""
+
+
+class CheckpointsExistError(TrainingError):
+    """A new run was started in a folder holding an earlier run's checkpoints."""
+
+
+class CheckpointMismatchError(TrainingError):
+    """A checkpoint to resume from does not fit the network or optimiser being trained."""
+
+
+class TrainingInterrupted(TrainingError):
+    """Training was stopped by Ctrl-C (SIGINT); the message names the checkpoint kept."""
 
 
 class AverageMeter:
@@ -111,6 +144,9 @@ class LTRTrainer:
         self.keep_checkpoints = int(getattr(settings, "keep_checkpoints", 3))
         self.print_interval = int(getattr(settings, "print_interval", 10))
         self.checkpoint_dir = Path(settings.checkpoint_dir)
+        self.max_epochs = 0  # set by train()
+        self._run_started = time.perf_counter()
+        self._batches_done = 0  # in this process, for the run's ETA
         mean, std = getattr(settings, "normalize_mean", None), getattr(settings, "normalize_std", None)
         where = f"training settings {getattr(settings, 'project_path', '')}".rstrip()
         if (mean is None) != (std is None):
@@ -133,22 +169,94 @@ class LTRTrainer:
     # Training ------------------------------------------------------------------------------
 
     def train(self, max_epochs: int, load_latest: bool = False) -> None:
-        """Train up to epoch ``max_epochs``, first resuming from the latest checkpoint when
-        ``load_latest`` (or the settings' ``resume``) is set and one exists."""
-        if load_latest or getattr(self.settings, "resume", False):
-            self.load_checkpoint()
-        for epoch in range(self.epoch + 1, max_epochs + 1):
-            self.epoch = epoch
-            self.train_epoch()
-            if self.lr_scheduler is not None:
-                self.lr_scheduler.step()
-            if self.settings.is_main_process:
-                self.save_checkpoint()
-        for writer in self.writers.values():
-            writer.close()
+        """Train up to epoch ``max_epochs``. Resumes from ``settings.resume_checkpoint`` when set,
+        else from the newest readable checkpoint when ``load_latest`` (or the settings' ``resume``)
+        is set; a new run refuses a folder that holds checkpoints (:class:`CheckpointsExistError`).
+        Ctrl-C raises :class:`TrainingInterrupted`."""
+        self.max_epochs = max_epochs
+        if self.settings.is_main_process:
+            self._check_checkpoint_folder()
+            self._remove_stale_temporaries()
+            self._log_settings()
+        explicit = getattr(self.settings, "resume_checkpoint", None)
+        if explicit is not None:
+            self.load_checkpoint(explicit)
+        elif load_latest or getattr(self.settings, "resume", False):
+            self.load_latest_readable()
+        else:
+            self._refuse_existing_checkpoints()
+        self._run_started = time.perf_counter()
+        self._batches_done = 0
+        try:
+            for epoch in range(self.epoch + 1, max_epochs + 1):
+                self.epoch = epoch
+                self.train_epoch()
+                if self.lr_scheduler is not None:
+                    self.lr_scheduler.step()
+                if self.settings.is_main_process:
+                    self.save_checkpoint()
+        except KeyboardInterrupt:
+            raise TrainingInterrupted(self._interrupted_message()) from None
+        finally:
+            for writer in self.writers.values():
+                writer.close()
         # Release DistributedDataParallel (its reducer holds on to the process group) while the
         # group still exists; the actor keeps the trained network.
         self.actor.net = _unwrap(self.actor.net)
+
+    def _resume_command(self) -> str:
+        settings = self.settings
+        run_name = getattr(settings, "run_name", None)
+        return (f"python ltr/run_training.py {settings.module_name} {settings.script_name}"
+                + (f" --run-name {run_name}" if run_name else "") + " --resume")
+
+    def _interrupted_message(self) -> str:
+        kept = self.checkpoints()
+        if kept:
+            epoch, path = kept[-1]
+            return (f"interrupted during epoch {self.epoch} of {self.max_epochs}: kept {path} (epoch {epoch}); "
+                    f"continue with: {self._resume_command()}")
+        return (f"interrupted during epoch {self.epoch} of {self.max_epochs}, before the first checkpoint: "
+                f"nothing was kept in {self.checkpoint_dir}; start the run again")
+
+    def _log_settings(self) -> None:
+        overridden = set(getattr(self.settings, "overridden", ()))
+        values = self.settings.as_plain_dict()
+        values.pop("env", None)
+        text = ", ".join(f"{name}={value!r}" + (" (--set)" if name in overridden else "")
+                         for name, value in sorted(values.items()))
+        logger.info("settings: %s", text)
+
+    def _check_checkpoint_folder(self) -> None:
+        """Fail before the first epoch, not after it, when checkpoints cannot be written."""
+        try:
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise TrainingError(f"cannot create the checkpoint folder {self.checkpoint_dir} ({error.strerror}): "
+                                f"make its parent writable, or set workspace_dir (admin/local.py) to a writable "
+                                f"folder") from error
+        if not os.access(self.checkpoint_dir, os.W_OK | os.X_OK):
+            raise TrainingError(f"cannot write checkpoints to {self.checkpoint_dir} (permission denied): make it "
+                                f"writable, or set workspace_dir (admin/local.py) to a writable folder")
+
+    def _remove_stale_temporaries(self) -> None:
+        """Temporary files of a checkpoint write that a killed run left behind."""
+        stale = stale_temporaries(self.checkpoint_dir, "*.pth.tar")
+        for path in stale:
+            path.unlink()
+        if stale:
+            logger.info("removed %d temporary file(s) of an interrupted checkpoint write in %s: %s", len(stale),
+                        self.checkpoint_dir, ", ".join(p.name for p in stale))
+
+    def _refuse_existing_checkpoints(self) -> None:
+        existing = sorted(self.checkpoint_dir.glob("*_ep*.pth.tar")) if self.checkpoint_dir.is_dir() else []
+        if existing:
+            settings = self.settings
+            raise CheckpointsExistError(
+                f"{self.checkpoint_dir} already holds {len(existing)} checkpoint(s) of an earlier run "
+                f"({existing[-1].name}, ...): continue it with --resume, or start a new run beside it with "
+                f"--run-name NAME (python ltr/run_training.py {settings.module_name} {settings.script_name} "
+                f"--run-name NAME); nothing was changed")
 
     def train_epoch(self) -> None:
         for loader in self.loaders:
@@ -169,7 +277,14 @@ class LTRTrainer:
         batches = len(loader)
         autocast = (torch.autocast(self.device.type, dtype=AMP_DTYPES[self.amp]) if self.amp
                     else contextlib.nullcontext())
-        with torch.set_grad_enabled(loader.training):
+        with contextlib.ExitStack() as stack:
+            bar = None
+            if self._progress_bars():
+                # Log lines go through tqdm.write, so that they do not break the bar.
+                stack.enter_context(logging_redirect_tqdm())
+                bar = stack.enter_context(tqdm(total=batches, leave=False, dynamic_ncols=True,
+                                               desc=f"{loader.name} epoch {self.epoch}/{self._max_epochs()}"))
+            stack.enter_context(torch.set_grad_enabled(loader.training))
             for iteration, data in enumerate(loader, 1):
                 data = data.to(self.device)
                 with autocast:
@@ -183,8 +298,12 @@ class LTRTrainer:
                     self.step(loss)
                 batch_size = data["train_images"].shape[loader.stack_dim]
                 samples += batch_size
+                self._batches_done += 1
                 for name, value in stats.items():
                     meters.setdefault(name, AverageMeter()).update(value, batch_size)
+                if bar is not None:
+                    bar.update()
+                    bar.set_postfix({name: f"{meter.average:.4g}" for name, meter in meters.items()}, refresh=False)
                 if iteration % self.print_interval == 0 or iteration == batches:
                     self._log_progress(loader, iteration, batches, samples, started, meters)
         for name, meter in meters.items():
@@ -197,6 +316,22 @@ class LTRTrainer:
         if loader.name in self.writers and loader.training:
             for index, group in enumerate(self.optimizer.param_groups):
                 self.writers[loader.name].add_scalar(f"LearningRate/group{index}", group["lr"], self.epoch)
+
+    def _progress_bars(self) -> bool:
+        """Bars for a person watching (stderr is a terminal); logs and pipes keep the lines only."""
+        return self.settings.is_main_process and sys.stderr.isatty()
+
+    def _max_epochs(self) -> int:
+        return max(self.max_epochs, self.epoch)
+
+    def _batches_left(self, loader: LTRLoader, iteration: int, batches: int) -> int:
+        """Batches left in the run after ``iteration`` of ``loader`` in this epoch."""
+        index = self.loaders.index(loader) if loader in self.loaders else len(self.loaders)
+        left = batches - iteration
+        left += sum(len(later) for later in self.loaders[index + 1:] if self.epoch % later.epoch_interval == 0)
+        for epoch in range(self.epoch + 1, self._max_epochs() + 1):
+            left += sum(len(each) for each in self.loaders if epoch % each.epoch_interval == 0)
+        return left
 
     def step(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
@@ -216,12 +351,18 @@ class LTRTrainer:
     def _log_progress(self, loader, iteration, batches, samples, started, meters) -> None:
         if not self.settings.is_main_process:
             return
-        elapsed = time.perf_counter() - started
+        now = time.perf_counter()
+        elapsed = now - started
         rate = samples / elapsed if elapsed > 0 else float("nan")
         eta = elapsed / iteration * (batches - iteration)
+        # The whole run's ETA from this run's pace so far (batches of every loader alike).
+        run_elapsed = now - self._run_started
+        done = max(1, self._batches_done)
+        total_eta = run_elapsed / done * self._batches_left(loader, iteration, batches)
         values = ", ".join(f"{name}: {meter.average:.5f}" for name, meter in meters.items())
-        logger.info("[%s epoch %d] %d/%d, %.1f samples/s, ETA %ds: %s", loader.name, self.epoch, iteration,
-                    batches, rate * max(1, self.settings.world_size), math.ceil(eta), values)
+        logger.info("[%s, epoch %d of %d] %d/%d, %.1f samples/s, ETA %s (total ETA %s): %s", loader.name, self.epoch,
+                    self._max_epochs(), iteration, batches, rate * max(1, self.settings.world_size),
+                    _duration(eta), _duration(total_eta), values)
 
     # Checkpoints ---------------------------------------------------------------------------
 
@@ -231,11 +372,24 @@ class LTRTrainer:
     def checkpoint_path(self, epoch: int) -> Path:
         return self.checkpoint_dir / f"{self._net_type()}_ep{epoch:04d}.pth.tar"
 
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """This network's checkpoints in the run's folder as (epoch, path), oldest epoch first
+        (by number: ep10000 comes after ep9999)."""
+        if not self.checkpoint_dir.is_dir():
+            return []
+        pattern = re.compile(rf"{re.escape(self._net_type())}_ep(\d+)\.pth\.tar")
+        found = []
+        for path in self.checkpoint_dir.iterdir():
+            match = pattern.fullmatch(path.name)
+            if match and path.is_file():
+                found.append((int(match.group(1)), path))
+        return sorted(found)
+
     def save_checkpoint(self) -> Path:
         net = _unwrap(self.actor.net)
         checkpoint = {
             "format": CHECKPOINT_FORMAT,
-            "version": 1,
+            "version": CHECKPOINT_VERSION,
             "epoch": self.epoch,
             "net_type": self._net_type(),
             "actor_type": type(self.actor).__name__,
@@ -250,29 +404,68 @@ class LTRTrainer:
             "input_normalization": self.input_normalization,
         }
         path = self.checkpoint_path(self.epoch)
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         save_checkpoint(path, checkpoint)
         logger.info("saved %s", path)
-        for old in sorted(self.checkpoint_dir.glob(f"{self._net_type()}_ep*.pth.tar"))[:-self.keep_checkpoints]:
+        # Keep the newest by epoch, this one included; later epochs (a run resumed from an
+        # earlier checkpoint on purpose) are left alone: this run overwrites them as it goes.
+        earlier = [old for epoch, old in self.checkpoints() if epoch < self.epoch]
+        for old in earlier[:max(0, len(earlier) - (self.keep_checkpoints - 1))]:
             old.unlink()
         return path
 
     def latest_checkpoint(self) -> Path | None:
-        paths = sorted(self.checkpoint_dir.glob(f"{self._net_type()}_ep*.pth.tar"))
-        return paths[-1] if paths else None
+        found = self.checkpoints()
+        return found[-1][1] if found else None
+
+    def load_latest_readable(self) -> bool:
+        """Resume from the newest checkpoint that reads; each newer unreadable one is named in a
+        warning. Returns False when there is none (training starts at epoch 1)."""
+        found = self.checkpoints()
+        if not found:
+            logger.info("no checkpoint in %s: starting from epoch 1", self.checkpoint_dir)
+            return False
+        failures = []
+        for _, path in reversed(found):
+            try:
+                checkpoint = load_checkpoint(path)
+            except CheckpointError as error:
+                failures.append(path)
+                logger.warning("cannot resume from %s (%s): trying the previous checkpoint", path,
+                               str(error).splitlines()[0])
+                continue
+            if failures:
+                logger.warning("resuming from %s, the newest readable checkpoint; unreadable: %s", path,
+                               ", ".join(p.name for p in failures))
+            self._restore(path, checkpoint)
+            return True
+        raise TrainingError(f"no checkpoint in {self.checkpoint_dir} can be read ({', '.join(p.name for p in failures)}): "
+                            f"pick one with --checkpoint PATH, or start a new run with --run-name NAME")
 
     def load_checkpoint(self, path: str | Path | None = None) -> bool:
         """Restore network, optimiser, scheduler, scaler, random state, epoch and statistics
-        from ``path`` (default: the latest checkpoint). Returns False when there is none."""
-        path = Path(path) if path is not None else self.latest_checkpoint()
+        from ``path`` (default: the newest readable checkpoint). Returns False when there is
+        none."""
         if path is None:
-            logger.info("no checkpoint in %s: starting from epoch 1", self.checkpoint_dir)
-            return False
-        checkpoint = load_checkpoint(path)
+            return self.load_latest_readable()
+        path = Path(path)
+        self._restore(path, load_checkpoint(path))
+        return True
+
+    def _restore(self, path: Path, checkpoint: dict) -> None:
         if checkpoint.get("net_type") != self._net_type():
-            raise ValueError(f"{path} holds a {checkpoint.get('net_type')}, not a {self._net_type()}")
-        _unwrap(self.actor.net).load_state_dict(checkpoint["net"])
-        self.optimizer.load_state_dict(checkpoint["optimizer"])
+            raise CheckpointMismatchError(f"{path} holds a {checkpoint.get('net_type')}, not the {self._net_type()} "
+                                          f"this experiment trains: {self._mismatch_advice(checkpoint)}")
+        net = _unwrap(self.actor.net)
+        differences = state_differences(net, checkpoint["net"])
+        if differences:
+            raise CheckpointMismatchError(f"{path} does not fit the network being trained: {differences.describe()}; "
+                                          f"{self._mismatch_advice(checkpoint)}")
+        net.load_state_dict(checkpoint["net"])
+        try:
+            self.optimizer.load_state_dict(checkpoint["optimizer"])
+        except (ValueError, KeyError) as error:  # other parameter groups: another recipe
+            raise CheckpointMismatchError(f"{path}: its optimiser state does not fit this run's ({error}); "
+                                          f"{self._mismatch_advice(checkpoint)}") from error
         if self.lr_scheduler is not None and checkpoint.get("lr_scheduler") is not None:
             self.lr_scheduler.load_state_dict(checkpoint["lr_scheduler"])
         if checkpoint.get("scaler"):
@@ -284,4 +477,24 @@ class LTRTrainer:
             for name, series in values.items():
                 self.stats[loader][name] = list(series)
         logger.info("resumed from %s (epoch %d)", path, self.epoch)
-        return True
+
+    def _mismatch_advice(self, checkpoint: dict) -> str:
+        """The recipe settings that differ between the checkpoint and this run, and what to do."""
+        recorded = checkpoint.get("settings") or {}
+        current = self.settings.as_plain_dict()
+        differing = [f"{name}={recorded[name]!r} there, {current.get(name)!r} now" for name in sorted(recorded)
+                     if name not in RUN_SETTINGS and name in current and recorded[name] != current[name]]
+        which = f"it was trained with {'; '.join(differing[:4])}" if differing else "it was trained by another recipe"
+        return f"{which}: resume with its settings (--set NAME=VALUE), or start a new run with --run-name NAME"
+
+
+def _duration(seconds: float) -> str:
+    """``95`` as ``1m35s``; ``3725`` as ``1h02m``."""
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = math.ceil(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

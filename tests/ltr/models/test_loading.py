@@ -3,6 +3,7 @@ from this toolkit's checkpoints and from checkpoints of the original pytracking 
 the restricted unpickler, which refuses every other class without running it."""
 
 import os
+import stat
 import subprocess
 import sys
 import types
@@ -13,10 +14,11 @@ import numpy as np
 import pytest
 import torch
 
+from ltr import fileio
 from ltr.models.loading import (CHECKPOINT_FORMAT, IMAGENET_NORMALIZATION, CheckpointError, CheckpointNotFoundError,
-                                LegacyAverageMeter, LegacyEnvironmentSettings, LegacyNetConstructor, LegacySettings,
-                                UnsafeCheckpointError, load_checkpoint, load_legacy_checkpoint, load_network,
-                                save_checkpoint)
+                                CheckpointWriteError, LegacyAverageMeter, LegacyEnvironmentSettings,
+                                LegacyNetConstructor, LegacySettings, UnsafeCheckpointError, load_checkpoint,
+                                load_legacy_checkpoint, load_network, save_checkpoint)
 from ltr.models.tracking.atom import atom_resnet18, atom_resnet_tiny
 
 
@@ -81,7 +83,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", failing_save)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(CheckpointWriteError, match="net.pth.tar.*disk full.*MiB free"):
         save_checkpoint(path, {"epoch": 2, "net": {"w": torch.ones(3)}})
     monkeypatch.setattr(torch, "save", real_save)
     assert path.read_bytes() == old and sorted(os.listdir(tmp_path)) == ["net.pth.tar"]
@@ -118,6 +120,29 @@ def test_load_errors_name_the_file(tmp_path):
     torch.save({"format": CHECKPOINT_FORMAT, "version": 99}, newer)
     with pytest.raises(CheckpointError, match="version 99"):
         load_checkpoint(newer)
+
+
+def test_checkpoints_get_the_mode_of_every_other_output(tmp_path):
+    path = save_checkpoint(tmp_path / "net.pth.tar", {"epoch": 1, "net": {"w": torch.zeros(3)}})
+    assert stat.S_IMODE(path.stat().st_mode) == fileio.output_file_mode()  # not mkstemp's 0600
+
+
+def test_load_network_checks_the_version_as_resuming_does(tmp_path):
+    _, checkpoint, _ = trained_tiny()
+    newer = save_checkpoint(tmp_path / "newer.pth.tar", {**checkpoint, "version": 2})
+    for load in (load_network, load_checkpoint):
+        with pytest.raises(CheckpointError, match=r"newer.pth.tar has checkpoint version 2; .*update the toolkit"):
+            load(newer)
+
+
+def test_load_network_names_the_weights_of_another_shape_in_one_line(tmp_path):
+    _, checkpoint, _ = trained_tiny()
+    path = save_checkpoint(tmp_path / "tiny.pth.tar", checkpoint)
+    with pytest.raises(CheckpointError) as error:
+        load_network(path, width=16)
+    message = str(error.value)
+    assert "\n" not in message and "tiny.pth.tar" in message and "weight(s) of another shape" in message
+    assert "[8, 3, 7, 7] in the checkpoint, [16, 3, 7, 7] in the network" in message or "in the network" in message
 
 
 def test_load_network_reproduces_outputs(tmp_path):

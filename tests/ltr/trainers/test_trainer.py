@@ -1,4 +1,5 @@
 import importlib.util
+import logging
 import os
 import socket
 import subprocess
@@ -8,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ltr.settings import TrainSettings
-from ltr.trainers import NonFiniteLossError
+from ltr.settings import OverrideError, TrainSettings, UnknownSettingError, parse_overrides
+from ltr.trainers import CheckpointMismatchError, CheckpointsExistError, NonFiniteLossError
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -29,8 +30,10 @@ def workspace(tmp_path, monkeypatch):
     return tmp_path / "workspace"
 
 
-def train(epochs: int, *, resume: bool = False, **extra) -> TrainSettings:
-    settings = TrainSettings(module_name="tests", script_name="tiny", seed=3, device="cpu", resume=resume)
+def train(epochs: int, *, resume: bool = False, run_name: str | None = None, resume_checkpoint: str | None = None,
+          **extra) -> TrainSettings:
+    settings = TrainSettings(module_name="tests", script_name="tiny", seed=3, device="cpu", resume=resume,
+                             run_name=run_name, resume_checkpoint=resume_checkpoint)
     settings.epochs = epochs
     for key, value in extra.items():
         setattr(settings, key, value)
@@ -132,3 +135,110 @@ def test_two_process_gloo_run(workspace):
     assert len(checkpoints) == 3  # rank 0 only: epochs 2, 3, 4 kept
     logs = list(workspace.glob("tests/tiny/train.log"))
     assert len(logs) == 1 and "2 process(es)" in logs[0].read_text()
+
+
+# Checkpoints of one run, resuming, overrides, progress ------------------------------------------
+
+def checkpoint_names(settings: TrainSettings) -> list[str]:
+    return sorted(p.name for p in settings.checkpoint_dir.iterdir())
+
+
+def test_a_new_run_refuses_a_folder_holding_checkpoints_and_deletes_nothing(workspace):
+    first = train(5)
+    before = {p.name: p.read_bytes() for p in first.checkpoint_dir.iterdir()}
+    assert sorted(before) == ["Linear_ep0003.pth.tar", "Linear_ep0004.pth.tar", "Linear_ep0005.pth.tar"]
+    with pytest.raises(CheckpointsExistError, match=r"already holds 3 checkpoint\(s\).*--resume.*--run-name NAME"):
+        train(2)
+    assert {p.name: p.read_bytes() for p in first.checkpoint_dir.iterdir()} == before
+    # A named run starts afresh in folders of its own; the first run's files stay.
+    named = train(2, run_name="again")
+    assert named.checkpoint_dir.name == "tiny-again" and checkpoint_names(named) == [
+        "Linear_ep0001.pth.tar", "Linear_ep0002.pth.tar"]
+    assert {p.name: p.read_bytes() for p in first.checkpoint_dir.iterdir()} == before
+
+
+def test_rotation_keeps_the_newest_by_epoch_not_by_name(workspace):
+    settings = train(1)
+    trainer = settings._trainer
+    # ep10000 sorts before ep9999 by name; by epoch it is the newest.
+    for epoch in (9998, 9999):
+        trainer.epoch = epoch
+        trainer.save_checkpoint()
+    trainer.epoch = 10000
+    trainer.save_checkpoint()
+    assert checkpoint_names(settings) == ["Linear_ep10000.pth.tar", "Linear_ep9998.pth.tar", "Linear_ep9999.pth.tar"]
+    assert trainer.latest_checkpoint().name == "Linear_ep10000.pth.tar"
+
+
+def test_resume_skips_a_corrupt_latest_checkpoint_with_a_warning(workspace, caplog):
+    settings = train(3)
+    latest = settings.checkpoint_dir / "Linear_ep0003.pth.tar"
+    latest.write_bytes(latest.read_bytes()[:200])
+    with caplog.at_level(logging.WARNING):
+        resumed = train(4, resume=True)
+    assert "Linear_ep0003.pth.tar" in caplog.text and "resuming from" in caplog.text
+    assert resumed._trainer.stats["train"]["Loss/total"][:2] == settings._trainer.stats["train"]["Loss/total"][:2]
+    assert torch.load(settings.checkpoint_dir / "Linear_ep0004.pth.tar", weights_only=True)["epoch"] == 4
+
+
+def test_resume_from_a_chosen_checkpoint(workspace):
+    settings = train(3)
+    chosen = settings.checkpoint_dir / "Linear_ep0001.pth.tar"
+    resumed = train(2, resume=True, resume_checkpoint=str(chosen))
+    assert resumed._trainer.epoch == 2 and len(resumed._trainer.stats["train"]["Loss/total"]) == 2
+    # The later epoch 3 of the first run is left for this run to overwrite, not rotated away.
+    assert (settings.checkpoint_dir / "Linear_ep0003.pth.tar").exists()
+
+
+def test_resuming_a_network_of_another_size_is_one_line_naming_the_file(workspace):
+    train(1, network_kwargs={"in_features": 8})
+    with pytest.raises(CheckpointMismatchError) as error:
+        train(2, resume=True, network_kwargs={"in_features": 4})
+    message = str(error.value)
+    assert "\n" not in message and "Linear_ep0001.pth.tar" in message
+    assert "weight [1, 8] in the checkpoint, [1, 4] in the network" in message
+    assert "network_kwargs={'in_features': 8} there, {'in_features': 4} now" in message
+
+
+def test_stale_temporaries_are_removed_at_start_with_a_log_line(workspace, caplog):
+    settings = train(1)
+    stale = settings.checkpoint_dir / ".Linear_ep0002.pth.tar.k1ll3d.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    with caplog.at_level(logging.INFO):
+        train(2, resume=True)
+    assert not stale.exists() and "removed 1 temporary file(s)" in caplog.text
+
+
+def test_overrides_win_over_the_experiment_and_are_typed(workspace):
+    settings = TrainSettings(module_name="tests", script_name="tiny", seed=3, device="cpu",
+                             overrides=parse_overrides(["epochs=2", "train_samples_per_epoch=16", "keep_checkpoints=1"]))
+    settings.epochs = 4  # what the experiment says: the override wins
+    assert settings.epochs == 2
+    experiment().run(settings)
+    assert len(settings._trainer.stats["train"]["Loss/total"]) == 2 and checkpoint_names(settings) == [
+        "Linear_ep0002.pth.tar"]
+    checkpoint = torch.load(settings.checkpoint_dir / "Linear_ep0002.pth.tar", weights_only=True)
+    assert checkpoint["settings"]["train_samples_per_epoch"] == 16
+
+    typed = TrainSettings(module_name="tests", script_name="tiny", device="cpu",
+                          overrides=parse_overrides(["learning_rate=1", "network=atom_resnet_tiny", "batch_size=x"]))
+    typed.learning_rate = 1e-3
+    typed.network = "atom_resnet18"
+    assert typed.learning_rate == 1.0 and isinstance(typed.learning_rate, float)
+    assert typed.network == "atom_resnet_tiny"
+    with pytest.raises(OverrideError, match=r"--set batch_size=x: .* sets batch_size to a int \(64\); give a int"):
+        typed.batch_size = 64
+    with pytest.raises(UnknownSettingError, match=r"the command line \(--set\) sets setting 'epoch'.*'epochs'"):
+        TrainSettings(module_name="tests", script_name="tiny", device="cpu", overrides=parse_overrides(["epoch=1"]))
+    with pytest.raises(OverrideError, match="use --seed"):
+        TrainSettings(module_name="tests", script_name="tiny", device="cpu", overrides={"seed": 1})
+    with pytest.raises(OverrideError, match="NAME=VALUE"):
+        parse_overrides(["epochs"])
+
+
+def test_progress_names_the_epoch_of_all_and_a_total_eta(workspace, caplog):
+    with caplog.at_level(logging.INFO):
+        train(2)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[train")]
+    assert lines[0].startswith("[train, epoch 1 of 2] 8/8") and "total ETA" in lines[0]
+    assert any(r.getMessage().startswith("settings: ") and "epochs=2" in r.getMessage() for r in caplog.records)

@@ -1,6 +1,8 @@
 """A tiny experiment in the shape of a train_settings module: linear regression from random
 samples, through the real sampler-style dataset protocol, LTRLoader and LTRTrainer."""
 
+import time
+
 import numpy as np
 import torch
 
@@ -13,8 +15,10 @@ TRUE_WEIGHTS = torch.linspace(-1, 1, 8)
 
 
 class RegressionSamples(torch.utils.data.Dataset):
-    def __init__(self, count: int):
+    def __init__(self, count: int, features: int = 8):
         self.count = count
+        self.features = features
+        self.weights = torch.linspace(-1, 1, features)
         self.rng = np.random.default_rng(0)
 
     def reseed(self, seed: int) -> None:
@@ -24,8 +28,8 @@ class RegressionSamples(torch.utils.data.Dataset):
         return self.count
 
     def __getitem__(self, index):
-        x = torch.from_numpy(self.rng.standard_normal(8).astype(np.float32))
-        return TensorDict(train_images=x, target=(x * TRUE_WEIGHTS).sum(0, keepdim=True))
+        x = torch.from_numpy(self.rng.standard_normal(self.features).astype(np.float32))
+        return TensorDict(train_images=x, target=(x * self.weights).sum(0, keepdim=True))
 
 
 class RegressionActor(BaseActor):
@@ -34,18 +38,23 @@ class RegressionActor(BaseActor):
         if getattr(self, "poison_at", None) == getattr(self, "calls", 0):
             prediction = prediction * float("nan")
         self.calls = getattr(self, "calls", 0) + 1
+        if getattr(self, "step_delay", 0):
+            time.sleep(self.step_delay)  # paces a run that a fault test interrupts
         loss = self.objective(prediction, data["target"])
         return loss, {"Loss/total": loss.item()}
 
 
 def run(settings):
     torch.manual_seed(settings.seed)
-    net = torch.nn.Linear(8, 1)
+    # network_kwargs={"in_features": n} trains a network of another size (resume mismatch tests).
+    features = (getattr(settings, "network_kwargs", None) or {}).get("in_features", 8)
+    net = torch.nn.Linear(features, 1)
     actor = RegressionActor(net, torch.nn.MSELoss())
     actor.poison_at = getattr(settings, "_poison_at", None)
-    loaders = [LTRLoader("train", RegressionSamples(64), batch_size=8, seed=settings.seed,
-                         num_workers=getattr(settings, "num_workers", 0)),
-               LTRLoader("val", RegressionSamples(32), training=False, batch_size=8, seed=settings.seed + 1,
+    actor.step_delay = float(getattr(settings, "_step_delay", 0))
+    loaders = [LTRLoader("train", RegressionSamples(getattr(settings, "train_samples_per_epoch", 64), features),
+                         batch_size=8, seed=settings.seed, num_workers=getattr(settings, "num_workers", 0)),
+               LTRLoader("val", RegressionSamples(32, features), training=False, batch_size=8, seed=settings.seed + 1,
                          epoch_interval=2)]
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.5)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
