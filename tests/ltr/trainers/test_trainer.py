@@ -242,3 +242,11 @@ def test_progress_names_the_epoch_of_all_and_a_total_eta(workspace, caplog):
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[train")]
     assert lines[0].startswith("[train, epoch 1 of 2] 8/8") and "total ETA" in lines[0]
     assert any(r.getMessage().startswith("settings: ") and "epochs=2" in r.getMessage() for r in caplog.records)
+
+
+def test_a_terminal_gets_progress_bars_and_the_log_keeps_its_lines(workspace, caplog, monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with caplog.at_level(logging.INFO):
+        train(1)
+    assert "train epoch 1/1" in capsys.readouterr().err  # the bar's description
+    assert any(r.getMessage().startswith("[train, epoch 1 of 1] 8/8") for r in caplog.records)

@@ -45,6 +45,7 @@ class RegressionActor(BaseActor):
 
 
 def run(settings):
+    settings.print_interval = 10  # the recipe's own value, which a --set of another type must not replace
     torch.manual_seed(settings.seed)
     # network_kwargs={"in_features": n} trains a network of another size (resume mismatch tests).
     features = (getattr(settings, "network_kwargs", None) or {}).get("in_features", 8)
