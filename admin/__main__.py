@@ -2,9 +2,10 @@
 admin/local.py from the template when it does not exist."""
 
 import argparse
+import os
 import sys
 
-from admin.environment import create_local_file, env_settings
+from admin.environment import LocalFileError, _local_file_in_use, create_local_file, env_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,12 +16,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "create-local":
-        settings = env_settings()
-        created = create_local_file(settings.local_file)
-        print(f"{'created' if created else 'kept the existing'} {settings.local_file}")
+        # Not through env_settings(): the file to create may not exist yet, or may be broken.
+        local_file = _local_file_in_use(os.environ)
+        created = create_local_file(local_file)
+        print(f"{'created' if created else 'kept the existing'} {local_file}")
         return 0
 
-    settings = env_settings()
+    try:
+        settings = env_settings()
+    except LocalFileError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
     print(f"local file: {settings.local_file}")
     rows = settings.describe()
     width = max(len(name) for name, *_ in rows)

@@ -13,6 +13,7 @@ import difflib
 import importlib.util
 import os
 import tempfile
+import traceback
 import types
 from pathlib import Path
 
@@ -21,12 +22,17 @@ REPO_ROOT = ADMIN_DIR.parent
 LOCAL_FILE = ADMIN_DIR / "local.py"
 TEMPLATE_FILE = ADMIN_DIR / "local_template.py"
 ENV_PREFIX = "TRACKING_"
-# Points env_settings() at another local file (tests, several checkouts sharing one file).
+# Points env_settings() at another local file (tests, several checkouts sharing one file); it must
+# exist, or be os.devnull for "no local file".
 LOCAL_FILE_VARIABLE = "TRACKING_LOCAL_FILE"
 
 # Folders the toolkit writes to are created on first use; folders it reads from must exist.
 OUTPUT = "output"
 INPUT = "input"
+# A dataset the toolkit generates and then reads: it has a default folder, which its generator
+# creates; reading the field gives the path but never creates it (an empty folder would pass for
+# a dataset that was never generated).
+GENERATED = "generated"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +55,7 @@ FIELDS: tuple[Field, ...] = (
     Field("network_path", OUTPUT, "networks", "trained networks that trackers load by name"),
     Field("results_path", OUTPUT, "tracking_results", "raw tracking results"),
     Field("result_plot_path", OUTPUT, "result_plots", "analysis tables and plots"),
-    Field("synthetic_dir", OUTPUT, "synthetic", "the generated synthetic dataset (GOT-10k layout)"),
+    Field("synthetic_dir", GENERATED, "synthetic", "the generated synthetic dataset (GOT-10k layout)"),
     # Training datasets.
     Field("lasot_dir", INPUT, None, "LaSOT (training)"),
     Field("got10k_dir", INPUT, None, "GOT-10k training set: its train/ folder, holding list.txt"),
@@ -80,6 +86,17 @@ class EnvironmentPathError(FileNotFoundError):
         super().__init__(message)
         self.field = field
         self.state = state
+
+
+class LocalFileError(ValueError):
+    """The local file (``admin/local.py`` or the one ``TRACKING_LOCAL_FILE`` names) cannot be
+    used: it is missing where the variable points, does not run, or sets something wrong. The
+    message is one line naming the file (and line) and what to do."""
+
+    def __init__(self, message: str, *, path: Path | str, line: int | None = None):
+        super().__init__(message)
+        self.path = Path(path)
+        self.line = line
 
 
 def where_to_set(field: str, local_file: Path | str = "admin/local.py") -> str:
@@ -139,13 +156,51 @@ def _local_file_in_use(environ) -> Path:
     return Path(override).expanduser().resolve() if override else LOCAL_FILE
 
 
-def _read_local_file(path: Path) -> dict[str, str]:
-    """The fields that ``path`` sets to a non-empty value."""
-    if not path.is_file():
-        return {}
+def _error_line(error: BaseException, path: Path) -> int | None:
+    """The line of ``path`` where ``error`` was raised, from its traceback (None if not there)."""
+    if isinstance(error, SyntaxError) and error.lineno is not None:
+        return error.lineno
+    line = None
+    for frame, number in traceback.walk_tb(error.__traceback__):
+        if Path(frame.f_code.co_filename) == path:
+            line = number
+    return line
+
+
+def _run_local_file(path: Path) -> types.ModuleType:
     spec = importlib.util.spec_from_file_location("_tracking_local_settings", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    # Whatever the file raises (it is user code), the user needs its name and line, not importlib's
+    # traceback; the original stays chained for debugging.
+    except Exception as error:
+        line = _error_line(error, path)
+        where = f"{path}, line {line}" if line is not None else str(path)
+        detail = error.msg if isinstance(error, SyntaxError) else f"{type(error).__name__}: {error}"
+        raise LocalFileError(
+            f"{where}: {detail}; fix that line (every field is a quoted path, e.g. otb_path = '/data/otb'), "
+            f"or start again from {TEMPLATE_FILE}", path=path, line=line) from error
+    return module
+
+
+def _read_local_file(path: Path, *, required: bool = False) -> dict[str, str]:
+    """The fields that ``path`` sets to a non-empty value. A missing file sets nothing, unless
+    ``required`` (the user named it by TRACKING_LOCAL_FILE): then LocalFileError. ``os.devnull``
+    is the explicit "no local file" (tests, CI): every field comes from variables and defaults."""
+    if str(path) == os.devnull:
+        return {}
+    if not path.exists():
+        if required:
+            raise LocalFileError(
+                f"{LOCAL_FILE_VARIABLE}={path} does not exist: point {LOCAL_FILE_VARIABLE} at an existing local "
+                f"file, create it with `{LOCAL_FILE_VARIABLE}={path} python -m admin create-local`, "
+                f"or unset {LOCAL_FILE_VARIABLE} to use {LOCAL_FILE}", path=path)
+        return {}
+    if not path.is_file():
+        raise LocalFileError(f"{path} is not a file: the local file must be a Python file like {TEMPLATE_FILE}",
+                             path=path)
+    module = _run_local_file(path)
     values = {}
     for name, value in vars(module).items():
         if name.startswith("_") or isinstance(value, (types.ModuleType, types.FunctionType, type)):
@@ -153,12 +208,12 @@ def _read_local_file(path: Path) -> dict[str, str]:
         if name not in FIELDS_BY_NAME:
             close = difflib.get_close_matches(name, FIELDS_BY_NAME, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(
+            raise LocalFileError(
                 f"{path} sets {name!r}, which is not a field of the toolkit's environment{hint} "
-                f"Known fields: {', '.join(FIELDS_BY_NAME)}. Prefix helper variables with '_'."
-            )
+                f"Known fields: {', '.join(FIELDS_BY_NAME)}. Prefix helper variables with '_'.", path=path)
         if not isinstance(value, (str, os.PathLike)):
-            raise TypeError(f"{path}: {name} must be a path string, not {type(value).__name__}")
+            raise LocalFileError(f"{path}: {name} must be a path string, not {type(value).__name__}; "
+                                 f"write it in quotes, e.g. {name} = '/data/...'", path=path)
         if str(value):
             values[name] = os.fspath(value)
     return values
@@ -199,7 +254,9 @@ class EnvSettings:
         return self._values[name][1]
 
     def path(self, name: str) -> str:
-        """The path of field ``name``, checked (inputs) or created (outputs)."""
+        """The path of field ``name``: inputs must be existing folders, outputs are created, and a
+        generated dataset's folder is given as it is (its generator creates it, readers check it with
+        :func:`resolve_dataset_root`); a path that is a file is an error for every kind."""
         field = self._field(name)
         value, source = self._values[name]
         where = where_to_set(name, self.local_file)
@@ -213,7 +270,12 @@ class EnvSettings:
                 raise EnvironmentPathError(
                     f"{name} = {value} (from {source}) cannot be created ({error}): {where}.", field=name,
                     state="unwritable") from error
-        elif not path.exists():
+        elif path.exists() and not path.is_dir():
+            # Every field is a folder; a file there would pass an existence check and fail later.
+            raise EnvironmentPathError(
+                f"{name} = {value} (from {source}) is a file, not a folder: fix it, or {where}.", field=name,
+                state="file")
+        elif field.kind == INPUT and not path.exists():
             raise EnvironmentPathError(
                 f"{name} = {value} (from {source}) does not exist: fix it, or {where}.", field=name,
                 state="missing")
@@ -234,26 +296,34 @@ class EnvSettings:
         return sorted(set(super().__dir__()) | set(FIELDS_BY_NAME))
 
     def describe(self) -> list[tuple[str, str, str, str]]:
-        """One row per field: name, value, source, and state (ok, not set, missing)."""
+        """One row per field: name, value, source, and state (ok, not set, missing, file, created
+        on use, not generated)."""
         rows = []
         for field in FIELDS:
             value, source = self._values[field.name]
             if value is None:
                 state = "not set"
-            elif Path(value).exists():
+            elif Path(value).is_dir():
                 state = "ok"
+            elif Path(value).exists():
+                state = "file"
             else:
-                state = "created on use" if field.kind == OUTPUT else "missing"
+                state = {OUTPUT: "created on use", GENERATED: "not generated"}.get(field.kind, "missing")
             rows.append((field.name, value or "", source, state))
         return rows
 
 
 def env_settings(environ: dict[str, str] | None = None) -> EnvSettings:
     """Read ``admin/local.py`` (or the file named by ``TRACKING_LOCAL_FILE``) and the
-    ``TRACKING_*`` variables; the file is read anew on each call."""
+    ``TRACKING_*`` variables; the file is read anew on each call.
+
+    Raises LocalFileError (a ValueError, one line naming the file and line) when the local file
+    does not run, sets an unknown name or a non-path, or is missing where ``TRACKING_LOCAL_FILE``
+    points."""
     environ = os.environ if environ is None else environ
     local_file = _local_file_in_use(environ)
-    return EnvSettings(local_file, _read_local_file(local_file), dict(environ))
+    required = bool(environ.get(LOCAL_FILE_VARIABLE))
+    return EnvSettings(local_file, _read_local_file(local_file, required=required), dict(environ))
 
 
 def create_local_file(path: Path | None = None) -> bool:

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_quickstart_runs_the_whole_loop_and_resumes(tmp_path):
-    env = {**os.environ, "TRACKING_LOCAL_FILE": str(tmp_path / "absent.py"),
+    env = {**os.environ, "TRACKING_LOCAL_FILE": os.devnull,
            "TRACKING_WORKSPACE_DIR": str(tmp_path / "workspace")}
     command = [sys.executable, "pytracking/run_quickstart.py", "--train", "2", "--val", "1",
                "--frames", "24", "--width", "128", "--height", "96", "--epochs", "1", "--epoch_samples", "32"]

@@ -52,6 +52,11 @@ class TrackingSampler(torch.utils.data.Dataset):
         weights = [1.0] * len(datasets) if p_datasets is None else [float(p) for p in p_datasets]
         if len(weights) != len(datasets) or any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError(f"p_datasets {p_datasets} must hold one non-negative weight per dataset")
+        # An empty dataset would fail only inside a loader worker (randrange of an empty range).
+        empty = [d.get_name() for d, w in zip(datasets, weights) if w > 0 and d.get_num_sequences() == 0]
+        if empty:
+            raise ValueError(f"the sampler's dataset(s) {', '.join(empty)} have no sequences: check their sequence "
+                             f"lists (e.g. GOT-10k's list.txt) with ltr.dataset.check_datasets, or give them weight 0")
         self.datasets = list(datasets)
         self.p_datasets = [w / sum(weights) for w in weights]
         self.samples_per_epoch = int(samples_per_epoch)

@@ -17,6 +17,9 @@ _EXPORTS = {
     "MSCOCOSeq": "ltr.dataset.coco_seq",
     "MSCOCO": "ltr.dataset.coco_seq",
     "SyntheticTracking": "ltr.dataset.synthetic_tracking",
+    "build_datasets": "ltr.dataset.check",
+    "check_datasets": "ltr.dataset.check",
+    "DatasetCheckError": "ltr.dataset.check",
 }
 
 __all__ = sorted(_EXPORTS)

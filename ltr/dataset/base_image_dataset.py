@@ -11,6 +11,7 @@ import torch
 
 from ltr.data.image_loader import LazyFrame, imread
 from ltr.dataset.base_video_dataset import empty_meta
+from ltr.dataset.check import check_datasets, missing_file
 
 
 class BaseImageDataset(torch.utils.data.Dataset):
@@ -77,6 +78,19 @@ class BaseImageDataset(torch.utils.data.Dataset):
         frame = LazyFrame(path, self.image_loader) if lazy else self.image_loader(path)
         anno = {key: value.clone() if torch.is_tensor(value) else value for key, value in anno.items()}
         return frame, anno, self.get_meta_info(im_id)
+
+    def verify_tree(self) -> list[str]:
+        """The problems of the dataset's files on disk, one line each: no images at all, or image
+        files that are missing (each file checked once; none is decoded)."""
+        if self.get_num_images() == 0:
+            return [f"{self.name}: no images in {self.root}"]
+        paths = dict.fromkeys(self.image_path(i) for i in range(self.get_num_images()))
+        return [f"{self.name}: image {path} is missing" for path in paths if missing_file(path)]
+
+    def check(self) -> None:
+        """Raise :class:`ltr.dataset.check.DatasetCheckError` listing every problem of
+        :meth:`verify_tree`."""
+        check_datasets([self])
 
     def _check_im_id(self, im_id: int) -> None:
         if not 0 <= im_id < len(self.image_list):

@@ -17,12 +17,15 @@ from __future__ import annotations
 import collections
 import logging
 import random
+from pathlib import Path
 from typing import Any, Callable, Hashable, Sequence
 
 import numpy as np
 import torch
 
+from ltr.data.box_files import BoxFileError
 from ltr.data.image_loader import LazyFrame, imread
+from ltr.dataset.check import check_datasets, missing_folder
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +37,40 @@ def empty_meta() -> dict[str, Any]:
     return dict.fromkeys(META_KEYS)
 
 
-def check_lengths(sequence: str, boxes: np.ndarray, labels: dict[str, np.ndarray]) -> None:
-    """Every label file of ``sequence`` has one value per box, or ValueError names it."""
-    for name, values in labels.items():
-        if len(values) != len(boxes):
-            raise ValueError(f"{name} has {len(values)} labels but the sequence {sequence} has "
-                             f"{len(boxes)} boxes; fix or replace the file")
+def check_lengths(sequence: str, boxes: np.ndarray, labels: dict[str, np.ndarray], *,
+                  boxes_file: str = "groundtruth.txt") -> None:
+    """Every label file of ``sequence`` has one value per box, or BoxFileError names the file that
+    is out of step and by how many lines.
+
+    The files vote: the one whose length differs from all the others (a short ``groundtruth.txt``
+    beside two label files that agree) is named as short or long; with no such file, every
+    length is given."""
+    counts = {boxes_file: len(boxes), **{name: len(values) for name, values in labels.items()}}
+    if len(set(counts.values())) <= 1:
+        return
+
+    def amount(name: str, count: int) -> str:
+        return f"{count} {'boxes' if name == boxes_file else 'labels'}"
+
+    def short(name: str) -> str:
+        # Files inside the sequence folder by their own name: the folder is named once.
+        return Path(name).name if Path(name).parent == Path(sequence) else name
+
+    votes = collections.Counter(counts.values())
+    (majority, support), *rest = votes.most_common()
+    odd = [name for name, count in counts.items() if count != majority]
+    if support > 1 and len(odd) == 1 and (not rest or rest[0][1] < support):
+        name = odd[0]
+        count = counts[name]
+        others = " and ".join(short(n) for n in counts if n != name)
+        side = "short" if count < majority else "long"
+        lines = abs(count - majority)
+        raise BoxFileError(
+            f"sequence {sequence}: {short(name)} is {side} by {lines} line{'s' if lines != 1 else ''} "
+            f"({amount(name, count)} where {others} have {majority}); fix or replace {short(name)}")
+    listing = ", ".join(f"{short(name)} has {amount(name, count)}" for name, count in counts.items())
+    raise BoxFileError(f"sequence {sequence}: its files disagree on the number of frames ({listing}); "
+                       f"fix or replace the wrong one")
 
 
 def subsample(items: Sequence, data_fraction: float | None, what: str) -> list:
@@ -185,6 +216,30 @@ class BaseVideoDataset(torch.utils.data.Dataset):
         anno_frames = {key: [value[f].clone() if torch.is_tensor(value) else value[f] for f in frame_ids]
                        for key, value in anno.items()}
         return frames, anno_frames, self.get_meta_info(seq_id)
+
+    def verify_tree(self) -> list[str]:
+        """The problems of the dataset's files on disk, one line each (empty: none), cheaply:
+        existence checks only, no image decoded and no annotation parsed. Every listed sequence
+        is checked (:meth:`verify_sequence`); a dataset without sequences is a problem too."""
+        if self.get_num_sequences() == 0:
+            return [f"{self.name}: no sequences in {self.root}"]
+        problems: list[str] = []
+        for seq_id in range(self.get_num_sequences()):
+            problems += self.verify_sequence(seq_id)
+        return problems
+
+    def verify_sequence(self, seq_id: int) -> list[str]:
+        """The problems of one sequence; here: the folder of its first frame is missing.
+        Datasets override it to check their annotation files as well."""
+        folder = Path(self.frame_path(seq_id, 0)).parent
+        if missing_folder(folder):
+            return [f"{self.name}: sequence {self.get_sequence_name(seq_id)} has no folder {folder}"]
+        return []
+
+    def check(self) -> None:
+        """Raise :class:`ltr.dataset.check.DatasetCheckError` listing every problem of
+        :meth:`verify_tree`; nothing when the tree is complete."""
+        check_datasets([self])
 
     def _check_seq_id(self, seq_id: int) -> None:
         if not 0 <= seq_id < len(self.sequence_list):

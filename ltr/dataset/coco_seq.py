@@ -24,6 +24,7 @@ from ltr.data.image_loader import imread
 from ltr.dataset.base_image_dataset import BaseImageDataset
 from ltr.data.boxes import box_is_valid
 from ltr.dataset.base_video_dataset import BaseVideoDataset, empty_meta, group_by_class, subsample
+from ltr.dataset.check import missing_file
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ class MSCOCOSeq(BaseVideoDataset):
     ``sequence_list`` holds COCO annotation ids. ``get_sequence_info`` gives ``bbox`` (1, 4),
     ``valid`` and ``visible`` (= valid), each for the one frame; every frame id reads it."""
 
+    env_field = ENV_FIELD
+
     def __init__(self, root: str | None = None, image_loader: Callable[[str], np.ndarray] = imread,
                  data_fraction: float | None = None, split: str = "train", version: str = "2014"):
         root = str(resolve_dataset_root(root, ENV_FIELD, "coco"))
@@ -117,6 +120,13 @@ class MSCOCOSeq(BaseVideoDataset):
 
     def is_video_sequence(self) -> bool:
         return False
+
+    def verify_tree(self) -> list[str]:
+        """No instances, or image files that are missing (each file checked once, none decoded)."""
+        if self.get_num_sequences() == 0:
+            return [f"{self.name}: no instances in {self.root}"]
+        paths = dict.fromkeys(str(self._instances.image_dir / f) for f in self._instances.files)
+        return [f"{self.name}: image {path} is missing" for path in paths if missing_file(path)]
 
     def has_class_info(self) -> bool:
         return True
@@ -146,6 +156,8 @@ class MSCOCOSeq(BaseVideoDataset):
 class MSCOCO(BaseImageDataset):
     """COCO instances as single images; the arguments are those of :class:`MSCOCOSeq`.
     ``get_image_info`` gives ``bbox`` (4,), ``valid`` and ``visible`` (= valid)."""
+
+    env_field = ENV_FIELD
 
     def __init__(self, root: str | None = None, image_loader: Callable[[str], np.ndarray] = imread,
                  data_fraction: float | None = None, split: str = "train", version: str = "2014"):

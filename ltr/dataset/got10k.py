@@ -19,12 +19,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from admin.environment import resolve_dataset_root
+from admin.environment import EnvironmentPathError, resolve_dataset_root, where_to_set
 from ltr.data.image_loader import imread
 from ltr.data.boxes import box_is_valid
 from ltr.data.box_files import read_boxes, read_labels
 from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, check_lengths, empty_meta, group_by_class,
                                             subsample)
+from ltr.dataset.check import missing_folder, verify_files
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ SPLIT_FILES = {
     "vottrain": "got10k_vot_train_split.txt",
     "votval": "got10k_vot_val_split.txt",
 }
+# What a sequence folder must hold for training (meta_info.ini is optional: classes only).
+SEQUENCE_FILES = ("groundtruth.txt", "absence.label", "cover.label", "00000001.jpg")
 _META_FIELDS = {"object_class": "object_class_name", "motion_class": "motion_class", "major_class": "major_class",
                 "root_class": "root_class", "motion_adverb": "motion_adverb"}
 
@@ -75,7 +78,8 @@ def read_visibility(folder: str | os.PathLike, boxes: np.ndarray, *, field: str 
     folder = Path(folder)
     absence = read_labels(folder / "absence.label", (0, 1), field=field)
     cover = read_labels(folder / "cover.label", range(9), field=field)
-    check_lengths(str(folder), boxes, {str(folder / "absence.label"): absence, str(folder / "cover.label"): cover})
+    check_lengths(str(folder), boxes, {str(folder / "absence.label"): absence, str(folder / "cover.label"): cover},
+                  boxes_file=str(folder / "groundtruth.txt"))
     return got10k_visible(absence, cover, boxes), cover
 
 
@@ -148,7 +152,15 @@ class Got10k(BaseVideoDataset):
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: the {self.name} root must be the folder holding "
                                     f"list.txt (GOT-10k's train/ folder); set {self.env_field} or pass root")
-        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        if not names:
+            # Caught here, in the main process: an empty list would otherwise surface as
+            # randrange()'s error in a loader worker.
+            raise EnvironmentPathError(
+                f"{path} lists no sequences: it must name one sequence folder per line; restore it from the "
+                f"dataset (or regenerate the dataset), or point {self.env_field} elsewhere "
+                f"({where_to_set(self.env_field)})", field=self.env_field, state="empty")
+        return names
 
     def has_class_info(self) -> bool:
         return True
@@ -166,6 +178,13 @@ class Got10k(BaseVideoDataset):
             raise FileNotFoundError(f"sequence {self.sequence_list[seq_id]} is listed in "
                                     f"{Path(self.root) / 'list.txt'} but its folder {path} is missing")
         return path
+
+    def verify_sequence(self, seq_id: int) -> list[str]:
+        path = self._sequence_path(seq_id)
+        name = self.sequence_list[seq_id]
+        if missing_folder(path):
+            return [f"{self.name}: sequence {name} is listed in {Path(self.root) / 'list.txt'} but has no folder {path}"]
+        return verify_files(f"{self.name}: sequence {name}", path, SEQUENCE_FILES)
 
     def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
         info = self._info_cache.get(seq_id, lambda: self._read_sequence_info(seq_id))

@@ -30,6 +30,7 @@ from admin.environment import env_settings, resolve_dataset_root
 from ltr.data.image_loader import imread
 from ltr.data.boxes import box_is_valid, xyxy_to_xywh
 from ltr.dataset.base_video_dataset import BaseVideoDataset, LRUCache, empty_meta, group_by_class
+from ltr.dataset.check import missing_file, missing_folder
 from ltr.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -217,6 +218,23 @@ class ImagenetVID(BaseVideoDataset):
             return "stale", None
         logger.info("ImagenetVID: reading tracks from the cache %s", path)
         return "ok", data["sequences"]
+
+    def verify_tree(self) -> list[str]:
+        """No tracks, or a video whose frame folder or first frame is missing (each video once:
+        its tracks share the folder)."""
+        if self.get_num_sequences() == 0:
+            return [f"{self.name}: no tracks in {self.root}"]
+        first_frames = {}
+        for seq_id in range(self.get_num_sequences()):
+            path = Path(self.frame_path(seq_id, 0))
+            first_frames.setdefault(path.parent, path)
+        problems = []
+        for folder, frame in first_frames.items():
+            if missing_folder(folder):
+                problems.append(f"{self.name}: video {folder.parent.name}/{folder.name} has no frame folder {folder}")
+            elif missing_file(frame):
+                problems.append(f"{self.name}: {frame} is missing")
+        return problems
 
     def has_class_info(self) -> bool:
         return True

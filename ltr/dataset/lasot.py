@@ -22,11 +22,14 @@ from ltr.data.boxes import box_is_valid
 from ltr.data.box_files import read_boxes, read_labels
 from ltr.dataset.base_video_dataset import (BaseVideoDataset, LRUCache, check_lengths, empty_meta, group_by_class,
                                             subsample)
+from ltr.dataset.check import missing_folder, verify_files
 
 logger = logging.getLogger(__name__)
 
 DATA_SPECS_DIR = Path(__file__).resolve().parents[1] / "data_specs"
 SPLIT_FILES = {"train": "lasot_train_split.txt"}
+# What a sequence folder must hold for training.
+SEQUENCE_FILES = ("groundtruth.txt", "full_occlusion.txt", "out_of_view.txt", "img/00000001.jpg")
 
 
 def sequence_class(name: str) -> str:
@@ -95,6 +98,14 @@ class Lasot(BaseVideoDataset):
         name = self.sequence_list[seq_id]
         return Path(self.root) / sequence_class(name) / name
 
+    def verify_sequence(self, seq_id: int) -> list[str]:
+        path = self._sequence_path(seq_id)
+        name = self.sequence_list[seq_id]
+        if missing_folder(path):
+            return [f"{self.name}: sequence {name} has no folder {path} (the dataset is incomplete, or the "
+                    f"sequence is not part of it)"]
+        return verify_files(f"{self.name}: sequence {name}", path, SEQUENCE_FILES)
+
     def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
         info = self._info_cache.get(seq_id, lambda: self._read_sequence_info(seq_id))
         return {key: value.clone() for key, value in info.items()}
@@ -108,7 +119,8 @@ class Lasot(BaseVideoDataset):
         occlusion = read_labels(path / "full_occlusion.txt", (0, 1))
         out_of_view = read_labels(path / "out_of_view.txt", (0, 1))
         check_lengths(str(path), boxes, {str(path / "full_occlusion.txt"): occlusion,
-                                         str(path / "out_of_view.txt"): out_of_view})
+                                         str(path / "out_of_view.txt"): out_of_view},
+                      boxes_file=str(path / "groundtruth.txt"))
         bbox = torch.from_numpy(boxes)
         valid = box_is_valid(bbox)
         visible = (torch.from_numpy(occlusion) == 0) & (torch.from_numpy(out_of_view) == 0) & valid

@@ -18,6 +18,7 @@ from ltr.data.image_loader import imread
 from ltr.data.boxes import box_is_valid
 from ltr.data.box_files import read_boxes
 from ltr.dataset.base_video_dataset import BaseVideoDataset, LRUCache, empty_meta, group_by_class, subsample
+from ltr.dataset.check import missing_file, missing_folder
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,21 @@ class TrackingNet(BaseVideoDataset):
         if class_name not in self._seq_per_class:
             raise KeyError(f"{self.name} has no sequence of class {class_name!r}")
         return list(self._seq_per_class[class_name])
+
+    def verify_sequence(self, seq_id: int) -> list[str]:
+        self._check_seq_id(seq_id)
+        set_id, name = self.sequence_list[seq_id]
+        base = Path(self.root) / f"TRAIN_{set_id}"
+        prefix = f"{self.name}: sequence TRAIN_{set_id}/{name}"
+        problems = []
+        if missing_file(base / "anno" / f"{name}.txt"):
+            problems.append(f"{prefix}: {base / 'anno' / f'{name}.txt'} is missing")
+        frames = base / "frames" / name
+        if missing_folder(frames):
+            problems.append(f"{prefix} has no frames folder {frames} (extract TRAIN_{set_id}'s frames)")
+        elif missing_file(frames / "0.jpg"):
+            problems.append(f"{prefix}: {frames / '0.jpg'} is missing")
+        return problems
 
     def get_sequence_info(self, seq_id: int) -> dict[str, torch.Tensor]:
         info = self._info_cache.get(seq_id, lambda: self._read_sequence_info(seq_id))

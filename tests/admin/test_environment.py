@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from admin import environment
-from admin.environment import (FIELDS, EnvironmentPathError, create_local_file, env_settings)
+from admin.environment import (FIELDS, EnvironmentPathError, LocalFileError, create_local_file, env_settings)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,7 +83,9 @@ def test_output_folders_follow_workspace_and_are_created(local_file, tmp_path):
     assert settings.tensorboard_dir == str(workspace / "tensorboard")
     assert (workspace / "tensorboard").is_dir()
     assert settings.results_path == str(workspace / "tracking_results")
+    # The generated dataset is read, not written, through the field: its folder is not created.
     assert settings.synthetic_dir == str(workspace / "synthetic")
+    assert not (workspace / "synthetic").exists()
     # Inputs are never created: a missing pretrained-network folder is an error.
     with pytest.raises(EnvironmentPathError, match="pretrained_networks"):
         settings.pretrained_networks
@@ -103,7 +105,7 @@ def test_unknown_field_in_file_is_an_error(local_file):
 
 def test_non_string_value_is_an_error(local_file):
     local_file.write_text(local_file.read_text() + "\nnfs_path = 3\n")
-    with pytest.raises(TypeError, match="nfs_path"):
+    with pytest.raises(LocalFileError, match="nfs_path must be a path string, not int; write it in quotes"):
         settings_for(local_file)
 
 
@@ -117,7 +119,8 @@ def test_template_creates_a_working_file_and_never_overwrites(tmp_path):
     path = tmp_path / "admin" / "local.py"
     assert create_local_file(path)
     settings = settings_for(path)
-    assert all(state in ("not set", "created on use", "missing", "ok") for *_, state in settings.describe())
+    assert all(state in ("not set", "created on use", "not generated", "missing", "ok")
+               for *_, state in settings.describe())
     assert settings.value("workspace_dir") == str(environment.DEFAULT_WORKSPACE)
     assert settings.source("workspace_dir") == "default"
     path.write_text("otb_path = '/mine'\n")
@@ -137,3 +140,84 @@ def test_show_command_lists_fields(local_file):
                             env={**os.environ, "TRACKING_LOCAL_FILE": str(local_file)}, check=True)
     for field in FIELDS:
         assert field.name in result.stdout
+
+
+def test_syntax_error_in_local_file_names_file_line_and_fix(local_file):
+    text = local_file.read_text().replace("otb_path = ''", "otb_path = '/data/otb")
+    local_file.write_text(text)
+    line = next(n for n, l in enumerate(text.splitlines(), 1) if l.startswith("otb_path = '/data/otb"))
+    with pytest.raises(LocalFileError) as error:
+        settings_for(local_file)
+    message = str(error.value)
+    assert message.startswith(f"{local_file}, line {line}: ") and "\n" not in message
+    assert "fix that line" in message and "local_template.py" in message
+    assert error.value.line == line and error.value.path == local_file
+    assert isinstance(error.value, ValueError)  # the entry points' handlers catch ValueError
+
+
+def test_error_raised_while_running_local_file_names_its_line(local_file):
+    local_file.write_text("import os\n\notb_path = data_root + '/otb'\n")
+    with pytest.raises(LocalFileError, match=rf"{local_file}, line 3: NameError: name 'data_root' is not defined"):
+        settings_for(local_file)
+
+
+def test_missing_local_file_named_by_the_variable_is_an_error(tmp_path):
+    missing = tmp_path / "typo" / "local.py"
+    with pytest.raises(LocalFileError) as error:
+        env_settings({"TRACKING_LOCAL_FILE": str(missing)})
+    message = str(error.value)
+    assert f"TRACKING_LOCAL_FILE={missing} does not exist" in message and "create-local" in message
+
+
+def test_devnull_means_no_local_file(tmp_path):
+    settings = env_settings({"TRACKING_LOCAL_FILE": os.devnull, "TRACKING_WORKSPACE_DIR": str(tmp_path)})
+    assert settings.value("otb_path") is None and settings.value("workspace_dir") == str(tmp_path)
+
+
+def test_default_local_file_may_be_absent(monkeypatch, tmp_path):
+    # Without TRACKING_LOCAL_FILE a missing admin/local.py just means defaults (a fresh checkout).
+    monkeypatch.setattr(environment, "LOCAL_FILE", tmp_path / "local.py")
+    assert env_settings({}).value("otb_path") is None
+
+
+def test_input_path_that_is_a_file_is_rejected(local_file, tmp_path):
+    not_a_folder = tmp_path / "otb.zip"
+    not_a_folder.write_bytes(b"PK")
+    settings = settings_for(local_file, TRACKING_OTB_PATH=str(not_a_folder))
+    with pytest.raises(EnvironmentPathError, match="is a file, not a folder") as error:
+        settings.otb_path
+    assert error.value.state == "file" and "TRACKING_OTB_PATH" in str(error.value)
+    assert dict((name, state) for name, _, _, state in settings.describe())["otb_path"] == "file"
+
+
+def test_reading_a_missing_synthetic_dir_never_creates_it(local_file, tmp_path, monkeypatch):
+    from ltr.dataset import SyntheticTracking
+
+    folder = tmp_path / "synthetic"
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(local_file))
+    monkeypatch.setenv("TRACKING_SYNTHETIC_DIR", str(folder))
+    monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "ws"))
+    settings = env_settings()
+    assert settings.synthetic_dir == str(folder)
+    assert dict((name, state) for name, _, _, state in settings.describe())["synthetic_dir"] == "not generated"
+    with pytest.raises(EnvironmentPathError, match="does not exist.*python -m ltr.dataset.synthetic"):
+        SyntheticTracking(split="train")
+    assert not folder.exists()
+    # Output folders are still created when read.
+    assert Path(settings.results_path).is_dir()
+
+
+def test_show_command_reports_a_broken_local_file_in_one_line(local_file):
+    local_file.write_text("otb_path = '/data\n")
+    result = subprocess.run([sys.executable, "-m", "admin", "show"], capture_output=True, text=True,
+                            env={**os.environ, "TRACKING_LOCAL_FILE": str(local_file)})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"Error: {local_file}, line 1: ") and "Traceback" not in result.stderr
+
+
+def test_create_local_creates_the_file_the_variable_names(tmp_path):
+    path = tmp_path / "new" / "local.py"
+    result = subprocess.run([sys.executable, "-m", "admin", "create-local"], capture_output=True, text=True,
+                            env={**os.environ, "TRACKING_LOCAL_FILE": str(path)}, check=True)
+    assert f"created {path}" in result.stdout and path.is_file()

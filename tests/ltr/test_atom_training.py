@@ -1,6 +1,8 @@
 """ATOM's IoU-Net training end to end on a small generated dataset: settings module, datasets,
 sampler, processing, network, actor and trainer."""
 
+import os
+
 import pytest
 import torch
 
@@ -17,7 +19,7 @@ def synthetic_root(tmp_path_factory):
 
 
 def test_tiny_atom_training_lowers_its_loss(synthetic_root, tmp_path, monkeypatch):
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no_local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "workspace"))
     monkeypatch.setenv("TRACKING_SYNTHETIC_DIR", str(synthetic_root))
     settings = TrainSettings(module_name="bbreg", script_name="atom_synthetic", seed=0, device="cpu")
@@ -43,7 +45,7 @@ def test_tiny_atom_training_lowers_its_loss(synthetic_root, tmp_path, monkeypatc
 def test_atom_default_names_the_missing_dataset(tmp_path, monkeypatch):
     from admin.environment import EnvironmentPathError
 
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no_local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.delenv("TRACKING_LASOT_DIR", raising=False)
     settings = TrainSettings(module_name="bbreg", script_name="atom_default", device="cpu")
     atom_default.configure(settings)

@@ -2,6 +2,7 @@
 else fails naming the setting and its file, and every declared setting is read by some code."""
 
 import importlib
+import os
 import re
 import sys
 import textwrap
@@ -38,7 +39,7 @@ def test_every_declared_setting_is_read_somewhere():
 
 @pytest.fixture
 def environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no_local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "workspace"))
 
 

@@ -4,7 +4,7 @@
 import argparse
 import sys
 
-from admin.environment import env_settings
+from admin.environment import EnvironmentPathError, LocalFileError, env_settings
 from admin.logging_setup import setup_logging
 from ltr.dataset.synthetic.command import add_generation_arguments, generate_from_arguments
 from ltr.dataset.synthetic.generate import LOG_NAME
@@ -16,7 +16,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="output folder (default: synthetic_dir of admin/local.py)")
     add_generation_arguments(parser)
     args = parser.parse_args(argv)
-    out = args.out or env_settings().synthetic_dir
+    try:
+        out = args.out or env_settings().synthetic_dir
+    except (LocalFileError, EnvironmentPathError) as error:  # a broken admin/local.py: one line, no traceback
+        raise SystemExit(f"Error: {error}") from None
     setup_logging(out, name=LOG_NAME)
     print(generate_from_arguments(args, out).format())
     return 0

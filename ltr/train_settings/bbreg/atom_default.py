@@ -14,7 +14,7 @@ from ltr.data import transforms as tfm
 from ltr.data.loader import LTRLoader
 from ltr.data.processing import ATOMProcessing
 from ltr.data.sampler import ATOMSampler
-from ltr.dataset import Lasot, MSCOCOSeq, TrackingNet
+from ltr.dataset import Lasot, MSCOCOSeq, TrackingNet, build_datasets
 from ltr.models.loss import TemplateMatchingLoss
 from ltr.models.registry import build_network
 from ltr.trainers import LTRTrainer
@@ -56,12 +56,17 @@ def configure(settings) -> None:
 
 
 def datasets(settings):
-    """(training datasets, their sampling weights, validation datasets)."""
-    lasot_train = Lasot(settings.env.lasot_dir, split="train")
-    trackingnet_train = TrackingNet(settings.env.trackingnet_dir, set_ids=list(range(11)))
-    coco_train = MSCOCOSeq(settings.env.coco_dir)
-    trackingnet_val = TrackingNet(settings.env.trackingnet_dir, set_ids=[11])
-    return [lasot_train, trackingnet_train, coco_train], [1, 1, 1], [trackingnet_val]
+    """(training datasets, their sampling weights, validation datasets). Every dataset is built
+    and its files checked before anything trains; all problems are raised together
+    (ltr.dataset.DatasetCheckError)."""
+    built = build_datasets({
+        "lasot train": lambda: Lasot(settings.env.lasot_dir, split="train"),
+        "trackingnet train": lambda: TrackingNet(settings.env.trackingnet_dir, set_ids=list(range(11))),
+        "coco train": lambda: MSCOCOSeq(settings.env.coco_dir),
+        "trackingnet val": lambda: TrackingNet(settings.env.trackingnet_dir, set_ids=[11]),
+    })
+    train = [built["lasot train"], built["trackingnet train"], built["coco train"]]
+    return train, [1, 1, 1], [built["trackingnet val"]]
 
 
 def processing(settings, training: bool) -> ATOMProcessing:

@@ -20,7 +20,7 @@ by that weight: 0.1 gave 31.8 (33.6), 0.5 gave 34.2 (32.0), 2 gave 40.0 (38.4), 
 
 import logging
 
-from ltr.dataset import SyntheticTracking
+from ltr.dataset import SyntheticTracking, build_datasets
 from ltr.train_settings.bbreg import atom_default
 
 logger = logging.getLogger(__name__)
@@ -28,12 +28,14 @@ ENOUGH_SEQUENCES = 200
 
 
 def datasets(settings):
-    train = SyntheticTracking(split="train")
+    built = build_datasets({"synthetic train": lambda: SyntheticTracking(split="train"),
+                            "synthetic val": lambda: SyntheticTracking(split="val")})
+    train = built["synthetic train"]
     if train.get_num_sequences() < ENOUGH_SEQUENCES:
         logger.warning("the synthetic dataset has %d training sequences: the network will overfit them; "
                        "generate %d or more (python -m ltr.dataset.synthetic --train 240)",
                        train.get_num_sequences(), ENOUGH_SEQUENCES)
-    return [train], [1], [SyntheticTracking(split="val")]
+    return [train], [1], [built["synthetic val"]]
 
 
 def configure(settings) -> None:

@@ -147,7 +147,7 @@ def env(tmp_path, monkeypatch):
     for name in list(os.environ):
         if name.startswith("TRACKING_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no-local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     return monkeypatch
 
 

@@ -194,7 +194,25 @@ def test_bad_labels_name_the_file(root, frames):
     with pytest.raises(ValueError, match=r"cover.label, line 2: label '9'"):
         Got10k(str(root)).get_sequence_info(1)
     frames.write_lines(root / NAMES[1] / "cover.label", ["8", "8"])
-    with pytest.raises(ValueError, match=r"cover.label has 2 labels .* 3 boxes"):
+    with pytest.raises(ValueError, match=r"cover.label is short by 1 line \(2 labels where groundtruth.txt and "
+                                         r"absence.label have 3\)"):
+        Got10k(str(root)).get_sequence_info(1)
+
+
+def test_short_groundtruth_is_named_not_the_labels(root, frames):
+    frames.write_lines(root / NAMES[0] / "groundtruth.txt", frames.box_lines(SEQUENCES[0][0][:3]))
+    with pytest.raises(ValueError) as error:
+        Got10k(str(root)).get_sequence_info(0)
+    message = str(error.value)
+    assert f"sequence {root / NAMES[0]}: groundtruth.txt is short by 2 lines" in message
+    assert "3 boxes where absence.label and cover.label have 5" in message
+
+
+def test_labels_disagreeing_with_each_other_list_every_length(root, frames):
+    frames.write_lines(root / NAMES[1] / "absence.label", ["0", "0"])
+    frames.write_lines(root / NAMES[1] / "cover.label", ["8"])
+    with pytest.raises(ValueError, match=r"disagree on the number of frames \(groundtruth.txt has 3 boxes, "
+                                         r"absence.label has 2 labels, cover.label has 1 labels\)"):
         Got10k(str(root)).get_sequence_info(1)
 
 

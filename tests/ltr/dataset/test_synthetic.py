@@ -240,7 +240,7 @@ def test_command_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "ltr.dataset.synthetic", "--out", str(out), "--train", "1", "--val", "1",
          "--frames", "4", "--width", "96", "--height", "72", "--seed", "2"],
-        capture_output=True, text=True, env={**os.environ, "TRACKING_LOCAL_FILE": str(tmp_path / "none.py")})
+        capture_output=True, text=True, env={**os.environ, "TRACKING_LOCAL_FILE": os.devnull})
     assert result.returncode == 0, result.stderr
     assert re.search(r"train\s+1 sequences\s+4 frames", result.stdout)
     assert (out / "val" / "GOT-10k_Val_000001" / "00000004.jpg").is_file()

@@ -1,6 +1,8 @@
 """Backbones: output shapes, strides and channels, only the needed layers computed, torchvision
 key compatibility and outputs, ImageNet weights read from the environment's folder."""
 
+import os
+
 import pytest
 import torch
 import torchvision
@@ -23,7 +25,7 @@ def isolated_env(tmp_path, monkeypatch):
     """An environment with its own pretrained_networks folder and no admin/local.py."""
     folder = tmp_path / "pretrained"
     folder.mkdir()
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no-local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_PRETRAINED_NETWORKS", str(folder))
     return folder
 

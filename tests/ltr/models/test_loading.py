@@ -25,7 +25,7 @@ from ltr.models.tracking.atom import atom_resnet18, atom_resnet_tiny
 @pytest.fixture(autouse=True)
 def no_pretrained_weights(tmp_path, monkeypatch):
     """Rebuilding a network must not need ImageNet weights: point the folder nowhere."""
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no-local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_PRETRAINED_NETWORKS", str(tmp_path / "no-pretrained-networks"))
 
 

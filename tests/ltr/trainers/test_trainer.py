@@ -25,7 +25,7 @@ def experiment():
 
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no_local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "workspace"))
     return tmp_path / "workspace"
 

@@ -35,7 +35,7 @@ def test_published_otb100_scores_reproduce():
 
 def test_published_otb100_scores_reproduce_through_the_command_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKING_")}
-    env.update(TRACKING_LOCAL_FILE=str(tmp_path / "no-such-local.py"), TRACKING_WORKSPACE_DIR=str(tmp_path / "ws"),
+    env.update(TRACKING_LOCAL_FILE=os.devnull, TRACKING_WORKSPACE_DIR=str(tmp_path / "ws"),
                TRACKING_OTB_PATH=str(REFERENCE / "otb100"), TRACKING_RESULTS_PATH=str(REFERENCE / "results" / "otb100"))
     done = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[3] / "pytracking" / "run_analysis.py"),
                            "--dataset", "otb", "--tracker", "ATOM", "raw", "--tracker", "SiamRPN++", "raw",

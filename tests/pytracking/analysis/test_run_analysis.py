@@ -15,7 +15,7 @@ SCRIPT = REPO / "pytracking" / "run_analysis.py"
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKING_")}
-    env.update(TRACKING_LOCAL_FILE=str(tmp_path / "no-such-local.py"), TRACKING_WORKSPACE_DIR=str(tmp_path / "ws"),
+    env.update(TRACKING_LOCAL_FILE=os.devnull, TRACKING_WORKSPACE_DIR=str(tmp_path / "ws"),
                **extra)
     return env
 

@@ -3,6 +3,8 @@ box and a multi-object tracker's tracks, checked, stacked and written by the sam
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -102,7 +104,7 @@ def multi_parameters() -> TrackerParams:
 
 def test_the_runner_runs_a_multi_object_tracker_unchanged_and_writes_motchallenge_rows(tmp_path, monkeypatch):
     monkeypatch.setenv("TRACKING_RESULTS_PATH", str(tmp_path / "results"))
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "absent.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "ws"))
     seq = make_sequence(tmp_path)
     tracker = Tracker.from_class(ScriptedMultiTracker, multi_parameters, name="scripted", parameter_name="multi")
@@ -124,7 +126,7 @@ def test_the_runner_runs_a_multi_object_tracker_unchanged_and_writes_motchalleng
 
 def test_the_runner_writes_a_single_object_tracker_one_box_per_frame(tmp_path, monkeypatch):
     monkeypatch.setenv("TRACKING_RESULTS_PATH", str(tmp_path / "results"))
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "absent.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "ws"))
     seq = make_sequence(tmp_path)
 

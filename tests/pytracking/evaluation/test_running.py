@@ -48,7 +48,7 @@ def corrupt_copy(synthetic_root: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 def script_env(tmp_path: Path, synthetic: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKING_")}
-    return {**env, "TRACKING_LOCAL_FILE": str(tmp_path / "absent.py"), "TRACKING_WORKSPACE_DIR": str(tmp_path / "ws"),
+    return {**env, "TRACKING_LOCAL_FILE": os.devnull, "TRACKING_WORKSPACE_DIR": str(tmp_path / "ws"),
             "TRACKING_SYNTHETIC_DIR": str(synthetic)}
 
 

@@ -95,7 +95,7 @@ def test_incomplete_results_are_refused(dataset, clean_env):
 
 def test_pack_script(synthetic_root, dataset, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKING_")}
-    env.update(TRACKING_LOCAL_FILE=str(tmp_path / "absent.py"), TRACKING_WORKSPACE_DIR=str(tmp_path / "ws"),
+    env.update(TRACKING_LOCAL_FILE=os.devnull, TRACKING_WORKSPACE_DIR=str(tmp_path / "ws"),
                TRACKING_SYNTHETIC_DIR=str(synthetic_root))
     results = tmp_path / "ws" / "tracking_results"
     for run in (1, 2):

@@ -195,7 +195,7 @@ def test_display_problem_without_a_display(monkeypatch):
 
 def run_script(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKING_")}
-    env.update(TRACKING_LOCAL_FILE=str(tmp_path / "absent.py"), TRACKING_WORKSPACE_DIR=str(tmp_path / "ws"),
+    env.update(TRACKING_LOCAL_FILE=os.devnull, TRACKING_WORKSPACE_DIR=str(tmp_path / "ws"),
                DISPLAY="", WAYLAND_DISPLAY="")
     return subprocess.run([sys.executable, str(REPO / "pytracking" / "run_video.py"), *args], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)

@@ -4,6 +4,7 @@ anything else is an error naming it, and a declared name must be read by some co
 import ast
 import importlib
 import inspect
+import os
 import re
 import sys
 import textwrap
@@ -144,7 +145,7 @@ def test_the_runners_debug_parameters_are_accepted_and_undeclared_trackers_are_n
 def test_run_tracker_reports_a_misspelt_parameter_in_one_line(tmp_path, monkeypatch, capsys):
     from pytracking import run_tracker
 
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no_local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "workspace"))
     path, module = generated_parameter_file(tmp_path, """
         from pytracking.tracker.base import TrackerParams
