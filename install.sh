@@ -54,8 +54,9 @@ else
     "$PYTHON" -m venv "$VENV"
 fi
 
-# Reinstall only when what pip would install changed, so a second run takes seconds.
-stamp=$({ cat pyproject.toml; "$VENV/bin/python" -VV; } | sha256sum | cut -d' ' -f1)
+# Reinstall only when what pip would install changed (pyproject.toml, setup.py), so a second
+# run takes seconds.
+stamp=$({ cat pyproject.toml setup.py; "$VENV/bin/python" -VV; } | sha256sum | cut -d' ' -f1)
 begin "toolkit and dependencies (pip install -e '.[test]')"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$stamp" ] \
     && "$VENV/bin/python" -c 'import admin, external, ltr, pytracking, torch, torchvision, cv2' 2>/dev/null; then

@@ -2,8 +2,10 @@
 
 Values come, in this order of precedence, from the environment variable ``TRACKING_<FIELD>``
 (for example ``TRACKING_OTB_PATH``), from ``admin/local.py``, and from the defaults below, which
-put everything the toolkit writes under ``workspace/`` in the repository. Both packages read them
-through :func:`env_settings`.
+put everything the toolkit writes under ``workspace/`` in the repository. An installed copy
+(``pip install .``) reads ``~/.config/tracking-toolkit/local.py`` and writes under
+``~/.local/share/tracking-toolkit/workspace`` (``$XDG_CONFIG_HOME``, ``$XDG_DATA_HOME`` where set).
+Both packages read them through :func:`env_settings`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,25 @@ from pathlib import Path
 
 ADMIN_DIR = Path(__file__).resolve().parent
 REPO_ROOT = ADMIN_DIR.parent
-LOCAL_FILE = ADMIN_DIR / "local.py"
+
+
+def _is_source_checkout() -> bool:
+    """Whether the packages run from the repository (the same test as external.compiled's)."""
+    project = REPO_ROOT / "pyproject.toml"
+    return project.is_file() and 'name = "tracking-toolkit"' in project.read_text()
+
+
+def _user_folder(variable: str, fallback: str) -> Path:
+    """The toolkit's folder in an XDG base directory ($XDG_DATA_HOME, ...), else in ~/<fallback>."""
+    return Path(os.environ.get(variable) or Path.home() / fallback).expanduser() / "tracking-toolkit"
+
+
+# An installed copy (pip install ., a wheel) lives in site-packages, which may be read-only and
+# is replaced on upgrade: its local file and workspace live in the user's folders instead.
+SOURCE_CHECKOUT = _is_source_checkout()
+LOCAL_FILE = ADMIN_DIR / "local.py" if SOURCE_CHECKOUT else _user_folder("XDG_CONFIG_HOME", ".config") / "local.py"
+# Relative paths in the local file are taken from here.
+RELATIVE_PATHS_BASE = REPO_ROOT if SOURCE_CHECKOUT else LOCAL_FILE.parent
 TEMPLATE_FILE = ADMIN_DIR / "local_template.py"
 ENV_PREFIX = "TRACKING_"
 # Points env_settings() at another local file (tests, several checkouts sharing one file); it must
@@ -73,7 +93,8 @@ FIELDS: tuple[Field, ...] = (
     Field("trackingnet_path", INPUT, None, "TrackingNet (evaluation: TEST/)"),
 )
 FIELDS_BY_NAME = {field.name: field for field in FIELDS}
-DEFAULT_WORKSPACE = REPO_ROOT / "workspace"
+DEFAULT_WORKSPACE = (REPO_ROOT / "workspace" if SOURCE_CHECKOUT
+                     else _user_folder("XDG_DATA_HOME", ".local/share") / "workspace")
 
 
 class EnvironmentPathError(FileNotFoundError):
@@ -233,9 +254,9 @@ class EnvSettings:
                 # Relative paths in a variable follow the shell: from the current folder.
                 self._values[field.name] = (str(Path(from_env).expanduser().resolve()), field.variable)
             elif field.name in local_values:
-                # Relative paths in the file are taken from the repository root.
+                # Relative paths in the file are taken from RELATIVE_PATHS_BASE.
                 path = Path(local_values[field.name]).expanduser()
-                self._values[field.name] = (str((REPO_ROOT / path).resolve()), str(local_file))
+                self._values[field.name] = (str((RELATIVE_PATHS_BASE / path).resolve()), str(local_file))
             else:
                 self._values[field.name] = (None, "default")
         workspace = self._values["workspace_dir"][0] or str(DEFAULT_WORKSPACE)

@@ -1,14 +1,18 @@
 """Paths on this machine: the one file to edit, read by both ltr (training) and pytracking
 (tracking and evaluation) through admin.environment.env_settings().
 
-install.sh creates admin/local.py from admin/local_template.py and never overwrites it.
-Leave a field '' to use its default. Relative paths are taken from the repository root.
+install.sh creates admin/local.py from admin/local_template.py and never overwrites it. An
+installed copy (pip install .) reads ~/.config/tracking-toolkit/local.py instead, which
+`tracking-admin create-local` writes from this template.
+Leave a field '' to use its default. Relative paths are taken from the repository root (in an
+installed copy: from this file's folder).
 Any field can also be set by the environment variable TRACKING_<FIELD IN UPPER CASE>, for
 example TRACKING_OTB_PATH=/data/otb, which wins over this file.
 `python -m admin show` prints every field, its value and where it came from.
 """
 
-# Everything the toolkit writes. Default: workspace/ in the repository (git-ignored).
+# Everything the toolkit writes. Default: workspace/ in the repository (git-ignored); in an
+# installed copy ~/.local/share/tracking-toolkit/workspace.
 workspace_dir = ''
 # The next six default to a folder inside workspace_dir.
 tensorboard_dir = ''       # <workspace_dir>/tensorboard

@@ -1,11 +1,12 @@
-"""Build the compiled Precise RoI Pooling op in place (install.sh runs this):
+"""Build the compiled Precise RoI Pooling op (install.sh and tracking-build-ops run this):
 
     python -m external.PreciseRoIPooling.build [--force]
 
 The CPU kernels always; the CUDA kernels too when PyTorch is a CUDA build and a CUDA toolkit is
-found (or FORCE_CUDA=1). TORCH_CUDA_ARCH_LIST chooses the GPU architectures (default
-"8.0;9.0+PTX"), CUDA_HOME (or CUDA_PATH) the toolkit. Nothing is rebuilt when the sources,
-torch and these settings are unchanged. Exits non-zero on failure.
+found (FORCE_CUDA=1 insists, FORCE_CUDA=0 builds the CPU kernels only). TORCH_CUDA_ARCH_LIST
+chooses the GPU architectures (default "8.0;9.0+PTX"), CUDA_HOME (or CUDA_PATH) the toolkit.
+Nothing is rebuilt when the sources, torch and these settings are unchanged. Exits non-zero on
+failure.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def build(force: bool = False) -> int:
     import torch
     import torch.utils.cpp_extension as cpp_extension
 
-    with_cuda = os.environ.get("FORCE_CUDA", "") == "1" or (torch.version.cuda is not None and cuda_home is not None)
+    force_cuda = os.environ.get("FORCE_CUDA", "")
+    with_cuda = force_cuda == "1" or (force_cuda != "0" and torch.version.cuda is not None and cuda_home is not None)
     if with_cuda and cuda_home is None:
         logger.error("FORCE_CUDA=1 but no CUDA toolkit was found: set CUDA_HOME")
         return 1
@@ -68,7 +70,8 @@ def build(force: bool = False) -> int:
         settings = [arch_list, cuda_home]
         description = f"CPU+CUDA (archs {arch_list}, toolkit {cuda_home})"
     else:
-        why = "torch is a CPU-only build" if torch.version.cuda is None else "no CUDA toolkit (nvcc) found"
+        why = ("FORCE_CUDA=0" if force_cuda == "0" else "torch is a CPU-only build" if torch.version.cuda is None
+               else "no CUDA toolkit (nvcc) found")
         description = f"CPU only ({why})"
     return build_extension(package_dir=HERE, sources=sources, description=description, force=force,
                            cuda=with_cuda, define_macros=[("WITH_CUDA", None)] if with_cuda else [],

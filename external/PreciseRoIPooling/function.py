@@ -16,7 +16,7 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
-from external.compiled import load_compiled
+from external.compiled import build_command, load_compiled
 from external.PreciseRoIPooling.reference import prroi_pool2d_torch
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 _C, _IMPORT_ERROR = load_compiled("external.PreciseRoIPooling", "the Precise RoI Pooling extension")
 
-BUILD_COMMAND = "python -m external.PreciseRoIPooling.build (install.sh runs it)"
+BUILD_COMMAND = build_command("external.PreciseRoIPooling")
 COMPILED_DTYPES = {
     "cpu": (torch.float32, torch.float64),
     "cuda": (torch.float32, torch.float16, torch.bfloat16),

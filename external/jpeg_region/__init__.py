@@ -4,9 +4,11 @@ header is installed)."""
 
 from __future__ import annotations
 
-from external.compiled import load_compiled
+from external.compiled import build_command, load_compiled
 
 _C, UNAVAILABLE_REASON = load_compiled("external.jpeg_region", "the JPEG region decoder")
+if _C is None:
+    UNAVAILABLE_REASON += f" (run {build_command('external.jpeg_region')})"
 
 
 def available() -> bool:

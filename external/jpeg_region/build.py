@@ -1,4 +1,4 @@
-"""Build the JPEG region decoder in place (install.sh runs this):
+"""Build the JPEG region decoder (install.sh and tracking-build-ops run this):
 
     python -m external.jpeg_region.build [--force]
 
@@ -22,17 +22,21 @@ HEADER_DIRS = ("/usr/include", "/usr/local/include")
 logger = logging.getLogger(__name__)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+def build(force: bool = False) -> int:
     if not any(Path(folder, "jpeglib.h").is_file() for folder in HEADER_DIRS):
         logger.warning("jpeglib.h not found (install libjpeg62-turbo-dev): the JPEG region decoder is not "
                        "built; frames are decoded whole")
         return 0
     return build_extension(package_dir=HERE, sources=["csrc/bindings.cpp", "csrc/jpeg_region.cpp"],
-                           description="CPU, libjpeg", force=args.force, libraries=["jpeg"])
+                           description="CPU, libjpeg", force=force, libraries=["jpeg"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return build(force=args.force)
 
 
 if __name__ == "__main__":
