@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from admin.environment import env_settings, where_to_set
+from admin.environment import EnvironmentPathError, env_settings, where_to_set
 from pytracking.analysis.attributes import load_attributes
 from pytracking.analysis.evaluate import AnalysisResult, TrackerRuns, analyse
 from pytracking.analysis.reports import write_reports
@@ -30,10 +30,10 @@ class OutputWriteError(Exception):
         self.result = result
 
 
-def _write_error(error: OSError, output_dir: Path, explicit: bool, result: AnalysisResult) -> OutputWriteError:
+def _write_error(error: OSError, output_dir: Path, local_file: Path | None, result: AnalysisResult) -> OutputWriteError:
     reason = error.strerror or str(error)
-    where = ("pass a writable folder as the output folder (--output / output_dir)" if explicit else
-             f"{where_to_set('result_plot_path')} to a writable folder, or pass --output DIR")
+    where = ("pass a writable folder as the output folder (--output / output_dir)" if local_file is None else
+             f"{where_to_set('result_plot_path', local_file)} to a writable folder, or pass --output DIR")
     return OutputWriteError(f"cannot write the analysis tables and plots into {output_dir} ({reason}: "
                             f"{error.filename or output_dir}): {where}", result)
 
@@ -109,13 +109,25 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
     explicit_output = output_dir is not None
     settings = env_settings() if results_path is None or output_dir is None else None
     results_path = Path(results_path if results_path is not None else settings.results_path)
-    output_dir = Path(output_dir if output_dir is not None else Path(settings.result_plot_path) / name)
+    if output_dir is None:
+        # Not created yet: an unwritable result_plot_path must not stop the scoring (item: the
+        # scores are shown whatever happens to the outputs); the cache there is only a warning.
+        plot_root = settings.value("result_plot_path")
+        output_dir = Path(plot_root) / name if plot_root is not None else None
+    else:
+        output_dir = Path(output_dir)
     result = analyse(loaded, trackers, results_path=results_path, dataset=protocol, skip_missing=skip_missing,
-                     cache_dir=output_dir / CACHE_FOLDER if use_cache else None,
+                     cache_dir=output_dir / CACHE_FOLDER if use_cache and output_dir is not None else None,
                      allow_short_results=allow_short_results,
                      got10k_metrics=protocol in GOT10K_DATASETS if got10k_metrics is None else got10k_metrics)
     logger.info("%s: %d of %d sequences used", name, len(result.sequences), len(loaded))
     table_attributes = load_attributes(protocol) if attributes else None
+    if not explicit_output:
+        try:
+            settings.path("result_plot_path")  # creates it, or says which setting to fix
+        except EnvironmentPathError as error:
+            raise OutputWriteError(f"cannot write the analysis tables and plots: {error} Or pass --output DIR.",
+                                   result) from error
     result.output_dir = output_dir
     try:
         files = write_reports(result, output_dir, table_attributes)
@@ -124,7 +136,7 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
             from pytracking.analysis.plots import write_plots
             files += write_plots(result, output_dir)
     except OSError as error:
-        raise _write_error(error, output_dir, explicit_output, result) from error
+        raise _write_error(error, output_dir, None if explicit_output else settings.local_file, result) from error
     result.output_dir, result.files = output_dir, files
     logger.info("analysis of %s written to %s", name, output_dir)
     return result
