@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ltr.data.boxes import box_iou
+
 logger = logging.getLogger(__name__)
 GOT10K_SCORE_NAMES = ("AO", "SR0.5", "SR0.75")
 _THRESHOLDS = {"SR0.5": 0.5, "SR0.75": 0.75}
@@ -45,11 +47,9 @@ def got10k_iou(pred: np.ndarray, gt: np.ndarray, bound: tuple[float, float] | No
             boxes[:, 1] = np.clip(boxes[:, 1], 0, bound[1])
             boxes[:, 2] = np.clip(boxes[:, 2], 0, bound[0] - boxes[:, 0])
             boxes[:, 3] = np.clip(boxes[:, 3], 0, bound[1] - boxes[:, 1])
-    top_left = np.maximum(pred[:, :2], gt[:, :2])
-    bottom_right = np.minimum(pred[:, :2] + pred[:, 2:], gt[:, :2] + gt[:, 2:])
-    intersection = np.clip(bottom_right - top_left, 0.0, None).prod(1)
-    union = pred[:, 2:].prod(1) + gt[:, 2:].prod(1) - intersection
-    return np.clip(intersection / (union + np.finfo(float).eps), 0.0, 1.0)
+    # The toolkit divides by union + eps, box_iou by max(union, tiny): equal where the union is 0
+    # (IoU 0) and within 1e-16 elsewhere.
+    return np.clip(box_iou(pred, gt), 0.0, 1.0)
 
 
 def scored_frames(num_frames: int, target_visible: np.ndarray | None, ground_truth: np.ndarray) -> np.ndarray:
