@@ -34,7 +34,7 @@ from pytracking.evaluation import results
 logger = logging.getLogger(__name__)
 
 # Bump when the scoring protocol changes in a way the code fingerprint would not show.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: result files holding inf are refused (were scored)
 _SHAPES = {"success": len(OVERLAP_THRESHOLDS), "precision": len(PRECISION_THRESHOLDS),
            "norm_precision": len(NORM_PRECISION_THRESHOLDS), "scores": len(SCORE_NAMES)}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")

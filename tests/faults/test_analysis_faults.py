@@ -146,8 +146,8 @@ def test_disk_full_while_writing_a_plot_keeps_the_scores_and_the_tables(tree, mo
     assert (out / "scores.csv").is_file() and not (out / "success_plot.png").exists()
 
 
-@pytest.mark.parametrize("row", ["10,10,inf,20", "10,10,20,-inf"])
-def test_infinite_value_in_a_result_file_is_one_line_naming_file_and_line(tree, row):
+def refused_row(tree: Path, row: str) -> None:
+    """The CLI on T's results with ``row`` as seqB's third line: exit 1, one line naming file and line."""
     path = tree / "results" / "T" / "p" / "seqB.txt"
     lines = path.read_text().splitlines()
     lines[2] = row
@@ -156,6 +156,14 @@ def test_infinite_value_in_a_result_file_is_one_line_naming_file_and_line(tree, 
     assert done.returncode == 1
     line = assert_one_clear_line(done)
     assert f"{path}, line 3" in line and "infinite value" in line
+
+
+def test_inf_in_a_result_file_is_one_line_naming_file_and_line(tree):
+    refused_row(tree, "10,10,inf,20")
+
+
+def test_negative_infinite_size_in_a_result_file_is_one_line_naming_file_and_line(tree):
+    refused_row(tree, "10,10,20,-inf")
 
 
 def otb_with_one_annotation(base: Path) -> tuple[Path, Path]:
