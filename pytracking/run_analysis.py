@@ -9,7 +9,12 @@ outputs written to <result_plot_path>/<dataset>/ (or --output), with the curve c
 cache/ folder. --runids applies to the --tracker it follows; given before the first --tracker it
 is the default for every tracker without its own. Without --runids a tracker's results are the
 folder without a run id (<param>/). A tracker with several runs is scored on the mean of its
-runs' curves.
+runs' curves and labelled with their count, "atom default (3 runs)". On GOT-10k (or with
+--got10k_metrics) the tables add the GOT-10k toolkit's AO, SR0.5 and SR0.75 beside AUC.
+
+The scores are printed even where the tables and plots cannot be written (then the exit status
+is 1 and one line names the folder and the setting); a curve cache that cannot be written is a
+warning.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import sys
 from admin.environment import EnvironmentPathError
 from admin.logging_setup import setup_logging
 from pytracking.analysis.evaluate import TrackerRuns
-from pytracking.analysis.pipeline import analyse_dataset
+from pytracking.analysis.evaluate import AnalysisResult
+from pytracking.analysis.pipeline import OutputWriteError, analyse_dataset
 from pytracking.evaluation.results import ResultFileError
 from pytracking.evaluation.datasets import dataset_names
 
@@ -59,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no_plots", action="store_true", help="write the tables only")
     parser.add_argument("--no_attributes", action="store_true", help="no per-attribute tables")
     parser.add_argument("--no_cache", action="store_true", help="recompute every curve; read and write no cache")
+    parser.add_argument("--got10k_metrics", action="store_true",
+                        help="add GOT-10k's AO, SR0.5 and SR0.75 (the official toolkit's rules) to the tables; "
+                             "always on for the GOT-10k datasets")
     parser.add_argument("--sequence", nargs="+", metavar="NAME", help="analyse only these sequences")
     parser.add_argument("--results_path", help="raw results folder (default: the environment's results_path)")
     parser.add_argument("--dataset_root", help="dataset folder (default: the dataset's environment field)")
@@ -90,10 +99,25 @@ def main(argv: list[str] | None = None) -> int:
                                  skip_missing=args.skip_missing, plots=not args.no_plots,
                                  attributes=not args.no_attributes, use_cache=not args.no_cache,
                                  sequences=args.sequence, dataset_root=args.dataset_root,
-                                 allow_short_results=args.allow_short_results)
+                                 allow_short_results=args.allow_short_results,
+                                 got10k_metrics=True if args.got10k_metrics else None)
+    except OutputWriteError as error:
+        # The scores were computed: show them before saying what could not be written.
+        print_scores(error.result)
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except (FileNotFoundError, ResultFileError, EnvironmentPathError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    print_scores(result)
+    print(f"written to {result.output_dir}:")
+    for path in result.files:
+        print(f"  {path.name}")
+    return 0
+
+
+def print_scores(result: AnalysisResult) -> None:
+    """The scores table, how many sequences were used, and the short result files counted."""
     print(result.table())
     used = len(result.sequences)
     print(f"\n{used} of {used + len(result.left_out)} sequences used", end="")
@@ -102,10 +126,6 @@ def main(argv: list[str] | None = None) -> int:
         listed = ", ".join(f"{name} ({frames})" for name, frames in missed.items())
         print(f"{label}: {sum(missed.values())} missing frames counted as failures in {len(missed)} "
               f"sequences: {listed}")
-    print(f"written to {result.output_dir}:")
-    for path in result.files:
-        print(f"  {path.name}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ identity: :func:`boxes_to_mot` and :func:`mot_to_boxes` convert between the two.
 Rows are separated by commas, spaces or tabs. Text is parsed by numpy in one call; only text that
 this fast path rejects, or in which it finds something a policy forbids, is read again line by
 line, so that the error names the file and the line. Policies differ by caller and are keyword
-options of :func:`parse_rows`: annotations keep NaN (absent targets), results refuse it; VOT
+options of :func:`parse_rows`: annotations keep NaN (absent targets), results refuse it (and inf); VOT
 lines may be 8 polygon corners; blank lines inside a training annotation file are an error (they
 would shift every later frame), elsewhere they are skipped.
 
@@ -97,7 +97,8 @@ def parse_fast(text: str, *, columns: Sequence[int] | None = (4,), min_columns: 
     width = rows.shape[1]
     if (columns is not None and width not in columns) or width < min_columns:
         return None
-    if not nan and np.isnan(rows).any():
+    # A policy without NaN (results) refuses infinities too: neither is a box.
+    if not nan and not np.isfinite(rows).all():
         return None
     if nonnegative_size and (rows[:, size_column:size_column + 2] < 0).any():
         return None
@@ -129,8 +130,10 @@ def parse_lines(path: str | os.PathLike, text: str, *, columns: Sequence[int] | 
                 detail += f" where the lines above have {width}"
             raise error(f"{path}, line {number}: expected {_expected(columns, min_columns, layout)}, "
                         f"got {line!r} ({detail}); fix or replace the file")
-        if not nan and any(np.isnan(values)):
-            raise error(f"{path}, line {number}: NaN in {line!r}; results must hold a box for every frame")
+        if not nan and not np.isfinite(values).all():
+            what = "NaN" if any(np.isnan(values)) else "an infinite value"
+            raise error(f"{path}, line {number}: {what} in {line!r}; results must hold a finite box for every "
+                        f"frame; run the tracker on this sequence again")
         if nonnegative_size and (values[size_column] < 0 or values[size_column + 1] < 0):
             raise error(f"{path}, line {number}: negative size in {line!r}")
         width = len(values)

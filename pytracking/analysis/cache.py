@@ -7,7 +7,8 @@ they were computed under. A key covers the result file's path, size and mtime_ns
 the ground truth (and visibility) and of the dataset name, and the protocol:
 :data:`PROTOCOL_VERSION` and a fingerprint of the scoring code (``metrics.py`` and
 ``results.py``), so that a changed file, annotation or protocol is recomputed. Files are written
-atomically; one that cannot be read is recomputed with a warning.
+atomically; one that cannot be read is recomputed with a warning, and one that cannot be written
+is a warning too (the scores do not depend on it).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pytracking.evaluation import results
 logger = logging.getLogger(__name__)
 
 # Bump when the scoring protocol changes in a way the code fingerprint would not show.
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: result files holding inf are refused (were scored)
 _SHAPES = {"success": len(OVERLAP_THRESHOLDS), "precision": len(PRECISION_THRESHOLDS),
            "norm_precision": len(NORM_PRECISION_THRESHOLDS), "scores": len(SCORE_NAMES)}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -115,7 +116,13 @@ class RunCache:
                  norm_precision=_stack([entries[n].curves.norm_precision for n in names], _SHAPES["norm_precision"]),
                  scores=_stack([entries[n].scores for n in names], _SHAPES["scores"]),
                  missing=np.array([entries[n].missing for n in names], dtype=np.int64))
-        atomic_write_bytes(self.path, buffer.getvalue())
+        try:
+            atomic_write_bytes(self.path, buffer.getvalue())
+        except OSError as error:
+            # The cache only saves time: the scores are complete without it.
+            logger.warning("curve cache %s cannot be written (%s); the scores are not affected, the curves will be "
+                           "computed again next time (make %s writable, or pass --no_cache)", self.path,
+                           error.strerror or error, self.path.parent.parent)
 
 
 def _stack(rows: list[np.ndarray], width: int) -> np.ndarray:

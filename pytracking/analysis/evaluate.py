@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pytracking.analysis import got10k
 from pytracking.analysis.cache import Entry, RunCache, entry_key, ground_truth_digest
+from pytracking.analysis.got10k import GOT10K_SCORE_NAMES
 from pytracking.analysis.metrics import SCORE_NAMES, SequenceCurves, scores, sequence_curves, sequence_errors
 from pytracking.evaluation.results import read_boxes, run_folder, short_result_error
 
@@ -28,7 +30,9 @@ class TrackerRuns:
 
     @property
     def label(self) -> str:
-        return self.display_name or f"{self.name} {self.param}"
+        """The name in tables and plots; an average of several runs says how many, ``ATOM default (3 runs)``."""
+        base = self.display_name or f"{self.name} {self.param}"
+        return f"{base} ({len(self.run_ids)} runs)" if len(self.run_ids) > 1 else base
 
     def result_file(self, results_path: str | Path, run_id: int | None, sequence: str) -> Path:
         return run_folder(results_path, self.name, self.param, run_id) / f"{sequence}.txt"
@@ -49,14 +53,24 @@ class AnalysisResult:
     short_results: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     output_dir: Path | None = None
     files: list[Path] = dataclasses.field(default_factory=list)  # what analyse_dataset wrote
+    # tracker label -> AO, SR0.5, SR0.75 (percent) by the GOT-10k toolkit's rules; empty unless asked for
+    got10k_scores: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+
+    def score_names(self) -> tuple[str, ...]:
+        """The columns of the tables: the scores, then GOT-10k's where computed."""
+        return SCORE_NAMES + (GOT10K_SCORE_NAMES if self.got10k_scores else ())
+
+    def all_scores(self, label: str) -> dict[str, float]:
+        return {**self.scores[label], **self.got10k_scores.get(label, {})}
 
     def table(self) -> str:
         """The scores, one row per tracker, and the number of sequences they are averaged over."""
         width = max(len(t.label) for t in self.trackers) + 2
-        lines = [f"{'Tracker':<{width}}" + "".join(f"{n:>15}" for n in SCORE_NAMES) + f"{'Sequences':>11}"]
+        names = self.score_names()
+        lines = [f"{'Tracker':<{width}}" + "".join(f"{n:>15}" for n in names) + f"{'Sequences':>11}"]
         for tracker in self.trackers:
-            values = self.scores[tracker.label]
-            lines.append(f"{tracker.label:<{width}}" + "".join(f"{values[n]:>15.2f}" for n in SCORE_NAMES)
+            values = self.all_scores(tracker.label)
+            lines.append(f"{tracker.label:<{width}}" + "".join(f"{values[n]:>15.2f}" for n in names)
                          + f"{len(self.sequences):>11d}")
         return "\n".join(lines)
 
@@ -119,14 +133,15 @@ def _run_entries(tracker: TrackerRuns, run_id: int | None, used: list, digests: 
 
 def analyse(sequences, trackers: list[TrackerRuns], *, results_path: str | Path, dataset: str = "",
             skip_missing: bool = False, cache_dir: str | Path | None = None,
-            allow_short_results: bool = False) -> AnalysisResult:
+            allow_short_results: bool = False, got10k_metrics: bool = False) -> AnalysisResult:
     """Score ``trackers`` on ``sequences`` (objects with ``name``, ``ground_truth_rect`` and
     ``target_visible``). Missing result files are an error listing them, or with
     ``skip_missing`` the sequences missing for any tracker are left out for all of them. A
     result file with fewer rows than the ground truth is an error, or with
     ``allow_short_results`` its missing frames count as failures (as pytracking's analysis
     counts them), reported in ``short_results``. With ``cache_dir``, curves are read from and
-    written to the curve cache there."""
+    written to the curve cache there. With ``got10k_metrics``, GOT-10k's AO, SR0.5 and SR0.75
+    are computed too (:mod:`pytracking.analysis.got10k`), into ``got10k_scores``."""
     labels = [t.label for t in trackers]
     if not trackers or len(set(labels)) != len(labels):
         raise ValueError(f"trackers need distinct labels, got {labels}: give them display names")
@@ -171,6 +186,30 @@ def analyse(sequences, trackers: list[TrackerRuns], *, results_path: str | Path,
                                                   for f in CURVE_FIELDS)) for i in range(len(used))]
         # Scores are linear in the curves, so the mean of the runs' scores is the averaged curves' score.
         sequence_scores[tracker.label] = np.mean([[entry.scores for entry in run] for run in runs], 0)
+    got10k = _got10k_scores(trackers, used, results_path, allow_short_results) if got10k_metrics else {}
     return AnalysisResult(list(trackers), [seq.name for seq in used], curves,
                           {label: scores(c) for label, c in curves.items()}, sequence_scores, dataset,
-                          sorted(incomplete), short_results=short)
+                          sorted(incomplete), short_results=short, got10k_scores=got10k)
+
+
+def _got10k_scores(trackers: list[TrackerRuns], used: list, results_path: str | Path,
+                   allow_short: bool) -> dict[str, dict[str, float]]:
+    """AO, SR0.5, SR0.75 of every tracker, each run's IoUs of every sequence pooled (the toolkit's
+    order). The result files are read again: the curve cache holds curves, not per-frame IoUs."""
+    bounds = {seq.name: got10k.image_bound(seq.frames) for seq in used}
+    unbounded = [name for name, bound in bounds.items() if bound is None]
+    if unbounded:
+        logger.warning("GOT-10k scores: the image size of %d sequences is unknown (no meta_info.ini or readable "
+                       "first frame), so their boxes are not clipped to the image: %s", len(unbounded),
+                       ", ".join(unbounded[:10]) + (" ..." if len(unbounded) > 10 else ""))
+    result = {}
+    for tracker in trackers:
+        ious = []
+        for run_id in tracker.run_ids:
+            for seq in used:
+                gt = np.asarray(seq.ground_truth_rect, dtype=np.float64)
+                boxes, _ = read_boxes(tracker.result_file(results_path, run_id, seq.name), len(gt),
+                                      allow_short=allow_short)
+                ious.append(got10k.sequence_ious(boxes, gt, seq.target_visible, bounds[seq.name]))
+        result[tracker.label] = got10k.scores_of(ious)
+    return result

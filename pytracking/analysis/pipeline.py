@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from admin.environment import env_settings
+from admin.environment import EnvironmentPathError, env_settings, where_to_set
 from pytracking.analysis.attributes import load_attributes
 from pytracking.analysis.evaluate import AnalysisResult, TrackerRuns, analyse
 from pytracking.analysis.reports import write_reports
@@ -17,6 +17,25 @@ from pytracking.evaluation.datasets import get_dataset
 
 logger = logging.getLogger(__name__)
 CACHE_FOLDER = "cache"
+# The datasets whose tables carry GOT-10k's AO, SR0.5 and SR0.75 without being asked.
+GOT10K_DATASETS = frozenset({"got10k"})
+
+
+class OutputWriteError(Exception):
+    """The analysis was computed but its tables or plots could not be written. ``result`` holds
+    the scores (nothing computed is lost); the message names the folder and the setting."""
+
+    def __init__(self, message: str, result: AnalysisResult):
+        super().__init__(message)
+        self.result = result
+
+
+def _write_error(error: OSError, output_dir: Path, local_file: Path | None, result: AnalysisResult) -> OutputWriteError:
+    reason = error.strerror or str(error)
+    where = ("pass a writable folder as the output folder (--output / output_dir)" if local_file is None else
+             f"{where_to_set('result_plot_path', local_file)} to a writable folder, or pass --output DIR")
+    return OutputWriteError(f"cannot write the analysis tables and plots into {output_dir} ({reason}: "
+                            f"{error.filename or output_dir}): {where}", result)
 
 
 def _select(sequences: SequenceList, names: Iterable[str] | None, dataset: str) -> SequenceList:
@@ -46,7 +65,7 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
                     results_path: str | Path | None = None, output_dir: str | Path | None = None,
                     skip_missing: bool = False, plots: bool = True, attributes: bool = True, use_cache: bool = True,
                     sequences: Iterable[str] | None = None, dataset_root: str | Path | None = None,
-                    allow_short_results: bool = False) -> AnalysisResult:
+                    allow_short_results: bool = False, got10k_metrics: bool | None = None) -> AnalysisResult:
     """Analyse ``trackers`` on ``dataset`` (a name known to ``get_dataset``, loaded from
     ``dataset_root`` or its environment field; or a SequenceList) and write the outputs.
 
@@ -64,6 +83,12 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
             published results do) with those frames counted as failures, as pytracking's
             analysis does; ``result.short_results`` lists them per tracker. Without it they are
             an error.
+        got10k_metrics: add GOT-10k's AO, SR0.5 and SR0.75 (the official toolkit's rules) to the
+            tables; None: on GOT-10k only.
+
+    Raises:
+        OutputWriteError: the tables or plots cannot be written; its ``result`` holds the scores.
+            (A curve cache that cannot be written is only a warning.)
 
     Returns:
         the AnalysisResult, with ``output_dir`` and ``files`` (what was written) set.
@@ -81,19 +106,37 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
     if partial:
         raise ValueError(f"{len(partial)} sequences of {name} have only the first frame's ground truth "
                          f"(e.g. {partial[0]}): this split is scored by the benchmark's server, not here")
+    explicit_output = output_dir is not None
     settings = env_settings() if results_path is None or output_dir is None else None
     results_path = Path(results_path if results_path is not None else settings.results_path)
-    output_dir = Path(output_dir if output_dir is not None else Path(settings.result_plot_path) / name)
+    if output_dir is None:
+        # Not created yet: an unwritable result_plot_path must not stop the scoring (item: the
+        # scores are shown whatever happens to the outputs); the cache there is only a warning.
+        plot_root = settings.value("result_plot_path")
+        output_dir = Path(plot_root) / name if plot_root is not None else None
+    else:
+        output_dir = Path(output_dir)
     result = analyse(loaded, trackers, results_path=results_path, dataset=protocol, skip_missing=skip_missing,
-                     cache_dir=output_dir / CACHE_FOLDER if use_cache else None,
-                     allow_short_results=allow_short_results)
+                     cache_dir=output_dir / CACHE_FOLDER if use_cache and output_dir is not None else None,
+                     allow_short_results=allow_short_results,
+                     got10k_metrics=protocol in GOT10K_DATASETS if got10k_metrics is None else got10k_metrics)
     logger.info("%s: %d of %d sequences used", name, len(result.sequences), len(loaded))
     table_attributes = load_attributes(protocol) if attributes else None
-    files = write_reports(result, output_dir, table_attributes)
-    if plots:
-        # matplotlib loads only when plots are asked for.
-        from pytracking.analysis.plots import write_plots
-        files += write_plots(result, output_dir)
+    if not explicit_output:
+        try:
+            settings.path("result_plot_path")  # creates it, or says which setting to fix
+        except EnvironmentPathError as error:
+            raise OutputWriteError(f"cannot write the analysis tables and plots: {error} Or pass --output DIR.",
+                                   result) from error
+    result.output_dir = output_dir
+    try:
+        files = write_reports(result, output_dir, table_attributes)
+        if plots:
+            # matplotlib loads only when plots are asked for.
+            from pytracking.analysis.plots import write_plots
+            files += write_plots(result, output_dir)
+    except OSError as error:
+        raise _write_error(error, output_dir, None if explicit_output else settings.local_file, result) from error
     result.output_dir, result.files = output_dir, files
     logger.info("analysis of %s written to %s", name, output_dir)
     return result

@@ -1,6 +1,7 @@
 """Tables of an analysis as CSV and Markdown files: the scores (``scores.csv``, ``scores.md``),
 the scores of every sequence (``sequences.csv``) and the success AUC per attribute
-(``attributes.csv``, ``attributes.md``). Scores are percentages; CSV files hold them with four
+(``attributes.csv``, ``attributes.md``); GOT-10k's AO, SR0.5 and SR0.75 beside the others where
+computed. Scores are percentages; CSV files hold them with four
 decimals, Markdown tables with two."""
 
 from __future__ import annotations
@@ -38,17 +39,25 @@ def _markdown(header: list[str], rows: list[list[str]], align_right_from: int = 
 
 
 def scores_csv(result: AnalysisResult) -> str:
-    """One row per tracker: ``tracker, AUC, OP50, OP75, Precision, NormPrecision, sequences``."""
-    return _csv(["tracker", *SCORE_NAMES, "sequences"],
-                [[t.label, *(f"{result.scores[t.label][n]:.4f}" for n in SCORE_NAMES), len(result.sequences)]
+    """One row per tracker: ``tracker, AUC, OP50, OP75, Precision, NormPrecision[, AO, SR0.5,
+    SR0.75], sequences`` (GOT-10k's scores where computed). A multi-run average's label carries
+    its run count, ``ATOM default (3 runs)``."""
+    names = result.score_names()
+    return _csv(["tracker", *names, "sequences"],
+                [[t.label, *(_cell(result.all_scores(t.label)[n], 4, "") for n in names), len(result.sequences)]
                  for t in result.trackers])
 
 
 def scores_markdown(result: AnalysisResult) -> str:
     title = f"Scores on {result.dataset or 'the dataset'} ({len(result.sequences)} sequences)"
-    table = _markdown(["Tracker", *SCORE_NAMES, "Sequences"],
-                      [[t.label, *(f"{result.scores[t.label][n]:.2f}" for n in SCORE_NAMES), str(len(result.sequences))]
-                       for t in result.trackers])
+    names = result.score_names()
+    table = _markdown(["Tracker", *names, "Sequences"],
+                      [[t.label, *(_cell(result.all_scores(t.label)[n], 2, "-") for n in names),
+                        str(len(result.sequences))] for t in result.trackers])
+    if result.got10k_scores:
+        table += ("\nAO, SR0.5 and SR0.75 follow the GOT-10k toolkit: the first frame left out, only frames "
+                  "where the target is visible, IoU of boxes clipped to the image, averaged over all frames of "
+                  "all sequences and runs; SR counts IoU > 0.5 and > 0.75. AUC and OP follow the OTB protocol.\n")
     notes = "".join(f"\n{label}: {sum(missed.values())} frames missing at the end of {len(missed)} result files "
                     f"counted as failures ({', '.join(f'{n} {f}' for n, f in missed.items())}).\n"
                     for label, missed in result.short_results.items())

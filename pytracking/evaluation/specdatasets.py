@@ -9,12 +9,17 @@ to build the sequences (the analysis needs only the annotations).
 
 Row counts: where an annotation file (after ``initOmit``) has more rows than the record has frames,
 the first rows are kept; where it has fewer, NaN rows are appended (the analysis counts them as
-failures). Each such file is logged as a warning and the number of adjusted files is logged once
-per load. ``strict=True`` raises instead. The real OTB-100 annotations match their records exactly.
+failures). Each such file is logged as a warning when it is read. ``strict=True`` raises instead
+(when the sequence is used). The real OTB-100 annotations match their records exactly.
+
+Annotation files are read when a sequence's ground truth is first used, not when the dataset is
+listed: one sequence runs with only its own annotation present, and a missing or malformed file is
+reported when its sequence is used.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from pathlib import Path
@@ -50,10 +55,19 @@ def _reconcile(boxes: np.ndarray, frames: int, anno: Path, name: str) -> tuple[n
     return np.concatenate([boxes, padding]), True
 
 
+def _spec_ground_truth(anno: Path, field: str, omit: int, frames: int, name: str, strict: bool) -> np.ndarray:
+    """The ground truth of one record, read when its sequence is first used."""
+    boxes = read_boxes(anno, field=field)[omit:]
+    if not strict:
+        boxes, _ = _reconcile(boxes, frames, anno, name)
+    return boxes
+
+
 def spec_sequences(dataset: str, field: str, records: list[dict], root: Path, *, strict: bool = False,
                    exclude: set[str] = frozenset()) -> SequenceList:
-    """The sequences of ``records`` under ``root`` (see the module docstring)."""
-    sequences, adjusted = [], 0
+    """The sequences of ``records`` under ``root`` (see the module docstring); no annotation
+    file is read until its sequence's ground truth is used."""
+    sequences = []
     for record in records:
         name = record["name"]
         if name in exclude:
@@ -63,15 +77,9 @@ def spec_sequences(dataset: str, field: str, records: list[dict], root: Path, *,
         nz, ext = int(record["nz"]), record["ext"]
         frames = [str(folder / f"{number:0{nz}d}.{ext}") for number in range(start, end + 1)][omit:]
         anno = root / record["anno_path"]
-        boxes = read_boxes(anno, field=field)[omit:]
-        if not strict:
-            boxes, changed = _reconcile(boxes, len(frames), anno, name)
-            adjusted += changed
-        sequences.append(Sequence(name, frames, dataset, boxes, object_class=record.get("object_class"),
+        loader = functools.partial(_spec_ground_truth, anno, field, omit, len(frames), name, strict)
+        sequences.append(Sequence(name, frames, dataset, loader, object_class=record.get("object_class"),
                                   anno_path=str(anno)))
-    if adjusted:
-        logger.warning("%s: %d of %d annotation files had a row count other than their frame count "
-                       "(trimmed or NaN-padded, see above)", dataset, adjusted, len(sequences))
     return SequenceList(sequences)
 
 

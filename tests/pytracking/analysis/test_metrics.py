@@ -109,7 +109,7 @@ def test_analyse_averages_runs_and_reports_missing_results(tmp_path):
             np.savetxt(folder / f"{seq.name}.txt", gt + [shift, 0, 0, 0], delimiter=",", fmt="%.2f")
     result = analyse(sequences, [TrackerRuns("T", "p", (0, 1))], results_path=tmp_path)
     # Run 0 is perfect; run 1 has IoU 1/3 after the first frame: OP50 is the mean of 100 and 25.
-    assert result.scores["T p"]["OP50"] == pytest.approx(62.5)
+    assert result.scores["T p (2 runs)"]["OP50"] == pytest.approx(62.5)
     (tmp_path / "T" / "p_001" / "b.txt").unlink()
     with pytest.raises(FileNotFoundError, match="p_001/b.txt"):
         analyse(sequences, [TrackerRuns("T", "p", (0, 1))], results_path=tmp_path)

@@ -136,3 +136,24 @@ def test_duplicate_labels_and_first_frame_only_sequences_are_refused(otb_tree, t
     with pytest.raises(ValueError, match="no sequence 'Bikr'; did you mean Biker"):
         analyse_dataset(otb_tree.sequences, TRACKERS, results_path=otb_tree.results, output_dir=tmp_path / "o",
                         sequences=["Bikr"])
+
+
+def test_a_multi_run_average_is_labelled_with_its_run_count_in_tables_and_plots(otb_tree, tmp_path):
+    # Runs 0..2 of "Good": the same files in three run folders.
+    for run in range(3):
+        for name in ("Basketball", "Biker", "Bird1"):
+            target = otb_tree.results / "Good" / f"p_{run:03d}" / f"{name}.txt"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(otb_tree.results_file("Good", name).read_text())
+    trackers = [TrackerRuns("Good", "p", (0, 1, 2)), TrackerRuns("Bad", "p"), TrackerRuns("Good", "p", (0, 1), "ATOM")]
+    assert [t.label for t in trackers] == ["Good p (3 runs)", "Bad p", "ATOM (2 runs)"]
+    out = tmp_path / "out"
+    result = analyse_dataset(otb_tree.sequences, trackers, results_path=otb_tree.results, output_dir=out, plots=False)
+    assert result.scores["Good p (3 runs)"]["AUC"] == pytest.approx(GOOD_AUC)
+    assert [line.split("  ")[0] for line in result.table().splitlines()[1:]] == ["Good p (3 runs)", "Bad p",
+                                                                                "ATOM (2 runs)"]
+    assert [row["tracker"] for row in read_csv(out / "scores.csv")] == ["Good p (3 runs)", "Bad p", "ATOM (2 runs)"]
+    assert "| Good p (3 runs) |" in (out / "scores.md").read_text()
+    assert {row["tracker"] for row in read_csv(out / "sequences.csv")} == {"Good p (3 runs)", "Bad p", "ATOM (2 runs)"}
+    legend = [text.get_text() for text in draw(result, PLOTS[0]).axes[0].get_legend().get_texts()]
+    assert legend[0].startswith("Good p (3 runs) [") and any(t.startswith("ATOM (2 runs) [") for t in legend)

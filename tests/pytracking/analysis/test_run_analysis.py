@@ -108,3 +108,23 @@ def test_short_results_fail_unless_allowed_then_count_as_failed_frames(synthetic
     assert rows[2].endswith(",0")
     assert "T p: 1 frames missing at the end of 1 result files counted as failures (seqA 1)" in \
         (synthetic_tree / "out" / "scores.md").read_text()
+
+
+def test_multi_run_labels_carry_the_run_count():
+    args = build_parser().parse_args(["--dataset", "otb", "--tracker", "atom", "default", "--runids", "0", "1", "2",
+                                      "--tracker", "dimp", "dimp50"])
+    assert [t.label for t in trackers_from_arguments(args)] == ["atom default (3 runs)", "dimp dimp50"]
+
+
+def test_got10k_metrics_on_request_print_ao_and_sr_beside_auc(synthetic_tree):
+    args = ["--dataset", "synthetic", "--dataset_root", str(synthetic_tree / "synth"), "--tracker", "T", "p",
+            "--results_path", str(synthetic_tree / "results"), "--output", str(synthetic_tree / "out"), "--no_plots"]
+    env = cli_env(synthetic_tree)
+    plain = run_cli(args, env)
+    assert plain.returncode == 0, plain.stderr
+    assert "AO" not in plain.stdout.splitlines()[0]
+    done = run_cli([*args, "--got10k_metrics"], env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].split()[-4:] == ["AO", "SR0.5", "SR0.75", "Sequences"]
+    # Frame 1 is not scored: seqA's frames 2-4 have IoU 1, seqB's frame 2 IoU 1 and 3-4 IoU 0: 4 of 6.
+    assert done.stdout.splitlines()[1].split()[-4:] == ["66.67", "66.67", "66.67", "2"]

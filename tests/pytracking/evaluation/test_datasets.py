@@ -125,23 +125,25 @@ def test_spec_row_count_mismatch_is_trimmed_or_padded(tmp_path, caplog):
     specs = [record("Long", "Long/img", 1, 2, "Long/gt.txt"), record("Short", "Short/img", 1, 2, "Short/gt.txt")]
     with caplog.at_level(logging.WARNING):
         seqs = get_dataset("otb", root=root, specs=specs)
-    assert seqs["Long"].ground_truth_rect.tolist() == [[1, 1, 1, 1], [2, 2, 2, 2]]
-    assert np.isnan(seqs["Short"].ground_truth_rect[1]).all()
-    assert "Long/gt.txt" in caplog.text and "2 of 2 annotation files" in caplog.text
+        assert seqs["Long"].ground_truth_rect.tolist() == [[1, 1, 1, 1], [2, 2, 2, 2]]
+        assert np.isnan(seqs["Short"].ground_truth_rect[1]).all()
+    assert "Long/gt.txt: 3 boxes for 2 frames" in caplog.text and "Short/gt.txt: 1 boxes for 2 frames" in caplog.text
+    strict = get_dataset("otb", root=root, specs=specs, strict=True)
     with pytest.raises(ValueError, match=r"'Long'.*Long/gt\.txt"):
-        get_dataset("otb", root=root, specs=specs, strict=True)
+        strict["Long"].ground_truth_rect
 
 
 def test_spec_errors_name_file_and_line(tmp_path):
     root = tmp_path / "otb"
     write(root / "A" / "gt.txt", "1,2,3,4\n1,2,three,4\n")
     write(root / "B" / "gt.txt", "1,2,3\n")
+    # Errors appear when the sequence's ground truth is used, not when the dataset is listed.
     with pytest.raises(ValueError, match=r"A/gt\.txt, line 2"):
-        get_dataset("otb", root=root, specs=[record("A", "A/img", 1, 2, "A/gt.txt")])
+        get_dataset("otb", root=root, specs=[record("A", "A/img", 1, 2, "A/gt.txt")])["A"].ground_truth_rect
     with pytest.raises(ValueError, match=r"B/gt\.txt, line 1: expected four numbers x,y,w,h, got '1,2,3' \(3 values\)"):
-        get_dataset("otb", root=root, specs=[record("B", "B/img", 1, 1, "B/gt.txt")])
+        get_dataset("otb", root=root, specs=[record("B", "B/img", 1, 1, "B/gt.txt")])["B"].init_info()
     with pytest.raises(FileNotFoundError, match=r"C/gt\.txt.*otb_path"):
-        get_dataset("otb", root=root, specs=[record("C", "C/img", 1, 1, "C/gt.txt")])
+        get_dataset("otb", root=root, specs=[record("C", "C/img", 1, 1, "C/gt.txt")])["C"].ground_truth_rect
     with pytest.raises(FileNotFoundError, match="otb_path"):
         get_dataset("otb", root=tmp_path / "nowhere", specs=[])
 
@@ -212,10 +214,10 @@ def test_vot_boxes_polygons_and_both_layouts(tmp_path):
     assert ants.ground_truth_rect.tolist() == [[1, 2, 3, 4], [0, 0, 5, 6]]
     assert seqs["bag"].frames == [str(root / "bag" / "00000001.jpg")]
     with pytest.raises(FileNotFoundError, match=r"missing.*vot_path"):
-        get_dataset("vot", root=root, sequences=["missing"])
+        get_dataset("vot", root=root, sequences=["missing"])[0].frames
     write(root / "bad" / "groundtruth.txt", "1,2,3,4,5,6\n")
     with pytest.raises(ValueError, match=r"bad/groundtruth\.txt, line 1"):
-        get_dataset("vot", root=root, sequences=["bad"])
+        get_dataset("vot", root=root, sequences=["bad"])[0].ground_truth_rect
 
 
 # ---------------------------------------------------------------- LaSOT
@@ -232,9 +234,9 @@ def test_lasot_visibility_and_class(tmp_path):
     assert seq.target_visible.tolist() == [True, False, False, True]
     write(folder / "out_of_view.txt", "0,0,2,0\n")
     with pytest.raises(ValueError, match=r"out_of_view\.txt, line 1"):
-        get_dataset("lasot", root=root, sequences=["airplane-1"])
+        get_dataset("lasot", root=root, sequences=["airplane-1"])[0].target_visible
     with pytest.raises(FileNotFoundError, match=r"bear-3.*lasot_path"):
-        get_dataset("lasot", root=root, sequences=["bear-3"])
+        len(get_dataset("lasot", root=root, sequences=["bear-3"])[0])
 
 
 # ---------------------------------------------------------------- GOT-10k, synthetic, TrackingNet
@@ -269,8 +271,10 @@ def test_got10k_missing_sequence(tmp_path):
     root = tmp_path / "got10k"
     make_got10k_split(root / "val", full=True)
     write(root / "val" / "list.txt", "GOT-10k_Val_000001\nGOT-10k_Val_000009\n")
+    seqs = get_dataset("got10k_val", root=root)
+    assert len(seqs["GOT-10k_Val_000001"]) == 3
     with pytest.raises(FileNotFoundError, match=r"GOT-10k_Val_000009.*got10k_path"):
-        get_dataset("got10k_val", root=root)
+        len(seqs["GOT-10k_Val_000009"])
 
 
 def test_synthetic_from_environment(tmp_path, monkeypatch):
@@ -300,4 +304,68 @@ def test_trackingnet_test(tmp_path):
     assert seqs["seqB"].init_info() == {"init_bbox": [1.0, 2.0, 3.0, 4.0]}
     (root / "TEST" / "frames" / "seqB").rename(root / "TEST" / "frames" / "other")
     with pytest.raises(FileNotFoundError, match=r"seqB.*trackingnet_path"):
-        get_dataset("trackingnet", root=root)
+        get_dataset("trackingnet", root=root)["seqB"].frames
+
+
+# ---------------------------------------------------------------- lazy ground truth
+
+def test_otb_subset_runs_with_only_its_own_annotation(tmp_path):
+    """The user's case: ``--dataset_name otb --sequence Biker`` with only Biker's annotation on
+    disk. Listing all 100 OTB sequences reads no annotation; Biker's is read when used; another
+    sequence's missing file is reported (naming it and otb_path) only when that one is used."""
+    root = tmp_path / "OTB100"
+    biker = next(r for r in read_spec("otb100.json") if r["name"] == "Biker")
+    frames = int(biker["endFrame"]) - int(biker["startFrame"]) + 1
+    write(root / biker["anno_path"], "".join(f"{10 + i},20,30,40\n" for i in range(frames)))
+    seqs = get_dataset("otb", root=root)
+    assert len(seqs) == 100 and not any(seq.loaded for seq in seqs)
+    seq = seqs["Biker"]
+    assert seq.init_info() == {"init_bbox": [10.0, 20.0, 30.0, 40.0]} and len(seq) == frames
+    assert seq.ground_truth_rect.shape == (frames, 4) and seq.loaded
+    assert sum(s.loaded for s in seqs) == 1
+    basketball = seqs["Basketball"]
+    assert "not loaded" in repr(basketball)
+    with pytest.raises(FileNotFoundError, match=r"Basketball/groundtruth_rect\.txt is missing.*otb_path"):
+        basketball.ground_truth_rect
+    # A failed load is not remembered as loaded: the same error comes again.
+    with pytest.raises(FileNotFoundError, match="otb_path"):
+        basketball.init_info()
+
+
+@pytest.mark.parametrize("name, field", [("vot", "vot_path"), ("lasot", "lasot_path")])
+def test_folder_datasets_list_without_reading_sequences(tmp_path, name, field):
+    write(tmp_path / "other-1" / "unrelated.txt", "")  # the root is not empty, but holds neither sequence
+    seqs = get_dataset(name, root=tmp_path, sequences=["airplane-1", "bag"])
+    assert seqs.names() == ["airplane-1", "bag"] and not any(seq.loaded for seq in seqs)
+    with pytest.raises(FileNotFoundError, match=field):
+        seqs[0].frames
+
+
+def test_got10k_and_trackingnet_list_without_reading_sequences(tmp_path):
+    write(tmp_path / "got" / "val" / "list.txt", "a\nb\n")
+    seqs = get_dataset("got10k_val", root=tmp_path / "got")
+    assert seqs.names() == ["a", "b"]
+    with pytest.raises(FileNotFoundError, match="got10k_path"):
+        seqs["b"].target_visible
+    write(tmp_path / "tn" / "TEST" / "anno" / "x.txt", "1,2,3,4\n")
+    seqs = get_dataset("trackingnet", root=tmp_path / "tn")
+    assert seqs.names() == ["x"] and seqs[0].first_frame_only
+    with pytest.raises(FileNotFoundError, match="TrackingNet frame folder"):
+        len(seqs[0])
+
+
+def test_lazy_sequences_pickle_and_a_loader_is_checked_like_arrays(tmp_path):
+    import pickle
+
+    from pytracking.evaluation.data import Annotation
+
+    root = tmp_path / "otb"
+    write(root / "A" / "gt.txt", "1,2,3,4\n5,6,7,8\n")
+    seq = get_dataset("otb", root=root, specs=[record("A", "A/img", 1, 2, "A/gt.txt")])["A"]
+    copy = pickle.loads(pickle.dumps(seq))  # worker processes receive sequences pickled
+    assert copy.ground_truth_rect.tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
+    bad = Sequence("b", ["0.jpg"], "x", lambda: Annotation(np.zeros((2, 4))))
+    with pytest.raises(ValueError, match="has 2 boxes, expected one box per frame"):
+        bad.ground_truth_rect
+    frames_from_loader = Sequence("c", None, "x", lambda: Annotation(np.ones((3, 4)), ["0", "1", "2"], [1, 0, 1]))
+    assert len(frames_from_loader) == 3 and frames_from_loader.target_visible.tolist() == [True, False, True]
