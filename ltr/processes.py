@@ -2,9 +2,10 @@
 
 A spawned ``ProcessPoolExecutor`` worker waits on its call queue for good when its parent is
 killed (kill -9, the out-of-memory killer): it never learns that no more work will come, and
-keeps its memory (hundreds of MB with torch loaded). :func:`worker_pool` gives every worker a
-watchdog thread that ends the worker as soon as its parent is gone (its parent pid changes,
-which is how both Linux and macOS report a dead parent), and makes workers leave Ctrl-C to the
+keeps its memory (hundreds of MB with torch loaded). :func:`worker_pool` makes every worker end
+as soon as its parent is gone: on Linux the kernel kills it (``PR_SET_PDEATHSIG``), even while
+it is blocked in native code; everywhere a watchdog thread ends it when its parent pid changes
+(how both Linux and macOS report a dead parent). Workers also leave Ctrl-C to the
 parent: a terminal's SIGINT reaches the whole process group, and the parent, not each worker,
 decides what is kept. :func:`stop_workers` then ends the workers of a pool that is being
 abandoned, letting a worker in the middle of a task unwind (temporary files of atomic writes
@@ -14,10 +15,12 @@ are removed by their ``finally``) rather than vanish.
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -26,7 +29,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2  # how soon an orphaned worker notices; a getppid() call costs microseconds
-STOP_GRACE_SECONDS = 5.0  # how long a stopped worker may take to unwind before it is killed
+STOP_GRACE_SECONDS = 5.0
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>  # how long a stopped worker may take to unwind before it is killed
 
 
 class WorkerStopped(BaseException):
@@ -39,6 +43,10 @@ _busy = False  # whether this worker is inside a task (only meaningful in a work
 
 
 def _watch_parent(parent_pid: int) -> None:
+    # Leave SIGTERM and SIGINT to the main thread: delivered here they would not interrupt a
+    # system call the main thread is blocked in. (Threads of native libraries may still take
+    # them; a worker that does not stop is killed after STOP_GRACE_SECONDS.)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     while os.getppid() == parent_pid:
         time.sleep(POLL_SECONDS)
     # The parent is gone: no result can be delivered, nothing is left to clean but ourselves.
@@ -51,7 +59,21 @@ def _on_terminate(signum: int, frame: Any) -> None:
     os._exit(0)  # idle between tasks: nothing to unwind
 
 
+def _kill_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this process when its parent dies. The signal follows the
+    parent *thread* that started the process; pool workers are started by the thread that
+    submits tasks, which outlives the pool."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        error = ctypes.get_errno()
+        logger.warning("prctl(PR_SET_PDEATHSIG) failed (%s); the watchdog thread alone ends this worker "
+                       "with its parent", os.strerror(error))
+
+
 def _init_worker(parent_pid: int, initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    _kill_with_parent()
     if os.getppid() != parent_pid:  # the parent died while this worker was starting
         os._exit(1)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()

@@ -73,6 +73,7 @@ def _main(argv: list[str] | None) -> int:
 
             resolve_network_path(tracker.network)  # a wrong path: said now, not once per sequence
         dataset = get_dataset(args.dataset_name)
+        results_dir = tracker.results_dir  # results_path not creatable: said before any tracking
     except (ValueError, EnvironmentPathError, FileNotFoundError) as error:  # a typo in a name, a path not set
         raise SystemExit(str(error)) from None
     if len(dataset) == 0:
@@ -81,7 +82,7 @@ def _main(argv: list[str] | None) -> int:
     if args.sequence is not None:
         dataset = select_sequence(dataset, args.sequence)
     logger.info("running %s on %s (%d sequences); results in %s", tracker.label, args.dataset_name,
-                len(dataset), tracker.results_dir)
+                len(dataset), results_dir)
     try:
         report = run_from_arguments(dataset, [tracker], args)
     except (ResultsFolderError, EmptyRunError) as error:

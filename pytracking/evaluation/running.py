@@ -33,7 +33,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from admin.environment import EnvSettings, env_settings
+from admin.environment import EnvironmentPathError, EnvSettings, env_settings
 from admin.logging_setup import setup_logging
 from ltr.data.box_files import MotRows, write_box_rows, write_mot_rows
 from ltr.fileio import atomic_write_text
@@ -135,8 +135,12 @@ def check_results_folders(trackers: Iterable[Tracker]) -> None:
     """:func:`check_writable` for each tracker's results folder and its ``failed/`` folder (when
     there is one: a results folder that can be written can take a new one)."""
     for tracker in trackers:
-        check_writable(tracker.results_dir)
-        failed = tracker.results_dir / "failed"
+        try:
+            folder = tracker.results_dir
+        except EnvironmentPathError as error:  # results_path itself cannot be created
+            raise ResultsFolderError(str(error)) from None
+        check_writable(folder)
+        failed = folder / "failed"
         if failed.exists():
             check_writable(failed)
 
@@ -266,7 +270,11 @@ class _Progress:
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.finished * (self.total - self.finished)
         if result.status == "failed":
-            logger.error("%s (%s) failed:\n%s", result.sequence, result.tracker, result.traceback or result.message)
+            # The message names the problem and the failure record; the traceback is in that
+            # record, and on the console only with --debug.
+            logger.error("%s (%s) failed: %s", result.sequence, result.tracker, result.message)
+            if result.traceback:
+                logger.debug("%s (%s):\n%s", result.sequence, result.tracker, result.traceback)
         logger.info("%d/%d %s %s (%s): %s; %.0f s elapsed, ETA %.0f s", self.finished, self.total, result.status,
                     result.sequence, result.tracker, result.message, elapsed, eta)
 
@@ -288,6 +296,7 @@ def run_dataset(dataset: Iterable[Sequence], trackers: Tracker | Iterable[Tracke
         raise EmptyRunError(f"nothing to run: {what} given; check the dataset and the sequence selection")
     pairs = shard(everything, rank, world_size)
     report = RunReport(rank=rank, world_size=world_size)
+    check_results_folders(dict.fromkeys(tracker for _, tracker in pairs))
     todo = []
     for seq, tracker in pairs:
         if not rerun and is_complete(tracker, seq):
@@ -296,7 +305,6 @@ def run_dataset(dataset: Iterable[Sequence], trackers: Tracker | Iterable[Tracke
             todo.append((seq, tracker))
     logger.info("%d of %d (sequence, tracker) pairs to run, %d already complete, %d worker(s)", len(todo),
                 len(pairs), len(report.skipped), max(1, workers))
-    check_results_folders(dict.fromkeys(tracker for _, tracker in todo))
     _use_local_gpu()
     progress = _Progress(len(todo))
     if workers <= 1 or len(todo) <= 1:
