@@ -13,11 +13,10 @@ import argparse
 import importlib
 import logging
 import sys
-from pathlib import Path
 
-from admin.environment import EnvironmentPathError, env_settings
-from admin.logging_setup import setup_logging
-from pytracking.evaluation.running import add_run_arguments, run_from_arguments
+from admin.environment import EnvironmentPathError
+from pytracking.evaluation.running import (EmptyRunError, ResultsFolderError, RunInterrupted, add_run_arguments,
+                                           entry_environment, run_from_arguments)
 
 logger = logging.getLogger("pytracking.run_experiment")
 PACKAGE = "pytracking.experiments"
@@ -46,6 +45,16 @@ def load_experiment(module_name: str, function_name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except RunInterrupted as stop:
+        print(stop.summary(), file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted before tracking started: nothing was written", file=sys.stderr)
+    return 130  # the shell's status for a command ended by Ctrl-C
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="pytracking/run_experiment.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("experiment_module", help="module in pytracking/experiments, e.g. myexperiments")
@@ -53,9 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     add_run_arguments(parser)
     args = parser.parse_args(argv)
 
-    settings = env_settings()
-    setup_logging(Path(settings.workspace_dir) / "logs", name="run_experiment",
-                  level=logging.DEBUG if args.debug else logging.INFO)
+    entry_environment("run_experiment", args.debug)
     experiment = load_experiment(args.experiment_module, args.experiment_name)
     try:
         trackers, dataset = experiment()
@@ -65,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.experiment_module}.{args.experiment_name}: {error}") from None
     logger.info("experiment %s.%s: %d trackers on %d sequences", args.experiment_module, args.experiment_name,
                 len(trackers), len(dataset))
-    report = run_from_arguments(dataset, trackers, args)
+    try:
+        report = run_from_arguments(dataset, trackers, args)
+    except (ResultsFolderError, EmptyRunError) as error:
+        raise SystemExit(f"{args.experiment_module}.{args.experiment_name}: {error}") from None
     print(report.summary())
     return 0 if report.ok else 1
 

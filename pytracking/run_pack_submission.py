@@ -13,7 +13,6 @@ import argparse
 import logging
 import sys
 
-from admin.environment import EnvironmentPathError
 from admin.logging_setup import setup_logging
 from pytracking.evaluation.submission import BENCHMARKS, IncompleteResultsError, pack_got10k, pack_trackingnet
 
@@ -40,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("TrackingNet takes the results of one run: give one --runid")
             path = pack_trackingnet(args.tracker_name, args.tracker_param, run_ids[0], dataset=args.dataset,
                                     output=args.output)
-    except (IncompleteResultsError, EnvironmentPathError, ValueError) as error:
+    # OSError covers EnvironmentPathError and a zip that cannot be written; TypeError and
+    # SyntaxError a broken admin/local.py (each message names the file).
+    except (IncompleteResultsError, OSError, ValueError, TypeError, SyntaxError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"wrote {path}")

@@ -15,14 +15,13 @@ default output folder is ``<results_path>/<tracker>/<param>/videos/``.
 """
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 import cv2
 
-from admin.environment import EnvironmentPathError, env_settings
-from admin.logging_setup import setup_logging
+from admin.environment import EnvironmentPathError
+from pytracking.evaluation.running import entry_environment
 from pytracking.evaluation.tracker import Tracker
 from pytracking.evaluation.video import (SelectionCancelled, VideoError, display_problem, track_video,
                                          window_select, window_show)
@@ -47,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None,
                         help="folder for --save_results (default <results_path>/<tracker>/<param>/videos)")
     parser.add_argument("--debug", type=int, default=None, help="debug level given to the tracker")
+    parser.add_argument("--network", default=None, metavar="PATH",
+                        help="network checkpoint instead of the parameter file's net_path")
     parser.add_argument("--headless", action="store_true", help="never open a window")
     args = parser.parse_args(argv)
 
@@ -54,11 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.init_box is None and problem is not None:
         raise SystemExit(f"no --init_box given and no window to draw the box in ({problem}): give the target's "
                          f"box on the first frame as --init_box X Y W H (pixels)")
-    settings = env_settings()
-    setup_logging(Path(settings.workspace_dir) / "logs", name="run_video",
-                  level=logging.DEBUG if args.debug else logging.INFO)
+    entry_environment("run_video", args.debug)
     try:
-        tracker = Tracker(args.tracker_name, args.tracker_param)
+        tracker = Tracker(args.tracker_name, args.tracker_param, network=args.network)
         results_file = video_file = None
         if args.save_results:
             output = args.output if args.output is not None else tracker.results_dir / "videos"
@@ -71,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
                               debug=args.debug, select=select, show=show)
     except (ValueError, VideoError, SelectionCancelled, EnvironmentPathError) as error:
         raise SystemExit(str(error)) from None
+    except KeyboardInterrupt:
+        kept = "; the frames tracked so far are in the .partial files beside the outputs" if args.save_results else ""
+        print(f"interrupted: the video was not tracked to its end{kept}", file=sys.stderr)
+        return 130
     finally:
         if problem is None:
             cv2.destroyAllWindows()

@@ -14,15 +14,14 @@ frame) and ``<output>/camera<N>_<date-time>_tracked.mp4``; the default output fo
 """
 
 import argparse
-import logging
 import sys
 import time
 from pathlib import Path
 
 import cv2
 
-from admin.environment import EnvironmentPathError, env_settings
-from admin.logging_setup import setup_logging
+from admin.environment import EnvironmentPathError
+from pytracking.evaluation.running import entry_environment
 from pytracking.evaluation.tracker import Tracker
 from pytracking.evaluation.video import (QUIT_KEYS, SelectionCancelled, VideoError, display_problem, open_capture,
                                          track_video, window_select, window_show)
@@ -54,18 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None,
                         help="folder for --save_results (default <results_path>/<tracker>/<param>/videos)")
     parser.add_argument("--debug", type=int, default=None, help="debug level given to the tracker")
+    parser.add_argument("--network", default=None, metavar="PATH",
+                        help="network checkpoint instead of the parameter file's net_path")
     args = parser.parse_args(argv)
 
     problem = display_problem()
     if problem is not None:
         raise SystemExit(f"run_webcam.py needs a window to show the camera and draw the box in, but {problem}. "
                          f"To track a recorded video without a display use pytracking/run_video.py with --init_box")
-    settings = env_settings()
-    setup_logging(Path(settings.workspace_dir) / "logs", name="run_webcam",
-                  level=logging.DEBUG if args.debug else logging.INFO)
+    entry_environment("run_webcam", args.debug)
     capture = None
     try:
-        tracker = Tracker(args.tracker_name, args.tracker_param)
+        tracker = Tracker(args.tracker_name, args.tracker_param, network=args.network)
         results_file = video_file = None
         if args.save_results:
             output = args.output if args.output is not None else tracker.results_dir / "videos"
@@ -86,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue  # back to the live picture
     except (ValueError, VideoError, EnvironmentPathError) as error:
         raise SystemExit(str(error)) from None
+    except KeyboardInterrupt:
+        kept = "; the frames tracked so far are in the .partial files beside the outputs" if args.save_results else ""
+        print(f"interrupted: tracking stopped{kept}", file=sys.stderr)
+        return 130
     finally:
         if capture is not None:
             capture.release()

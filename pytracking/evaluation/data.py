@@ -158,13 +158,24 @@ class Sequence:
         return f"Sequence(name={self.name!r}, dataset={self.dataset!r}, frames={frames})"
 
     def init_info(self) -> dict[str, list[float]]:
-        """What the tracker is initialised with: ``{"init_bbox": [x, y, w, h]}``."""
+        """What the tracker is initialised with: ``{"init_bbox": [x, y, w, h]}``.
+
+        Raises:
+            ValueError: the box is missing (NaN), not finite, or not of positive width and
+                height; the message names the sequence and its annotation file.
+        """
         if self.init_box is not None:
-            return {"init_bbox": list(self.init_box)}
-        box = self.ground_truth_rect[0]
-        if not np.all(np.isfinite(box)):
-            raise ValueError(f"sequence {self.name!r} ({self.dataset}): the first frame has no ground-truth box "
-                             f"({box.tolist()}) in {self.anno_path or 'its ground truth'}; pass init_box")
+            box, source = np.asarray(self.init_box, dtype=np.float64), "its init_box"
+        else:
+            box = self.ground_truth_rect[0]
+            source = f"the first ground-truth row of {self.anno_path or 'its ground truth'}"
+            if np.all(np.isnan(box)):
+                raise ValueError(f"sequence {self.name!r} ({self.dataset}): the first frame has no ground-truth box "
+                                 f"({box.tolist()}) in {self.anno_path or 'its ground truth'}; pass init_box")
+        # A tracker cannot start from an empty or infinite box; OpenCV would fail an assertion.
+        if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+            raise ValueError(f"sequence {self.name!r} ({self.dataset}): the initial box {box.tolist()} from {source} "
+                             f"is not a box of positive width and height; fix that row (x, y, w, h)")
         return {"init_bbox": [float(v) for v in box]}
 
     def frame_info(self, index: int) -> dict:

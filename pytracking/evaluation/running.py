@@ -22,8 +22,9 @@ import argparse
 import concurrent.futures
 import dataclasses
 import logging
-import multiprocessing
 import os
+import signal
+import tempfile
 import time
 import traceback
 from collections.abc import Iterable, Sequence as SequenceABC
@@ -32,8 +33,11 @@ from typing import TypeVar
 
 import numpy as np
 
+from admin.environment import EnvironmentPathError, EnvSettings, env_settings
+from admin.logging_setup import setup_logging
 from ltr.data.box_files import MotRows, write_box_rows, write_mot_rows
 from ltr.fileio import atomic_write_text
+from ltr.processes import WorkerStopped, worker_pool
 from pytracking.evaluation.data import Sequence
 from pytracking.evaluation.tracker import Tracker
 from pytracking.tracker.outputs import SINGLE_OBJECT
@@ -85,6 +89,62 @@ class RunReport:
         return "\n".join(lines)
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM in the entry scripts) stopped :func:`run_dataset`: ``report`` holds
+    the pairs finished before it; the pairs that were running wrote nothing (result files are
+    written whole or not at all), so running again resumes with them."""
+
+    def __init__(self, report: RunReport, trackers: list[Tracker]):
+        super().__init__("interrupted")
+        self.report = report
+        self.trackers = trackers
+
+    def summary(self) -> str:
+        """One line: what was kept, where, and how to go on."""
+        kept = len(self.report.done) + len(self.report.skipped)
+        folders = ", ".join(str(tracker.results_dir) for tracker in self.trackers)
+        failed = f" ({len(self.report.failed)} failed)" if self.report.failed else ""
+        return (f"interrupted: {kept} sequences have complete results{failed} in {folders}; the sequences being "
+                f"tracked wrote nothing; run the same command again to resume")
+
+
+class EmptyRunError(ValueError):
+    """There is no (sequence, tracker) pair to run."""
+
+
+class ResultsFolderError(OSError):
+    """A results folder (or its ``failed/`` folder) cannot be written."""
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` and write and remove a probe file in it, so that a folder that cannot
+    take results stops the run before any tracking, not after the first sequence."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.", suffix=".tmp")
+        os.close(descriptor)
+        os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ResultsFolderError(f"cannot write results to {folder} ({reason}): make it writable, or set "
+                                 f"results_path in admin/local.py or TRACKING_RESULTS_PATH to a folder "
+                                 f"you can write") from None
+
+
+def check_results_folders(trackers: Iterable[Tracker]) -> None:
+    """:func:`check_writable` for each tracker's results folder and its ``failed/`` folder (when
+    there is one: a results folder that can be written can take a new one)."""
+    for tracker in trackers:
+        try:
+            folder = tracker.results_dir
+        except EnvironmentPathError as error:  # results_path itself cannot be created
+            raise ResultsFolderError(str(error)) from None
+        check_writable(folder)
+        failed = folder / "failed"
+        if failed.exists():
+            check_writable(failed)
+
+
 def results_paths(tracker: Tracker, seq: Sequence) -> tuple[Path, Path, Path]:
     """The box file, time file and failure record of ``seq`` for ``tracker``."""
     folder = tracker.results_dir
@@ -126,6 +186,17 @@ def write_results(tracker: Tracker, seq: Sequence, output: dict) -> None:
         write_mot_rows(result_file, MotRows.from_array(np.concatenate([rows, world], 1)))
 
 
+def _record_failure(failure: Path, seq: Sequence, tracker: Tracker, text: str) -> str:
+    """Write the failure record; returns where it is, for the failure's message (or why it is
+    not: the folder may go bad during a run, and the sequence is still reported)."""
+    try:
+        atomic_write_text(failure, f"sequence {seq.name}, tracker {tracker.label}\n{text}")
+    except OSError as error:
+        logger.error("could not write the failure record %s: %s", failure, error)
+        return f"; its traceback could not be written to {failure}: {error}"
+    return f"; traceback in {failure}"
+
+
 def run_pair(seq: Sequence, tracker: Tracker, debug: int | None = None) -> PairResult:
     """Track ``seq`` and write its results; an exception becomes a failed result whose
     traceback is written to ``failed/<seq>.txt``."""
@@ -135,8 +206,7 @@ def run_pair(seq: Sequence, tracker: Tracker, debug: int | None = None) -> PairR
         write_results(tracker, seq, output)
     except Exception as error:  # recorded and reported; the other sequences go on
         text = traceback.format_exc()
-        atomic_write_text(failure, f"sequence {seq.name}, tracker {tracker.label}\n{text}")
-        message = f"{type(error).__name__}: {error}; traceback in {failure}"
+        message = f"{type(error).__name__}: {error}" + _record_failure(failure, seq, tracker, text)
         return PairResult(seq.name, tracker.label, "failed", message, frames=len(seq), traceback=text)
     failure.unlink(missing_ok=True)
     seconds = float(np.sum(output["time"]))
@@ -200,7 +270,11 @@ class _Progress:
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.finished * (self.total - self.finished)
         if result.status == "failed":
-            logger.error("%s (%s) failed:\n%s", result.sequence, result.tracker, result.traceback or result.message)
+            # The message names the problem and the failure record; the traceback is in that
+            # record, and on the console only with --debug.
+            logger.error("%s (%s) failed: %s", result.sequence, result.tracker, result.message)
+            if result.traceback:
+                logger.debug("%s (%s):\n%s", result.sequence, result.tracker, result.traceback)
         logger.info("%d/%d %s %s (%s): %s; %.0f s elapsed, ETA %.0f s", self.finished, self.total, result.status,
                     result.sequence, result.tracker, result.message, elapsed, eta)
 
@@ -215,8 +289,14 @@ def run_dataset(dataset: Iterable[Sequence], trackers: Tracker | Iterable[Tracke
     logged and recorded (see the module's docstring) and the run goes on."""
     trackers = [trackers] if isinstance(trackers, Tracker) else list(trackers)
     rank, world_size = rank_and_world_size()
-    pairs = shard(work_pairs(dataset, trackers), rank, world_size)
+    everything = work_pairs(dataset, trackers)
+    if not everything:
+        # Checked before sharding: a rank may rightly get no share of a small dataset.
+        what = "no trackers" if not trackers else "no sequences"
+        raise EmptyRunError(f"nothing to run: {what} given; check the dataset and the sequence selection")
+    pairs = shard(everything, rank, world_size)
     report = RunReport(rank=rank, world_size=world_size)
+    check_results_folders(dict.fromkeys(tracker for _, tracker in pairs))
     todo = []
     for seq, tracker in pairs:
         if not rerun and is_complete(tracker, seq):
@@ -229,33 +309,69 @@ def run_dataset(dataset: Iterable[Sequence], trackers: Tracker | Iterable[Tracke
     progress = _Progress(len(todo))
     if workers <= 1 or len(todo) <= 1:
         _prepare_process(threads)
-        for seq, tracker in todo:
-            result = run_pair(seq, tracker, debug)
-            report.add(result)
-            progress.update(result)
+        try:
+            for seq, tracker in todo:
+                result = run_pair(seq, tracker, debug)
+                report.add(result)
+                progress.update(result)
+        except KeyboardInterrupt:
+            raise RunInterrupted(report, trackers) from None
         return report
-    context = multiprocessing.get_context("spawn")
     level = logging.getLogger().getEffectiveLevel()
-    with concurrent.futures.ProcessPoolExecutor(min(workers, len(todo)), mp_context=context,
-                                                initializer=_prepare_process, initargs=(threads, level)) as pool:
+    pool = worker_pool(min(workers, len(todo)), initializer=_prepare_process, initargs=(threads, level))
+    try:
         futures = {pool.submit(run_pair, seq, tracker, debug): (seq, tracker) for seq, tracker in todo}
         for future in concurrent.futures.as_completed(futures):
             seq, tracker = futures[future]
             try:
                 result = future.result()
-            except concurrent.futures.process.BrokenProcessPool as error:
-                # A worker died (killed, out of memory, a crash in native code): no traceback.
+            except (concurrent.futures.process.BrokenProcessPool, WorkerStopped) as error:
+                # A worker died (killed, out of memory, a crash in native code) or was stopped
+                # by someone else's SIGTERM: no traceback.
                 message = f"the worker process died ({error}); run this sequence alone to see why"
-                atomic_write_text(results_paths(tracker, seq)[2], f"sequence {seq.name}, tracker {tracker.label}\n"
-                                  f"{message}\n")
+                _record_failure(results_paths(tracker, seq)[2], seq, tracker, message + "\n")
                 result = PairResult(seq.name, tracker.label, "failed", message, frames=len(seq))
             report.add(result)
             progress.update(result)
+    except KeyboardInterrupt:
+        # The workers ignore SIGINT; the running pairs unwind (no result file is half written).
+        pool.stop()
+        raise RunInterrupted(_ordered(report, pairs), trackers) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return _ordered(report, pairs)
+
+
+def _ordered(report: RunReport, pairs: list[tuple[Sequence, Tracker]]) -> RunReport:
     # Reported in dataset order, whatever order the workers finished in.
     order = {(seq.name, tracker.label): i for i, (seq, tracker) in enumerate(pairs)}
     for results in (report.done, report.failed):
         results.sort(key=lambda r: order[(r.sequence, r.tracker)])
     return report
+
+
+# What reading the environment (admin/local.py, TRACKING_* variables) and opening the log can
+# raise for a user's mistake: a path not set or unusable, a misspelt field, a value of the wrong
+# type, a syntax error in the file; each names the file or field.
+ENVIRONMENT_ERRORS = (OSError, ValueError, TypeError, SyntaxError)
+
+
+def entry_environment(script: str, debug: int | None = None) -> EnvSettings:
+    """The environment of an entry script, with logging to ``<workspace_dir>/logs/<script>``;
+    a problem with either ends the script with one line (SystemExit). SIGTERM (a batch
+    system's stop) is handled as Ctrl-C from here on."""
+    try:
+        settings = env_settings()
+        setup_logging(Path(settings.workspace_dir) / "logs", name=script,
+                      level=logging.DEBUG if debug else logging.INFO)
+    except ENVIRONMENT_ERRORS as error:
+        raise SystemExit(f"{script}: cannot set up the environment: {error}") from None
+    signal.signal(signal.SIGTERM, _interrupt)
+    return settings
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

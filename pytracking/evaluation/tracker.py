@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import logging
+import os
 import pkgutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -68,20 +69,33 @@ def _import(module_name: str, kind: str, name: str, known: list[str], where: str
         raise
 
 
+def user_network_path(network: str | os.PathLike) -> str:
+    """A network checkpoint named by a user: a path that exists (from the current folder) is
+    made absolute, so it is used as it is wherever the tracker runs; any other relative path
+    is left to be looked up in ``network_path`` when the network is loaded
+    (:func:`pytracking.features.net_wrappers.resolve_network_path`)."""
+    path = Path(network).expanduser()
+    return str(path.resolve()) if path.exists() else str(path)
+
+
 class Tracker:
     """Tracker ``name`` with parameter file ``parameter_name``; results of run ``run_id`` go to
-    ``<results_path>/<name>/<parameter_name>[_<run_id:03d>]``.
+    ``<results_path>/<name>/<parameter_name>[_<run_id:03d>]``. ``network``: a checkpoint that
+    replaces the parameter file's ``net_path`` (a path, absolute or from the current folder,
+    or a file name in ``network_path``); results of another network go to the same folder, so
+    give such runs their own ``run_id``.
 
     Raises:
         ValueError: no such tracker or parameter file; the message lists the available ones.
     """
 
     def __init__(self, name: str, parameter_name: str, run_id: int | None = None,
-                 display_name: str | None = None):
+                 display_name: str | None = None, *, network: str | os.PathLike | None = None):
         self.name = name
         self.parameter_name = parameter_name
         self.run_id = run_id
         self.display_name = display_name
+        self.network = None if network is None else user_network_path(network)
         self._parameters_source = f"pytracking/parameter/{name}/{parameter_name}.py"
         package = _import(f"{TRACKER_PACKAGE}.{name}", "tracker", name, tracker_names(),
                           f"package pytracking/tracker/{name}/")
@@ -99,13 +113,14 @@ class Tracker:
     @classmethod
     def from_class(cls, tracker_class: type[BaseTracker], parameters: Callable[[], TrackerParams], *,
                    name: str, parameter_name: str, run_id: int | None = None,
-                   display_name: str | None = None) -> "Tracker":
+                   display_name: str | None = None, network: str | os.PathLike | None = None) -> "Tracker":
         """A tracker that lives outside ``pytracking/tracker`` (a user's own, a test's): built
         from ``tracker_class`` and the ``parameters()`` function, named ``name`` and
         ``parameter_name`` for its results folder."""
         tracker = cls.__new__(cls)
         tracker.name, tracker.parameter_name = name, parameter_name
         tracker.run_id, tracker.display_name = run_id, display_name
+        tracker.network = None if network is None else user_network_path(network)
         tracker.tracker_class = tracker_class
         tracker._parameters = parameters
         tracker._parameters_source = f"{getattr(parameters, '__module__', '?')}.{getattr(parameters, '__qualname__', '?')}"
@@ -117,10 +132,12 @@ class Tracker:
         if self.display_name:
             return self.display_name
         run = "" if self.run_id is None else f"_{self.run_id:03d}"
-        return f"{self.name} {self.parameter_name}{run}"
+        network = "" if self.network is None else f" ({Path(self.network).name})"
+        return f"{self.name} {self.parameter_name}{run}{network}"
 
     def __repr__(self) -> str:
-        return f"Tracker({self.name!r}, {self.parameter_name!r}, run_id={self.run_id!r})"
+        network = "" if self.network is None else f", network={self.network!r}"
+        return f"Tracker({self.name!r}, {self.parameter_name!r}, run_id={self.run_id!r}{network})"
 
     @property
     def results_dir(self) -> Path:
@@ -135,6 +152,11 @@ class Tracker:
         if not isinstance(params, TrackerParams):
             raise TypeError(f"parameters() of {self._parameters_source} returned "
                             f"{type(params).__name__}, expected TrackerParams")
+        if self.network is not None:
+            if not params.has("net_path"):
+                raise ValueError(f"tracker {self.name!r} ({self._parameters_source}) uses no network (its parameters "
+                                 f"set no net_path): leave out the network {self.network}")
+            params.net_path = self.network
         # A parameter the tracker does not read is a typo or a leftover: reported before any run.
         self.tracker_class.check_parameters(params, self._parameters_source)
         if self.run_id is not None and params.has("seed"):
@@ -174,6 +196,7 @@ class Tracker:
         frames. Other outputs that the tracker returns are lists of length N (None where a
         frame lacks them).
         """
+        init_info = seq.init_info()  # a bad first box is the sequence's fault: named before any tracker is built
         tracker = self.build(debug=debug, debug_dir=self.results_dir / "debug" / seq.name)
         loop = FrameLoop(tracker, label=self.label, source=seq.name)
         key = loop.output.key
@@ -182,7 +205,7 @@ class Tracker:
         for index, frame in enumerate(seq.frames):
             image = imread(frame)
             if index == 0:
-                step = loop.initialize(image, seq.init_info())
+                step = loop.initialize(image, init_info)
             else:
                 step = loop.track(image, frame=index, info=seq.frame_info(index))
             values.append(step.value)
@@ -199,10 +222,10 @@ class Tracker:
 
 
 def trackerlist(name: str, parameter_name: str, run_ids: Iterable[int | None] | int | None = None,
-                display_name: str | None = None) -> list[Tracker]:
+                display_name: str | None = None, *, network: str | os.PathLike | None = None) -> list[Tracker]:
     """One :class:`Tracker` per run id (``range(n)`` when an int; the run without id when None)."""
     if run_ids is None:
         run_ids = [None]
     elif isinstance(run_ids, int):
         run_ids = range(run_ids)
-    return [Tracker(name, parameter_name, run_id, display_name) for run_id in run_ids]
+    return [Tracker(name, parameter_name, run_id, display_name, network=network) for run_id in run_ids]

@@ -31,23 +31,28 @@ logger = logging.getLogger(__name__)
 
 
 def resolve_network_path(net_path: str | os.PathLike) -> Path:
-    """An absolute path as it is; a relative one under ``env_settings().network_path``. Raises
-    FileNotFoundError naming the path and the field that sets the folder when it is missing."""
+    """An absolute path as it is; a relative one under ``env_settings().network_path``, or, when
+    it is not there but exists from the current folder (a checkpoint of one's own training), as
+    it is. Raises FileNotFoundError naming the path and the field that sets the folder when it
+    is missing."""
     path = Path(net_path).expanduser()
     if path.is_absolute():
         if not path.is_file():
-            raise FileNotFoundError(f"network file {path} does not exist")
+            raise FileNotFoundError(f"network file {path} does not exist: check the path given as the network "
+                                    f"(--network, or net_path of the parameter file)")
         return path
     settings = env_settings()
     folder = settings.value("network_path")
     resolved = Path(folder) / path
-    if not resolved.is_file():
-        variable = FIELDS_BY_NAME["network_path"].variable
-        raise FileNotFoundError(
-            f"network file {resolved} does not exist: put {path} in the network_path folder {folder} (from "
-            f"{settings.source('network_path')}), or set network_path in {settings.local_file} or the "
-            f"environment variable {variable}, or give an absolute path")
-    return resolved
+    if resolved.is_file():
+        return resolved
+    if path.is_file():
+        return path.resolve()
+    variable = FIELDS_BY_NAME["network_path"].variable
+    raise FileNotFoundError(
+        f"network file {resolved} does not exist (nor {path.resolve()}): put {path} in the network_path folder "
+        f"{folder} (from {settings.source('network_path')}), or set network_path in {settings.local_file} or the "
+        f"environment variable {variable}, or give the checkpoint's path")
 
 
 AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}

@@ -19,11 +19,9 @@ sequences, and running again resumes.
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 import time
@@ -36,6 +34,7 @@ from ltr.data.box_files import format_box_rows, read_boxes, read_labels
 from ltr.dataset.synthetic.scene import SceneConfig, SequencePlan
 from ltr.dataset.synthetic.textures import texture_source_name
 from ltr.fileio import atomic_write_text
+from ltr.processes import worker_pool
 
 logger = logging.getLogger(__name__)
 
@@ -230,11 +229,17 @@ def generate_dataset(out: str | Path, *, seed: int = 0, train: int = 60, val: in
             done += 1
             progress()
     elif tasks:
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-            for _ in pool.map(_generate_sequence, tasks, chunksize=1):
-                done += 1
-                progress()
+        # Workers end with this process, even when it is killed (kill -9), and leave Ctrl-C to it.
+        with worker_pool(workers, initializer=_worker_init) as pool:
+            try:
+                for _ in pool.map(_generate_sequence, tasks, chunksize=1):
+                    done += 1
+                    progress()
+            except KeyboardInterrupt:
+                # Stop now rather than finish every queued sequence; the ones being written stay
+                # hidden .partial folders, removed when the generator runs again.
+                pool.stop()
+                raise
 
     for split, count in counts.items():
         atomic_write_text(root / split / "list.txt",

@@ -17,7 +17,9 @@ import ltr.fileio
 from ltr.dataset.synthetic import SceneConfig, generate_dataset
 from pytracking.evaluation.results import read_boxes
 from pytracking.evaluation import get_dataset
-from pytracking.evaluation.running import is_complete, results_paths, run_dataset, shard, work_pairs
+from pytracking.evaluation import running
+from pytracking.evaluation.running import (EmptyRunError, ResultsFolderError, RunInterrupted, is_complete,
+                                           results_paths, run_dataset, shard, work_pairs)
 from pytracking.evaluation.tracker import Tracker, trackerlist
 from pytracking.run_experiment import load_experiment
 
@@ -130,7 +132,8 @@ def test_failing_sequence_is_recorded_and_the_run_goes_on(synthetic_root, tmp_pa
     tracker = Tracker("opencv", "kcf")
     with caplog.at_level(logging.INFO, logger="pytracking.evaluation.running"):
         report = run_dataset(dataset, tracker)
-    assert "Traceback" in caplog.text and "ETA" in caplog.text
+    # One line on the console naming the problem and the record; the traceback is in the record.
+    assert "Traceback" not in caplog.text and "ETA" in caplog.text and "ImageReadError" in caplog.text
     bad = dataset[1]
     assert [r.sequence for r in report.failed] == [bad.name] and not report.ok
     assert [r.sequence for r in report.done] == [dataset[0].name, dataset[2].name]
@@ -221,3 +224,61 @@ def test_experiment_lookup_errors():
         load_experiment("myexperiment", "opencv_otb")
     with pytest.raises(SystemExit, match=r"no experiment 'opencv_ot'; available: .*opencv_otb"):
         load_experiment("myexperiments", "opencv_ot")
+
+
+# ---------------------------------------------------------------- faults (issue 14)
+
+def test_interrupt_reports_what_was_kept(dataset, monkeypatch):
+    tracker = Tracker("opencv", "kcf")
+    original = running.run_pair
+
+    def interrupted_on_second(seq, tracker, debug=None):
+        if seq.name == dataset[1].name:
+            raise KeyboardInterrupt
+        return original(seq, tracker, debug)
+
+    monkeypatch.setattr(running, "run_pair", interrupted_on_second)
+    with pytest.raises(RunInterrupted) as caught:
+        run_dataset(dataset, tracker)
+    assert [r.sequence for r in caught.value.report.done] == [dataset[0].name]
+    summary = caught.value.summary()
+    assert "1 sequences have complete results" in summary and str(tracker.results_dir) in summary
+    assert "\n" not in summary and "run the same command again" in summary
+
+
+def test_unwritable_failure_record_does_not_stop_the_run(synthetic_root, tmp_path, monkeypatch):
+    root, _ = corrupt_copy(synthetic_root, tmp_path)
+    dataset = get_dataset("synthetic", root=root)
+    tracker = Tracker("opencv", "kcf")
+    real_write = running.atomic_write_text
+
+    def failing_for_records(path, text):
+        if Path(path).parent.name == "failed":
+            raise OSError(28, "No space left on device")  # the folder went bad during the run
+        real_write(path, text)
+
+    monkeypatch.setattr(running, "atomic_write_text", failing_for_records)
+    report = run_dataset(dataset, tracker)
+    assert [r.sequence for r in report.done] == [dataset[0].name, dataset[2].name]
+    assert "could not be written" in report.failed[0].message and "No space left" in report.failed[0].message
+
+
+def test_unwritable_results_folder_is_refused_before_tracking(dataset, tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("TRACKING_RESULTS_PATH", str(tmp_path / "results"))
+    tracker = Tracker("opencv", "kcf")
+    tracker.results_dir.parent.mkdir(parents=True)
+    tracker.results_dir.write_text("a file")
+    calls = []
+    monkeypatch.setattr(Tracker, "run_sequence", lambda self, seq, **kw: calls.append(seq))
+    with pytest.raises(ResultsFolderError, match=r"cannot write results to .*kcf .*TRACKING_RESULTS_PATH"):
+        run_dataset(dataset, tracker)
+    assert not calls
+
+
+def test_nothing_to_run_is_an_error(dataset):
+    with pytest.raises(EmptyRunError, match="no sequences"):
+        run_dataset([], Tracker("opencv", "kcf"))
+    with pytest.raises(EmptyRunError, match="no trackers"):
+        run_dataset(dataset, [])

@@ -140,3 +140,49 @@ def test_run_sequence_names_a_missing_frame(tmp_path):
     seq = Sequence("gone", [str(tmp_path / "0.jpg")], "test", [[1, 1, 4, 4]])
     with pytest.raises(OSError, match=r"0\.jpg.*no such file"):
         Tracker("opencv", "kcf").run_sequence(seq)
+
+
+# ---------------------------------------------------------------- first box, network (issue 14)
+
+@pytest.mark.parametrize("box", [[10, 10, 0, 5], [10, 10, 5, -1], [10, 10, np.inf, 5]])
+def test_bad_first_box_is_named_before_the_tracker_is_built(dataset, box):
+    source = dataset[0]
+    rows = source.ground_truth_rect.copy()
+    rows[0] = box
+    seq = Sequence("bad", source.frames, "synthetic", rows, anno_path="/data/bad/groundtruth.txt")
+    seen = []
+    with pytest.raises(ValueError, match=r"'bad'.*/data/bad/groundtruth\.txt.*positive width and height"):
+        Scripted(np.zeros((len(seq), 4)), seen).run_sequence(seq)
+    assert not seen  # no tracker was built
+
+
+def test_network_replaces_net_path(tmp_path, monkeypatch):
+    checkpoint = tmp_path / "checkpoints" / "ATOMnet_ep0005.pth.tar"
+    checkpoint.parent.mkdir()
+    checkpoint.write_bytes(b"")
+    tracker = Tracker("atom", "synthetic", network=checkpoint)
+    assert tracker.get_parameters().net_path == str(checkpoint)
+    assert "ATOMnet_ep0005.pth.tar" in tracker.label
+    assert Tracker("atom", "synthetic").get_parameters().net_path == "atom_synthetic.pth.tar"
+    # An existing relative path is made absolute (workers and the loader use it as it is).
+    monkeypatch.chdir(tmp_path)
+    assert Tracker("atom", "synthetic", network="checkpoints/ATOMnet_ep0005.pth.tar").network == str(checkpoint)
+    # A bare name is left to be found in network_path.
+    assert Tracker("atom", "synthetic", network="other.pth").get_parameters().net_path == "other.pth"
+    with pytest.raises(ValueError, match="uses no network"):
+        Tracker("opencv", "kcf", network=checkpoint).get_parameters()
+
+
+def test_resolve_network_path_takes_existing_paths(tmp_path, monkeypatch, isolated_workspace):
+    from pytracking.features.net_wrappers import resolve_network_path
+
+    monkeypatch.setenv("TRACKING_NETWORK_PATH", str(tmp_path / "networks"))
+    (tmp_path / "networks").mkdir()
+    (tmp_path / "networks" / "atom_default.pth").write_bytes(b"")
+    (tmp_path / "mine.pth").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_network_path("atom_default.pth") == tmp_path / "networks" / "atom_default.pth"
+    assert resolve_network_path("mine.pth") == tmp_path / "mine.pth"
+    assert resolve_network_path(tmp_path / "mine.pth") == tmp_path / "mine.pth"
+    with pytest.raises(FileNotFoundError, match=r"missing\.pth does not exist.*network_path"):
+        resolve_network_path("missing.pth")
