@@ -50,7 +50,7 @@ def rows(boxes) -> str:
 
 def cli_env(base: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKING_")}
-    env.update(TRACKING_LOCAL_FILE=str(base / "no-such-local.py"), TRACKING_WORKSPACE_DIR=str(base / "ws"), **extra)
+    env.update(TRACKING_LOCAL_FILE=os.devnull, TRACKING_WORKSPACE_DIR=str(base / "ws"), **extra)
     env["PYTHONPATH"] = str(REPO)
     return env
 
@@ -136,7 +136,7 @@ def test_disk_full_while_writing_a_plot_keeps_the_scores_and_the_tables(tree, mo
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(plots_module, "atomic_write_bytes", full)
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tree / "no-such-local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tree / "ws"))
     out = tree / "ws" / "result_plots" / "synthetic"
     with pytest.raises(OutputWriteError, match=r"into .*synthetic \(No space left on device.*result_plot_path") as raised:

@@ -51,7 +51,7 @@ LAUNCHER = textwrap.dedent("""
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("TRACKING_")}
-    environment.update(TRACKING_LOCAL_FILE=str(tmp_path / "no_local.py"),
+    environment.update(TRACKING_LOCAL_FILE=os.devnull,
                        TRACKING_WORKSPACE_DIR=str(tmp_path / "workspace"),
                        PYTHONPATH=str(REPO), FAULT_MARKER=str(tmp_path / "marker"))
     return environment
@@ -96,7 +96,7 @@ def uninterrupted_losses(monkeypatch, tmp_path, epochs: int) -> list[float]:
     import importlib.util
 
     from ltr.settings import TrainSettings
-    monkeypatch.setenv("TRACKING_LOCAL_FILE", str(tmp_path / "no_local.py"))
+    monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path / "reference"))
     spec = importlib.util.spec_from_file_location("tiny_reference", TINY)
     module = importlib.util.module_from_spec(spec)
