@@ -76,12 +76,20 @@ FIELDS: tuple[Field, ...] = (
     Field("results_path", OUTPUT, "tracking_results", "raw tracking results"),
     Field("result_plot_path", OUTPUT, "result_plots", "analysis tables and plots"),
     Field("synthetic_dir", GENERATED, "synthetic", "the generated synthetic dataset (GOT-10k layout)"),
+    Field("synthetic_mot_dir", GENERATED, "synthetic_mot", "the generated synthetic MOT dataset (MOTChallenge layout)"),
     # Training datasets.
     Field("lasot_dir", INPUT, None, "LaSOT (training)"),
     Field("got10k_dir", INPUT, None, "GOT-10k training set: its train/ folder, holding list.txt"),
     Field("trackingnet_dir", INPUT, None, "TrackingNet (training, the folder holding TRAIN_0/...)"),
     Field("coco_dir", INPUT, None, "COCO (training)"),
     Field("imagenet_dir", INPUT, None, "ImageNet-VID, ILSVRC2015 (training)"),
+    # Multi-object tracking: each MOTChallenge root holds train/ and test/ (training and evaluation).
+    Field("mot15_dir", INPUT, None, "2DMOT15 (MOTChallenge: train/ and test/)"),
+    Field("mot16_dir", INPUT, None, "MOT16 (MOTChallenge: train/ and test/)"),
+    Field("mot17_dir", INPUT, None, "MOT17 (MOTChallenge: train/ and test/)"),
+    Field("mot20_dir", INPUT, None, "MOT20 (MOTChallenge: train/ and test/)"),
+    Field("crowdhuman_dir", INPUT, None, "CrowdHuman: annotation_{train,val}.odgt and Images/"),
+    Field("jde_root", INPUT, None, "FairMOT/JDE training data: the root its data config's list files are relative to"),
     # Evaluation benchmarks.
     Field("otb_path", INPUT, None, "OTB-100"),
     Field("nfs_path", INPUT, None, "NFS"),

@@ -135,7 +135,7 @@ def parse_lines(path: str | os.PathLike, text: str, *, columns: Sequence[int] | 
             raise error(f"{path}, line {number}: {what} in {line!r}; results must hold a finite box for every "
                         f"frame; run the tracker on this sequence again")
         if nonnegative_size and (values[size_column] < 0 or values[size_column + 1] < 0):
-            raise error(f"{path}, line {number}: negative size in {line!r}")
+            raise error(f"{path}, line {number}: negative size in {line!r}; fix or replace the file")
         width = len(values)
         rows.append(values)
     return rows
@@ -301,11 +301,14 @@ class MotRows:
 
 
 def read_mot_rows(path: str | os.PathLike, *, what: str = "MOT file", field: str | None = None,
-                  error: type[BoxFileError] = BoxFileError) -> MotRows:
+                  error: type[BoxFileError] = BoxFileError, positive_size: bool = False,
+                  max_frame: int | None = None) -> MotRows:
     """The rows of a MOTChallenge text file (``gt.txt``, ``det.txt``, a result); an empty file has none.
 
     A line of fewer than 7 numbers, lines of different lengths, NaN, a negative size, a frame
-    number below 1 or a non-integer frame or identity raise ``error`` naming the file and line."""
+    number below 1 or a non-integer frame or identity raise ``error`` naming the file and line.
+    ``positive_size``: a zero width or height is an error too (annotations; results may hold
+    empty boxes). ``max_frame``: a frame number above it (a sequence's ``seqLength``) is an error."""
     text = read_text(path, what=what, field=field)
     if not text.strip():
         return MotRows.from_array(np.zeros((0, 10)))
@@ -318,7 +321,55 @@ def read_mot_rows(path: str | os.PathLike, *, what: str = "MOT file", field: str
         number, line = numbered[int(np.argmax(bad))]
         raise error(f"{path}, line {number}: frame and id must be integers and the frame at least 1, got "
                     f"{line!r}; fix or replace the file")
+    checks = []
+    if positive_size:
+        checks.append(((rows[:, 4] <= 0) | (rows[:, 5] <= 0), "a box of zero width or height"))
+    if max_frame is not None:
+        checks.append((rows[:, 0] > max_frame, f"a frame number beyond the sequence's {max_frame} frames "
+                                               f"(seqLength in seqinfo.ini)"))
+    for bad, problem in checks:
+        if bad.any():
+            number, line = _nth_row_line(text, int(np.argmax(bad)))
+            raise error(f"{path}, line {number}: {problem} in {line!r}; fix or replace the file")
     return MotRows.from_array(rows)
+
+
+def _nth_row_line(text: str, index: int) -> tuple[int, str]:
+    """The 1-based line number and text of the ``index``-th non-blank line (rows skip blank lines)."""
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return numbered[index]
+
+
+# ------------------------------------------------------------------------- FairMOT / JDE labels
+
+JDE_COLUMNS = 6
+
+
+def read_jde_labels(path: str | os.PathLike, *, missing_ok: bool = True) -> np.ndarray:
+    """The ``(K, 6)`` float64 rows ``class, id, cx/W, cy/H, w/W, h/H`` of a FairMOT/JDE
+    ``labels_with_ids`` file (identity -1: unknown). A missing file is an image without objects
+    where ``missing_ok`` (as in FairMOT's loader); a malformed line, NaN or a negative size raises
+    BoxFileError naming the file and the line."""
+    path = Path(path)
+    if missing_ok and not path.exists():
+        return np.zeros((0, JDE_COLUMNS))
+    text = read_text(path, what="label file")
+    if not text.strip():
+        return np.zeros((0, JDE_COLUMNS))
+    return parse_rows(path, text, columns=(JDE_COLUMNS,), min_columns=JDE_COLUMNS, nan=False, nonnegative_size=True,
+                      size_column=4, layout="class id cx/W cy/H w/W h/H")
+
+
+def format_jde_labels(rows: np.ndarray) -> str:
+    """FairMOT's label text: ``class id`` as integers, the four normalised values with 6 decimals,
+    separated by spaces (``'0 {:d} {:.6f} {:.6f} {:.6f} {:.6f}'`` in its generators)."""
+    rows = np.asarray(rows, dtype=np.float64).reshape(-1, JDE_COLUMNS)
+    return "".join(f"{int(r[0])} {int(r[1])} {r[2]:.6f} {r[3]:.6f} {r[4]:.6f} {r[5]:.6f}\n" for r in rows)
+
+
+def write_jde_labels(path: str | os.PathLike, rows: np.ndarray) -> None:
+    """Write ``(K, 6)`` label rows (:func:`format_jde_labels`) atomically."""
+    atomic_write_text(path, format_jde_labels(rows))
 
 
 def _shortest(value: float) -> str:

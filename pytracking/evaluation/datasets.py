@@ -11,6 +11,9 @@ default the environment field named below) and its own keywords:
 | got10k_val, got10k_test | folderdatasets.got10k | got10k_path | |
 | trackingnet | folderdatasets | trackingnet_path | |
 | synthetic | folderdatasets | synthetic_dir | |
+| mot15, mot16, mot20 (+ _test, _half_val) | motdatasets | mot15_dir, mot16_dir, mot20_dir | half_split, sequences |
+| mot17 (+ _test, _half_val) | motdatasets | mot17_dir | detector ('DPM', 'FRCNN', 'SDP'), half_split, sequences |
+| synthetic_mot (+ _test, _half_val) | motdatasets | synthetic_mot_dir | half_split, sequences |
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .data import SequenceList
 _PACKAGE = __name__.rsplit(".", 1)[0]
 _SPEC = f"{_PACKAGE}.specdatasets"
 _FOLDER = f"{_PACKAGE}.folderdatasets"
+_MOT = f"{_PACKAGE}.motdatasets"
 
 # name -> (module, function, fixed keyword arguments)
 _REGISTRY: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -39,6 +43,10 @@ _REGISTRY: dict[str, tuple[str, str, dict[str, Any]]] = {
     "trackingnet": (_FOLDER, "trackingnet", {}),
     "synthetic": (_FOLDER, "synthetic", {}),
 }
+for _name in ("mot15", "mot16", "mot17", "mot20", "synthetic_mot"):
+    _REGISTRY[_name] = (_MOT, _name, {"split": "train"})
+    _REGISTRY[f"{_name}_test"] = (_MOT, _name, {"split": "test"})
+    _REGISTRY[f"{_name}_half_val"] = (_MOT, _name, {"split": "half-val"})
 
 
 def dataset_names() -> list[str]:
