@@ -14,13 +14,14 @@ example TRACKING_OTB_PATH=/data/otb, which wins over this file.
 # Everything the toolkit writes. Default: workspace/ in the repository (git-ignored); in an
 # installed copy ~/.local/share/tracking-toolkit/workspace.
 workspace_dir = ''
-# The next six default to a folder inside workspace_dir.
+# The next seven default to a folder inside workspace_dir.
 tensorboard_dir = ''       # <workspace_dir>/tensorboard
 pretrained_networks = ''   # <workspace_dir>/pretrained_networks: ImageNet backbone weights
 network_path = ''          # <workspace_dir>/networks: trained networks that trackers load
 results_path = ''          # <workspace_dir>/tracking_results
 result_plot_path = ''      # <workspace_dir>/result_plots
 synthetic_dir = ''         # <workspace_dir>/synthetic: the generated synthetic dataset
+synthetic_mot_dir = ''     # <workspace_dir>/synthetic_mot: the generated synthetic MOT dataset
 
 # Training datasets.
 lasot_dir = ''             # LaSOT: <class>/<class>-<n>/img/...
