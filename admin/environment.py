@@ -76,7 +76,8 @@ FIELDS: tuple[Field, ...] = (
     Field("results_path", OUTPUT, "tracking_results", "raw tracking results"),
     Field("result_plot_path", OUTPUT, "result_plots", "analysis tables and plots"),
     Field("synthetic_dir", GENERATED, "synthetic", "the generated synthetic dataset (GOT-10k layout)"),
-    Field("synthetic_mot_dir", GENERATED, "synthetic_mot", "the generated synthetic MOT dataset (MOTChallenge layout)"),
+    Field("synthetic_mot_dir", GENERATED, "synthetic_mot",
+          "the generated synthetic multi-object dataset (MOTChallenge layout)"),
     # Training datasets.
     Field("lasot_dir", INPUT, None, "LaSOT (training)"),
     Field("got10k_dir", INPUT, None, "GOT-10k training set: its train/ folder, holding list.txt"),

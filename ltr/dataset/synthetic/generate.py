@@ -25,6 +25,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -164,20 +165,11 @@ def summarize_split(folder: Path) -> SplitSummary:
     return SplitSummary(len(names), frames, absent, occluded, cut, float(np.mean(sizes)) if sizes else 0.0)
 
 
-def generate_dataset(out: str | Path, *, seed: int = 0, train: int = 60, val: int = 20,
-                     config: SceneConfig = SceneConfig(), workers: int | None = None,
-                     force: bool = False) -> DatasetSummary:
-    """Write ``train`` and ``val`` sequences under ``out`` (see the module's docstring).
-
-    A folder already holding this dataset with the same options is completed, not rewritten;
-    one made with other options is replaced only with ``force``; a folder with other files is
-    refused."""
-    started = time.monotonic()
-    root = Path(out).expanduser().resolve()
-    options = {"format_version": FORMAT_VERSION, "seed": seed, "train": train, "val": val,
-               "textures": texture_source_name(), **dataclasses.asdict(config)}
-    info = root / INFO_FILE
-    counts = {"train": train, "val": val}
+def prepare_root(root: Path, info_name: str, options: dict, counts: dict[str, int], force: bool) -> None:
+    """Check that ``root`` is empty or holds a dataset this generator wrote with ``options``
+    (more or fewer sequences allowed), replace it with ``force`` when the options differ, and
+    record the options in ``root / info_name``."""
+    info = root / info_name
     if info.exists():
         previous = json.loads(info.read_text())
         # More or fewer sequences keep the ones already written: each depends only on its index.
@@ -189,30 +181,31 @@ def generate_dataset(out: str | Path, *, seed: int = 0, train: int = 60, val: in
                     f"{root} holds a synthetic dataset made with other options ({', '.join(changed)} differ): "
                     f"pass --force (force=True) to replace it, or choose another folder")
             logger.info("replacing the synthetic dataset in %s (options changed)", root)
-            for split in SPLITS:
+            for split in counts:
                 shutil.rmtree(root / split, ignore_errors=True)
             info.unlink()
     elif root.exists() and any(path.name != f"{LOG_NAME}.log" for path in root.iterdir()):
-        raise FileExistsError(f"{root} is not empty and holds no {INFO_FILE}: the generator writes only "
+        raise FileExistsError(f"{root} is not empty and holds no {info_name}: the generator writes only "
                               f"into an empty folder or one it wrote before; choose another folder")
     root.mkdir(parents=True, exist_ok=True)
     atomic_write_text(info, json.dumps(options, indent=1) + "\n")
 
-    tasks = []
-    for split, count in counts.items():
-        (root / split).mkdir(exist_ok=True)
-        for folder in (root / split).iterdir():
-            # Left by an interrupted run, or beyond a smaller count.
-            if folder.name.startswith(".") and folder.name.endswith(".partial"):
-                shutil.rmtree(folder)
-            elif folder.is_dir() and folder.name not in {sequence_name(split, i) for i in range(count)}:
-                shutil.rmtree(folder)
-        tasks += [(str(root), config, seed, split, i) for i in range(count)
-                  if not (root / split / sequence_name(split, i)).is_dir()]
-    total = sum(counts.values())
-    if tasks:
-        logger.info("generating %d of %d sequences of %d frames (%dx%d) in %s",
-                    len(tasks), total, config.frames, config.width, config.height, root)
+
+def clean_split(folder: Path, names: list[str]) -> None:
+    """Create ``folder``; remove what an interrupted run left (hidden ``.partial`` folders) and
+    sequences beyond ``names``."""
+    folder.mkdir(exist_ok=True)
+    wanted = set(names)
+    for path in folder.iterdir():
+        if path.name.startswith(".") and path.name.endswith(".partial"):
+            shutil.rmtree(path)
+        elif path.is_dir() and path.name not in wanted:
+            shutil.rmtree(path)
+
+
+def run_tasks(function: Callable[[tuple], str], tasks: list[tuple], workers: int | None, started: float) -> None:
+    """Run ``function`` over ``tasks`` in ``workers`` processes (default: one per core), logging
+    progress; Ctrl-C stops the workers at once."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks) or 1))
     done = 0
 
@@ -225,14 +218,14 @@ def generate_dataset(out: str | Path, *, seed: int = 0, train: int = 60, val: in
     if workers == 1:
         _worker_init()
         for task in tasks:
-            _generate_sequence(task)
+            function(task)
             done += 1
             progress()
     elif tasks:
         # Workers end with this process, even when it is killed (kill -9), and leave Ctrl-C to it.
         with worker_pool(workers, initializer=_worker_init) as pool:
             try:
-                for _ in pool.map(_generate_sequence, tasks, chunksize=1):
+                for _ in pool.map(function, tasks, chunksize=1):
                     done += 1
                     progress()
             except KeyboardInterrupt:
@@ -240,6 +233,32 @@ def generate_dataset(out: str | Path, *, seed: int = 0, train: int = 60, val: in
                 # hidden .partial folders, removed when the generator runs again.
                 pool.stop()
                 raise
+
+
+def generate_dataset(out: str | Path, *, seed: int = 0, train: int = 60, val: int = 20,
+                     config: SceneConfig = SceneConfig(), workers: int | None = None,
+                     force: bool = False) -> DatasetSummary:
+    """Write ``train`` and ``val`` sequences under ``out`` (see the module's docstring).
+
+    A folder already holding this dataset with the same options is completed, not rewritten;
+    one made with other options is replaced only with ``force``; a folder with other files is
+    refused."""
+    started = time.monotonic()
+    root = Path(out).expanduser().resolve()
+    options = {"format_version": FORMAT_VERSION, "seed": seed, "train": train, "val": val,
+               "textures": texture_source_name(), **dataclasses.asdict(config)}
+    counts = {"train": train, "val": val}
+    prepare_root(root, INFO_FILE, options, counts, force)
+    tasks = []
+    for split, count in counts.items():
+        names = [sequence_name(split, i) for i in range(count)]
+        clean_split(root / split, names)
+        tasks += [(str(root), config, seed, split, i) for i, name in enumerate(names)
+                  if not (root / split / name).is_dir()]
+    if tasks:
+        logger.info("generating %d of %d sequences of %d frames (%dx%d) in %s",
+                    len(tasks), sum(counts.values()), config.frames, config.width, config.height, root)
+    run_tasks(_generate_sequence, tasks, workers, started)
 
     for split, count in counts.items():
         atomic_write_text(root / split / "list.txt",

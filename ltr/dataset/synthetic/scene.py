@@ -261,10 +261,122 @@ def motion_blur_kernel(length: int, angle_degrees: int) -> np.ndarray:
     return kernel / kernel.sum()
 
 
+# ------------------------------------------------------------------------------- rendering ---
+
+def object_geometry(obj: SceneObject, t: int, width: int, height: int) -> tuple[np.ndarray, float, bool]:
+    """An object's box inside a ``width`` x ``height`` frame at t, the share of its outline's area
+    inside the frame, and whether the frame cuts it."""
+    A, b = obj.track.affine(t, obj.sprite)
+    outline = obj.sprite.polygon @ A.T + b
+    inside = clip_polygon_to_frame(outline, width, height)
+    box = polygon_box(inside)
+    in_frame = polygon_area(inside) / polygon_area(outline)
+    return box, min(1.0, in_frame), bool(len(inside) == 0 or not np.allclose(box, polygon_box(outline)))
+
+
+def render_background(background: np.ndarray, scale: float, origin: np.ndarray, width: int,
+                      height: int) -> np.ndarray:
+    """The (height, width, 3) float32 view of ``background`` where frame pixel p shows
+    background pixel ``scale * p + origin``."""
+    matrix = np.array([[scale, 0, origin[0] + 0.5 * scale - 0.5], [0, scale, origin[1] + 0.5 * scale - 0.5]])
+    return cv2.warpAffine(background, matrix, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+
+
+def hide_under(visible: list, drawn: tuple[int, int, np.ndarray]) -> None:
+    """Whatever is drawn over an object hides it in proportion to its alpha: multiply the
+    object's seen alpha ``visible`` = [x0, y0, seen] (modified) by 1 - the alpha ``drawn`` =
+    (x0, y0, alpha) over their common pixels."""
+    x0, y0, alpha = drawn
+    tx, ty, seen = visible
+    ox0, oy0 = max(x0, tx), max(y0, ty)
+    ox1 = min(x0 + alpha.shape[1], tx + seen.shape[1])
+    oy1 = min(y0 + alpha.shape[0], ty + seen.shape[0])
+    if ox1 > ox0 and oy1 > oy0:
+        seen[oy0 - ty:oy1 - ty, ox0 - tx:ox1 - tx] *= 1 - alpha[oy0 - y0:oy1 - y0, ox0 - x0:ox1 - x0]
+
+
+class SceneRenderer:
+    """Drawing shared by the single-object (:class:`SequencePlan`) and the multi-object
+    (:class:`ltr.dataset.synthetic.mot.MotPlan`) scenes: sprites composited with motion blur,
+    then lighting, sensor noise and 8-bit rounding. Subclasses set the attributes below."""
+
+    config: SceneConfig
+    exposure: float  # motion blur length per pixel of motion; 0 for none
+    lighting: np.ndarray  # (frames, 3) gain, horizontal and vertical gradient
+    noise: np.ndarray  # (H + 16, W + 16, 3) float32 sensor noise, shifted per frame
+    noise_offsets: np.ndarray  # (frames, 2)
+    jpeg_quality: int
+
+    def _finish(self, canvas: np.ndarray, t: int) -> np.ndarray:
+        """Light ``canvas`` (float32, modified) and add noise: the uint8 frame."""
+        width, height = self.config.width, self.config.height
+        gain, gradient_x, gradient_y = self.lighting[t]
+        xs = (np.arange(width, dtype=np.float32) + 0.5) / width - 0.5
+        ys = (np.arange(height, dtype=np.float32) + 0.5) / height - 0.5
+        light = gain * (1 + gradient_x * xs[None, :] + gradient_y * ys[:, None])
+        canvas *= light[..., None]
+        dy, dx = self.noise_offsets[t]
+        canvas += self.noise[dy:dy + height, dx:dx + width]
+        canvas += 0.5
+        return np.clip(canvas, 0, 255).astype(np.uint8)
+
+    def encode(self, image: np.ndarray) -> bytes:
+        """A rendered frame as the JPEG bytes the generator writes."""
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        if not ok:
+            raise RuntimeError("JPEG encoding failed")
+        return encoded.tobytes()
+
+    def _draw(self, canvas: np.ndarray, obj: SceneObject, t: int, blur: bool):
+        """Composite ``obj`` at frame t onto ``canvas``; returns (x0, y0, alpha) of what was drawn."""
+        height, width = canvas.shape[:2]
+        opacity = obj.track.opacity[t]
+        if opacity <= 0:
+            return None
+        A, b = obj.track.affine(t, obj.sprite)
+        kernel = None
+        if blur and self.exposure and t > 0:
+            velocity = np.array([obj.track.cx[t] - obj.track.cx[t - 1], obj.track.cy[t] - obj.track.cy[t - 1]])
+            length = int(round(self.exposure * np.hypot(*velocity)))
+            if length >= 3:
+                angle = int(round(np.degrees(np.arctan2(velocity[1], velocity[0])) / 5) * 5)
+                kernel = motion_blur_kernel(min(length, 25) | 1, angle)
+        pad = 0 if kernel is None else kernel.shape[0] // 2 + 1
+        sprite_w, sprite_h = obj.sprite.size
+        corners = np.array([[0, 0], [sprite_w, 0], [sprite_w, sprite_h], [0, sprite_h]], np.float64) @ A.T + b
+        x0 = max(0, int(np.floor(corners[:, 0].min())) - pad)
+        y0 = max(0, int(np.floor(corners[:, 1].min())) - pad)
+        x1 = min(width, int(np.ceil(corners[:, 0].max())) + pad)
+        y1 = min(height, int(np.ceil(corners[:, 1].max())) + pad)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        # The level of detail that is shrunk by at most 2x, so texture does not alias.
+        shrink = 1.0 / np.sqrt(abs(np.linalg.det(A)))
+        level = min(len(obj.sprite.levels) - 1, max(0, int(np.floor(np.log2(max(shrink, 1.0))))))
+        image = obj.sprite.levels[level]
+        level_scale = np.array([image.shape[1] / sprite_w, image.shape[0] / sprite_h])
+        A_level = A / level_scale  # columns divided: level pixels back to level 0 pixels
+        # OpenCV's pixel centres are at integers, ours at half-integers.
+        offset = b + A_level @ np.array([0.5, 0.5]) - 0.5 - np.array([x0, y0])
+        matrix = np.hstack([A_level, offset[:, None]])
+        region_size = tuple(xyxy_to_xywh(np.array([x0, y0, x1, y1]))[2:].tolist())
+        patch = cv2.warpAffine(image, matrix, region_size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        if kernel is not None:
+            patch = cv2.filter2D(patch, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+        alpha = patch[..., 3:4]
+        if opacity < 1:
+            alpha *= opacity
+        view = canvas[y0:y1, x0:x1]
+        view *= 1 - alpha
+        view += patch[..., :3] * alpha
+        return x0, y0, alpha[..., 0]
+
+
 # ------------------------------------------------------------------------------------ plan ---
 
-class SequencePlan:
-    """Everything random about one sequence, drawn from ``seed``; :meth:`render` draws frame t."""
+class SequencePlan(SceneRenderer):
 
     def __init__(self, config: SceneConfig, seed: int | np.random.SeedSequence,
                  textures: TextureSource | None = None):
@@ -477,61 +589,10 @@ class SequencePlan:
 
     # Rendering -----------------------------------------------------------------------------
 
-    def _draw(self, canvas: np.ndarray, obj: SceneObject, t: int, blur: bool):
-        """Composite ``obj`` at frame t onto ``canvas``; returns (x0, y0, alpha) of what was drawn."""
-        height, width = canvas.shape[:2]
-        opacity = obj.track.opacity[t]
-        if opacity <= 0:
-            return None
-        A, b = obj.track.affine(t, obj.sprite)
-        kernel = None
-        if blur and self.exposure and t > 0:
-            velocity = np.array([obj.track.cx[t] - obj.track.cx[t - 1], obj.track.cy[t] - obj.track.cy[t - 1]])
-            length = int(round(self.exposure * np.hypot(*velocity)))
-            if length >= 3:
-                angle = int(round(np.degrees(np.arctan2(velocity[1], velocity[0])) / 5) * 5)
-                kernel = motion_blur_kernel(min(length, 25) | 1, angle)
-        pad = 0 if kernel is None else kernel.shape[0] // 2 + 1
-        sprite_w, sprite_h = obj.sprite.size
-        corners = np.array([[0, 0], [sprite_w, 0], [sprite_w, sprite_h], [0, sprite_h]], np.float64) @ A.T + b
-        x0 = max(0, int(np.floor(corners[:, 0].min())) - pad)
-        y0 = max(0, int(np.floor(corners[:, 1].min())) - pad)
-        x1 = min(width, int(np.ceil(corners[:, 0].max())) + pad)
-        y1 = min(height, int(np.ceil(corners[:, 1].max())) + pad)
-        if x1 <= x0 or y1 <= y0:
-            return None
-        # The level of detail that is shrunk by at most 2x, so texture does not alias.
-        shrink = 1.0 / np.sqrt(abs(np.linalg.det(A)))
-        level = min(len(obj.sprite.levels) - 1, max(0, int(np.floor(np.log2(max(shrink, 1.0))))))
-        image = obj.sprite.levels[level]
-        level_scale = np.array([image.shape[1] / sprite_w, image.shape[0] / sprite_h])
-        A_level = A / level_scale  # columns divided: level pixels back to level 0 pixels
-        # OpenCV's pixel centres are at integers, ours at half-integers.
-        offset = b + A_level @ np.array([0.5, 0.5]) - 0.5 - np.array([x0, y0])
-        matrix = np.hstack([A_level, offset[:, None]])
-        region_size = tuple(xyxy_to_xywh(np.array([x0, y0, x1, y1]))[2:].tolist())
-        patch = cv2.warpAffine(image, matrix, region_size, flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        if kernel is not None:
-            patch = cv2.filter2D(patch, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-        alpha = patch[..., 3:4]
-        if opacity < 1:
-            alpha *= opacity
-        view = canvas[y0:y1, x0:x1]
-        view *= 1 - alpha
-        view += patch[..., :3] * alpha
-        return x0, y0, alpha[..., 0]
-
     def target_geometry(self, t: int) -> tuple[np.ndarray, float, bool]:
         """The target's box inside the frame at t, the share of its area inside the frame, and
         whether the frame cuts it."""
-        target = self.objects[self.target_index]
-        A, b = target.track.affine(t, target.sprite)
-        outline = target.sprite.polygon @ A.T + b
-        inside = clip_polygon_to_frame(outline, self.config.width, self.config.height)
-        box = polygon_box(inside)
-        in_frame = polygon_area(inside) / polygon_area(outline)
-        return box, min(1.0, in_frame), bool(len(inside) == 0 or not np.allclose(box, polygon_box(outline)))
+        return object_geometry(self.objects[self.target_index], t, self.config.width, self.config.height)
 
     def render(self, t: int, *, masks: bool = False) -> Frame:
         config = self.config
@@ -541,10 +602,7 @@ class SequencePlan:
         # Frame pixel p shows background pixel zoom * s * p + origin.
         scale = zoom * min(bg_w / width, bg_h / height)
         origin = np.array([fx * (bg_w - scale * width), fy * (bg_h - scale * height)])
-        matrix = np.array([[scale, 0, origin[0] + 0.5 * scale - 0.5], [0, scale, origin[1] + 0.5 * scale - 0.5]])
-        canvas = cv2.warpAffine(self.background, matrix, (width, height),
-                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+        canvas = render_background(self.background, scale, origin, width, height)
 
         visible = None
         for index, obj in enumerate(self.objects):
@@ -554,24 +612,9 @@ class SequencePlan:
                     visible = [drawn[0], drawn[1], drawn[2].copy()]
                     target_alpha = visible[2].copy()
             elif index > self.target_index and drawn is not None and visible is not None:
-                # Whatever is drawn over the target hides it in proportion to its alpha.
-                x0, y0, alpha = drawn
-                tx, ty, seen = visible
-                ox0, oy0 = max(x0, tx), max(y0, ty)
-                ox1 = min(x0 + alpha.shape[1], tx + seen.shape[1])
-                oy1 = min(y0 + alpha.shape[0], ty + seen.shape[0])
-                if ox1 > ox0 and oy1 > oy0:
-                    seen[oy0 - ty:oy1 - ty, ox0 - tx:ox1 - tx] *= 1 - alpha[oy0 - y0:oy1 - y0, ox0 - x0:ox1 - x0]
+                hide_under(visible, drawn)
 
-        gain, gradient_x, gradient_y = self.lighting[t]
-        xs = (np.arange(width, dtype=np.float32) + 0.5) / width - 0.5
-        ys = (np.arange(height, dtype=np.float32) + 0.5) / height - 0.5
-        light = gain * (1 + gradient_x * xs[None, :] + gradient_y * ys[:, None])
-        canvas *= light[..., None]
-        dy, dx = self.noise_offsets[t]
-        canvas += self.noise[dy:dy + height, dx:dx + width]
-        canvas += 0.5
-        image = np.clip(canvas, 0, 255).astype(np.uint8)
+        image = self._finish(canvas, t)
 
         # Seen share of what was drawn, times the share of the outline inside the frame: exactly
         # 1 for a target in full view, whatever resampling did to its alpha.
