@@ -10,8 +10,8 @@ How it was produced (the published code is GPL and is never copied into the tool
     git show HEAD:yolox/tracker/<f>.py > /tmp/ref15/bytetrack/yolox/tracker/<f>.py
         # ifzhang/ByteTrack d1bf0191, f in byte_tracker kalman_filter matching basetrack,
         # with empty yolox/__init__.py and yolox/tracker/__init__.py
-    /tmp/refenv15/bin/python tests/pytracking/tracker/mot_reference/make_fixture.py \
-        --sort /tmp/ref15/sort --bytetrack /tmp/ref15/bytetrack
+    PYTHONPATH=/tmp/ref15/sort:/tmp/ref15/bytetrack \
+        /tmp/refenv15/bin/python tests/pytracking/tracker/mot_reference/make_fixture.py
 
 Only what the published modules import for plotting or not at all (matplotlib, skimage, torch,
 cv2) is stubbed; ``np.float`` (removed from numpy) is aliased to ``float``.
@@ -90,7 +90,7 @@ def _xyxy(frame: list[list[float]]) -> np.ndarray:
     return dets
 
 
-def run_sort(sort_dir: Path, stream) -> list[list[list[float]]]:
+def run_sort(stream) -> list[list[list[float]]]:
     saved_lap = sys.modules.pop("lap", None)
     for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.patches", "skimage", "skimage.io"):
         _stub(name, use=lambda *a, **k: None)
@@ -98,7 +98,6 @@ def run_sort(sort_dir: Path, stream) -> list[list[list[float]]]:
     # otherwise; the two break ties between zero-IoU pairs differently, which changes the order
     # in which new tracks are numbered. Ours uses scipy, so the published scipy path is run.
     sys.modules["lap"] = None
-    sys.path.insert(0, str(sort_dir))
     import sort
 
     sort.KalmanBoxTracker.count = 0
@@ -115,13 +114,12 @@ def run_sort(sort_dir: Path, stream) -> list[list[list[float]]]:
     return frames
 
 
-def run_bytetrack(bytetrack_dir: Path, stream, mot20: bool) -> list[list[list[float]]]:
+def run_bytetrack(stream, mot20: bool) -> list[list[list[float]]]:
     np.float = float  # removed from numpy; the published code still names it
     _stub("torch")
     _stub("torch.nn")
     _stub("torch.nn.functional")
     _stub("cv2")
-    sys.path.insert(0, str(bytetrack_dir))
     from yolox.tracker import basetrack, byte_tracker
 
     basetrack.BaseTrack._count = 0
@@ -136,16 +134,14 @@ def run_bytetrack(bytetrack_dir: Path, stream, mot20: bool) -> list[list[list[fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sort", type=Path, required=True, help="folder holding the published sort.py")
-    parser.add_argument("--bytetrack", type=Path, required=True, help="folder holding yolox/tracker/*.py")
-    args = parser.parse_args()
+    parser.parse_args()  # the published modules come from PYTHONPATH (see above)
     stream = make_stream()
     result = {
         "note": "made by make_fixture.py from abewley/sort 2236dff5 and ifzhang/ByteTrack d1bf0191",
         "detections": stream,
-        "sort": run_sort(args.sort, stream),  # rows [id, x, y, w, h]
-        "bytetrack": run_bytetrack(args.bytetrack, stream, mot20=False),  # rows [id, x, y, w, h, score]
-        "bytetrack_mot20": run_bytetrack(args.bytetrack, stream, mot20=True),
+        "sort": run_sort(stream),  # rows [id, x, y, w, h]
+        "bytetrack": run_bytetrack(stream, mot20=False),  # rows [id, x, y, w, h, score]
+        "bytetrack_mot20": run_bytetrack(stream, mot20=True),
     }
     OUT.write_text(json.dumps(result, indent=None, separators=(",", ":")) + "\n")
 
