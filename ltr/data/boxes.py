@@ -120,3 +120,44 @@ def box_is_valid(boxes: Boxes) -> Boxes:
     if isinstance(boxes, torch.Tensor):
         return torch.isfinite(boxes).all(-1) & (boxes[..., 2] > 0) & (boxes[..., 3] > 0)
     return np.isfinite(boxes).all(-1) & (boxes[..., 2] > 0) & (boxes[..., 3] > 0)
+
+
+def box_iou_plus_one(a: Boxes, b: Boxes) -> Boxes:
+    """IoU of [x, y, w, h] boxes with the +1 pixel convention of Fast R-CNN's ``bbox_overlaps``
+    (``cython_bbox``, used by ByteTrack): each box is taken as ``w + 1`` by ``h + 1`` pixels, so
+    boxes that touch or overlap by less than one pixel still overlap. Broadcast like
+    :func:`box_iou`."""
+    return box_iou(_cat(a[..., :2], a[..., 2:] + 1), _cat(b[..., :2], b[..., 2:] + 1))
+
+
+# Kalman filter measurements of the MOT trackers -------------------------------------------
+
+def xywh_to_cxcysr(boxes: Boxes) -> Boxes:
+    """(..., 4) [x, y, w, h] -> [cx, cy, s, r], s = w * h the area, r = w / h (SORT's measurement)."""
+    size = boxes[..., 2:]
+    centre = centre_from_corner(boxes[..., :2], size)
+    area = size[..., :1] * size[..., 1:]
+    return _cat(centre, _cat(area, size[..., :1] / size[..., 1:]))
+
+
+def cxcysr_to_xywh(boxes: Boxes) -> Boxes:
+    """(..., 4) [cx, cy, s, r] -> [x, y, w, h], w = sqrt(s * r), h = s / w (NaN where s * r < 0)."""
+    area, ratio = boxes[..., 2:3], boxes[..., 3:4]
+    product = area * ratio
+    width = product.sqrt() if isinstance(product, torch.Tensor) else np.sqrt(product)
+    size = _cat(width, area / width)
+    return _cat(corner_from_centre(boxes[..., :2], size), size)
+
+
+def xywh_to_cxcyah(boxes: Boxes) -> Boxes:
+    """(..., 4) [x, y, w, h] -> [cx, cy, a, h], a = w / h (DeepSORT's and ByteTrack's measurement)."""
+    size = boxes[..., 2:]
+    centre = centre_from_corner(boxes[..., :2], size)
+    return _cat(centre, _cat(size[..., :1] / size[..., 1:], size[..., 1:]))
+
+
+def cxcyah_to_xywh(boxes: Boxes) -> Boxes:
+    """(..., 4) [cx, cy, a, h] -> [x, y, w, h], w = a * h."""
+    height = boxes[..., 3:4]
+    size = _cat(boxes[..., 2:3] * height, height)
+    return _cat(corner_from_centre(boxes[..., :2], size), size)

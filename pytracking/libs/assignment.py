@@ -1,0 +1,41 @@
+"""The one assignment helper of the MOT trackers, on ``scipy.optimize.linear_sum_assignment``."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+
+def _empty_pairs() -> np.ndarray:
+    return np.zeros((0, 2), dtype=np.int64)
+
+
+def min_cost_assignment(cost: np.ndarray) -> np.ndarray:
+    """A minimum-cost assignment of ``min(rows, cols)`` pairs of a rectangular cost matrix, with no
+    threshold: (K, 2) ``[row, col]`` pairs in row order."""
+    cost = np.asarray(cost, dtype=np.float64)
+    if cost.size == 0:
+        return _empty_pairs()
+    rows, cols = linear_sum_assignment(cost)
+    return np.stack([rows, cols], axis=1).astype(np.int64)
+
+
+def thresholded_assignment(cost: np.ndarray, cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Assignment where leaving a row or a column unmatched costs ``cost_limit / 2``: the
+    semantics of ``lap.lapjv(cost, extend_cost=True, cost_limit=...)`` that ByteTrack uses. Only
+    pairs with ``cost <= cost_limit`` can match (a pair exactly at the limit gains nothing over
+    leaving both unmatched; lapjv matches an isolated one, and so does this), and the matching
+    maximises ``sum(cost_limit - cost)`` over the matched pairs.
+
+    Returns the (K, 2) ``[row, col]`` pairs in row order, and the unmatched rows and columns in
+    ascending order."""
+    cost = np.asarray(cost, dtype=np.float64)
+    rows, cols = cost.shape
+    if cost.size == 0:
+        return _empty_pairs(), np.arange(rows), np.arange(cols)
+    allowed = cost <= cost_limit
+    # Gains as negative costs; a forbidden pair costs what leaving both unmatched costs (0
+    # relative), so the solver never prefers one over a real match, and it is dropped below.
+    pairs = min_cost_assignment(np.where(allowed, cost - cost_limit, 0.0))
+    pairs = pairs[allowed[pairs[:, 0], pairs[:, 1]]]
+    return (pairs, np.setdiff1d(np.arange(rows), pairs[:, 0]), np.setdiff1d(np.arange(cols), pairs[:, 1]))

@@ -1,0 +1,152 @@
+"""The one constant-velocity Kalman filter of the MOT trackers, batched over tracks.
+
+The state is the measurement ``z`` (``ndim`` values, a box in some layout) followed by the
+velocities of the measured values listed in ``velocity_of``; the motion model adds each velocity
+to its value once per frame, and the measurement is the first ``ndim`` values of the state.
+What differs between trackers is the noise, given by a :class:`NoiseModel`:
+
+- :func:`sort_kalman_filter`: SORT's 7-state ``[u, v, s, r, du, dv, ds]`` (the aspect ratio has
+  no velocity) with fixed covariances, as set up in SORT's ``KalmanBoxTracker`` on filterpy's
+  identity defaults;
+- :func:`bytetrack_kalman_filter`: ByteTrack's (DeepSORT's) 8-state ``[cx, cy, a, h, ...]`` with
+  standard deviations proportional to the box height (weights 1/20 and 1/160).
+
+Every method takes and returns batches: means ``(N, D)`` and covariances ``(N, D, D)``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class NoiseModel(abc.ABC):
+    """The covariances a filter needs; each may depend on the state (batched)."""
+
+    @abc.abstractmethod
+    def initial_covariance(self, measurement: np.ndarray) -> np.ndarray:
+        """(N, ndim) first measurements -> (N, D, D) covariance of the new states."""
+
+    @abc.abstractmethod
+    def process_covariance(self, mean: np.ndarray) -> np.ndarray:
+        """(N, D) states before prediction -> (N, D, D) motion noise Q."""
+
+    @abc.abstractmethod
+    def measurement_covariance(self, mean: np.ndarray) -> np.ndarray:
+        """(N, D) predicted states -> (N, ndim, ndim) measurement noise R."""
+
+
+def _batched(matrix: np.ndarray, count: int) -> np.ndarray:
+    return np.broadcast_to(matrix, (count, *matrix.shape)).copy()
+
+
+class FixedNoise(NoiseModel):
+    """Covariances that do not depend on the state: the diagonals of P0, Q and R."""
+
+    def __init__(self, initial: Sequence[float], process: Sequence[float], measurement: Sequence[float]):
+        self.initial = np.diag(np.asarray(initial, dtype=np.float64))
+        self.process = np.diag(np.asarray(process, dtype=np.float64))
+        self.measurement = np.diag(np.asarray(measurement, dtype=np.float64))
+
+    def initial_covariance(self, measurement: np.ndarray) -> np.ndarray:
+        return _batched(self.initial, len(measurement))
+
+    def process_covariance(self, mean: np.ndarray) -> np.ndarray:
+        return _batched(self.process, len(mean))
+
+    def measurement_covariance(self, mean: np.ndarray) -> np.ndarray:
+        return _batched(self.measurement, len(mean))
+
+
+class HeightScaledNoise(NoiseModel):
+    """DeepSORT's noise for the state ``[cx, cy, a, h, vcx, vcy, va, vh]``: standard deviations
+    of position and height proportional to the height ``h`` (``position_weight``, and
+    ``velocity_weight`` for their velocities), the aspect ratio's fixed (1e-2 and 1e-5 in the
+    motion, 1e-1 in the measurement); at initialisation twice the position and ten times the
+    velocity deviation."""
+
+    def __init__(self, position_weight: float = 1.0 / 20, velocity_weight: float = 1.0 / 160):
+        self.position_weight = position_weight
+        self.velocity_weight = velocity_weight
+
+    @staticmethod
+    def _diagonal(columns: list[np.ndarray]) -> np.ndarray:
+        stds = np.stack(columns, axis=-1)
+        eye = np.eye(stds.shape[-1])
+        return np.square(stds)[:, :, None] * eye
+
+    def initial_covariance(self, measurement: np.ndarray) -> np.ndarray:
+        h = measurement[:, 3]
+        pos, vel = 2 * self.position_weight * h, 10 * self.velocity_weight * h
+        return self._diagonal([pos, pos, np.full_like(h, 1e-2), pos, vel, vel, np.full_like(h, 1e-5), vel])
+
+    def process_covariance(self, mean: np.ndarray) -> np.ndarray:
+        h = mean[:, 3]
+        pos, vel = self.position_weight * h, self.velocity_weight * h
+        return self._diagonal([pos, pos, np.full_like(h, 1e-2), pos, vel, vel, np.full_like(h, 1e-5), vel])
+
+    def measurement_covariance(self, mean: np.ndarray) -> np.ndarray:
+        h = mean[:, 3]
+        pos = self.position_weight * h
+        return self._diagonal([pos, pos, np.full_like(h, 1e-1), pos])
+
+
+class KalmanFilter:
+    """Constant-velocity Kalman filter over ``ndim`` measured values, of which those in
+    ``velocity_of`` carry a velocity (state size ``ndim + len(velocity_of)``)."""
+
+    def __init__(self, ndim: int, velocity_of: Sequence[int], noise: NoiseModel):
+        self.ndim = ndim
+        self.velocity_of = tuple(velocity_of)
+        self.dim = ndim + len(self.velocity_of)
+        self.noise = noise
+        self.motion = np.eye(self.dim)
+        for k, index in enumerate(self.velocity_of):
+            self.motion[index, ndim + k] = 1.0
+        self.observation = np.eye(ndim, self.dim)
+
+    def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, ndim) measurements -> new states (N, D) with zero velocities, and (N, D, D)."""
+        measurement = np.asarray(measurement, dtype=np.float64).reshape(-1, self.ndim)
+        mean = np.concatenate([measurement, np.zeros((len(measurement), self.dim - self.ndim))], axis=1)
+        return mean, self.noise.initial_covariance(measurement)
+
+    def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One frame ahead: ``x = F x``, ``P = F P F' + Q`` (Q from the state before the step)."""
+        process = self.noise.process_covariance(mean)
+        return mean @ self.motion.T, self.motion @ covariance @ self.motion.T + process
+
+    def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The predicted measurement ``H x`` and its covariance ``H P H' + R``."""
+        projected = self.observation @ covariance @ self.observation.T
+        return mean @ self.observation.T, projected + self.noise.measurement_covariance(mean)
+
+    def update(self, mean: np.ndarray, covariance: np.ndarray,
+               measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Correct the states with (N, ndim) measurements: ``K = P H' S^-1``, ``x + K (z - H x)``,
+        ``P - K S K'``."""
+        measurement = np.asarray(measurement, dtype=np.float64).reshape(-1, self.ndim)
+        projected_mean, innovation_cov = self.project(mean, covariance)
+        cross = covariance @ self.observation.T  # P H', (N, D, ndim)
+        # S is symmetric, so K' = S^-1 (P H')'.
+        gain = np.swapaxes(np.linalg.solve(innovation_cov, np.swapaxes(cross, 1, 2)), 1, 2)
+        innovation = measurement - projected_mean
+        new_mean = mean + np.einsum("nij,nj->ni", gain, innovation)
+        new_covariance = covariance - gain @ innovation_cov @ np.swapaxes(gain, 1, 2)
+        return new_mean, new_covariance
+
+
+def sort_kalman_filter() -> KalmanFilter:
+    """SORT's filter on ``[u, v, s, r]`` (centre, area, aspect ratio): filterpy's identity
+    matrices changed as in SORT's ``KalmanBoxTracker``: R[2:, 2:] *= 10; P[4:, 4:] *= 1000 then
+    P *= 10; Q[-1, -1] *= 0.01 then Q[4:, 4:] *= 0.01."""
+    return KalmanFilter(4, (0, 1, 2), FixedNoise(initial=[10, 10, 10, 10, 1e4, 1e4, 1e4],
+                                                 process=[1, 1, 1, 1, 1e-2, 1e-2, 1e-4],
+                                                 measurement=[1, 1, 10, 10]))
+
+
+def bytetrack_kalman_filter(position_weight: float = 1.0 / 20, velocity_weight: float = 1.0 / 160) -> KalmanFilter:
+    """ByteTrack's filter on ``[cx, cy, a, h]`` with the height-scaled noise."""
+    return KalmanFilter(4, (0, 1, 2, 3), HeightScaledNoise(position_weight, velocity_weight))
