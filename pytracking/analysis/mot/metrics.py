@@ -42,6 +42,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ltr.data.box_files import MotRows
+from ltr.data.boxes import xywh_to_xyxy
 
 EPS = np.finfo(float).eps
 ALPHAS = np.arange(0.05, 0.99, 0.05)
@@ -137,8 +138,8 @@ def _frame_pairs(g_start: np.ndarray, t_start: np.ndarray) -> tuple[np.ndarray, 
 def box_iou_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of ``(P, 4)`` boxes ``a[i]`` and ``b[i]`` as ``[x, y, w, h]``, with TrackEval's float
     operations in the same order (so thresholds and ties fall the same way)."""
-    ax1, ay1 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
-    bx1, by1 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    _, _, ax1, ay1 = xywh_to_xyxy(a).T
+    _, _, bx1, by1 = xywh_to_xyxy(b).T
     inter = (np.maximum(np.minimum(ax1, bx1) - np.maximum(a[:, 0], b[:, 0]), 0)
              * np.maximum(np.minimum(ay1, by1) - np.maximum(a[:, 1], b[:, 1]), 0))
     area_a = (ax1 - a[:, 0]) * (ay1 - a[:, 1])
