@@ -13,7 +13,7 @@ default the environment field named below) and its own keywords:
 | synthetic | folderdatasets | synthetic_dir | |
 | mot15, mot16, mot20 (+ _test, _half_val) | motdatasets | mot15_dir, mot16_dir, mot20_dir | half_split, sequences |
 | mot17 (+ _test, _half_val) | motdatasets | mot17_dir | detector ('DPM', 'FRCNN', 'SDP'), half_split, sequences |
-| synthetic_mot (+ _test, _half_val) | motdatasets | synthetic_mot_dir | half_split, sequences |
+| synthetic_mot (val split; synthetic_mot_train) | motdatasets | synthetic_mot_dir | sequences |
 """
 
 from __future__ import annotations
@@ -43,10 +43,13 @@ _REGISTRY: dict[str, tuple[str, str, dict[str, Any]]] = {
     "trackingnet": (_FOLDER, "trackingnet", {}),
     "synthetic": (_FOLDER, "synthetic", {}),
 }
-for _name in ("mot15", "mot16", "mot17", "mot20", "synthetic_mot"):
+for _name in ("mot15", "mot16", "mot17", "mot20"):
     _REGISTRY[_name] = (_MOT, _name, {"split": "train"})
     _REGISTRY[f"{_name}_test"] = (_MOT, _name, {"split": "test"})
     _REGISTRY[f"{_name}_half_val"] = (_MOT, _name, {"split": "half-val"})
+# The generated dataset is evaluated on its validation sequences, as the single-object one.
+_REGISTRY["synthetic_mot"] = (_MOT, "synthetic_mot", {"split": "val"})
+_REGISTRY["synthetic_mot_train"] = (_MOT, "synthetic_mot", {"split": "train"})
 
 
 def dataset_names() -> list[str]:

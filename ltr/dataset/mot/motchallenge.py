@@ -55,7 +55,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
 }
 MOT17_DETECTORS = ("DPM", "FRCNN", "SDP")
 HALF_SPLITS = ("mmtracking", "fairmot")
-SPLITS = ("train", "test", "half-train", "half-val")
+# "val" exists only in the generated synthetic dataset (its validation sequences, with ground truth).
+SPLITS = ("train", "val", "test", "half-train", "half-val")
 PEDESTRIAN = 1
 _SEQINFO_KEYS = {"name": str, "imDir": str, "frameRate": float, "seqLength": int, "imWidth": int, "imHeight": int,
                  "imExt": str}
@@ -146,7 +147,7 @@ def half_frame_range(seq_length: int, half: str, convention: str = "mmtracking")
 
 def frame_range(info: SeqInfo, split: str, convention: str = "mmtracking") -> tuple[int, int]:
     """The 1-based inclusive frames of ``info``'s sequence in ``split`` (all of them for train and test)."""
-    if split in ("train", "test"):
+    if split in ("train", "val", "test"):
         return 1, info.seq_length
     return half_frame_range(info.seq_length, split, convention)
 
@@ -155,7 +156,7 @@ def split_folder(split: str) -> str:
     """The folder a split's sequences live in: the halves are halves of ``train/``."""
     if split not in SPLITS:
         raise ValueError(f"unknown MOTChallenge split {split!r}: use one of {', '.join(SPLITS)}")
-    return "test" if split == "test" else "train"
+    return split if split in ("val", "test") else "train"
 
 
 def mot17_base(name: str) -> tuple[str, str | None]:
