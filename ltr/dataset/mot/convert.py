@@ -194,13 +194,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     crowd.add_argument("--out", required=True, help="the labels_with_ids folder to write")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # The report goes through logging (configured above to print bare messages): this module is
+    # library code as well as a command.
     if args.command == "coco":
         files = mot_to_coco(args.root, args.out, with_test=args.with_test, halves=not args.no_halves)
-        print("\n".join(str(path) for path in files.values()))
+        logger.info("%s", "\n".join(str(path) for path in files.values()))
     elif args.command == "mot-labels":
-        print(f"{mot_to_labels(args.split_dir, args.out, mot15=args.mot15)} identities written to {args.out}")
+        logger.info("%d identities written to %s", mot_to_labels(args.split_dir, args.out, mot15=args.mot15), args.out)
     else:
-        print(f"{crowdhuman_to_labels(args.annotation, args.images, args.out)} identities written to {args.out}")
+        logger.info("%d identities written to %s", crowdhuman_to_labels(args.annotation, args.images, args.out),
+                    args.out)
     return 0
 
 

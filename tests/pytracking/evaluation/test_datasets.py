@@ -66,8 +66,8 @@ def test_sequence_list_by_name_and_index():
 def test_registry_names_and_unknown():
     assert set(dataset_names()) == {"otb", "nfs", "uav", "tpl", "tpl_nootb", "vot", "lasot", "got10k_val",
                                     "got10k_test", "trackingnet", "synthetic"} | {
-        f"{name}{suffix}" for name in ("mot15", "mot16", "mot17", "mot20", "synthetic_mot")
-        for suffix in ("", "_test", "_half_val")}
+        f"{name}{suffix}" for name in ("mot15", "mot16", "mot17", "mot20")
+        for suffix in ("", "_test", "_half_val")} | {"synthetic_mot", "synthetic_mot_train"}
     with pytest.raises(ValueError, match="'otb'"):
         get_dataset("otbb")
 
