@@ -12,6 +12,12 @@ folder without a run id (<param>/). A tracker with several runs is scored on the
 runs' curves and labelled with their count, "atom default (3 runs)". On GOT-10k (or with
 --got10k_metrics) the tables add the GOT-10k toolkit's AO, SR0.5 and SR0.75 beside AUC.
 
+Multi-object datasets (mot15, mot16, mot17, mot20 and their _half_val, synthetic_mot) are scored with
+CLEAR, Identity and HOTA (TrackEval's rules; MOTChallenge result files): the table shows HOTA,
+DetA, AssA, MOTA, IDF1, IDSW, FP, FN and frames per second (from the <sequence>_time.txt files);
+scores.csv/.md and sequences.csv/.md hold every score, and hota_curves_<tracker>.png/.pdf plot
+HOTA, DetA and AssA against the localisation threshold.
+
 The scores are printed even where the tables and plots cannot be written (then the exit status
 is 1 and one line names the folder and the setting); a curve cache that cannot be written is a
 warning.
@@ -26,6 +32,7 @@ from admin.environment import EnvironmentPathError
 from admin.logging_setup import setup_logging
 from pytracking.analysis.evaluate import TrackerRuns
 from pytracking.analysis.evaluate import AnalysisResult
+from pytracking.analysis.mot_report import MotAnalysisResult
 from pytracking.analysis.pipeline import OutputWriteError, analyse_dataset
 from pytracking.evaluation.results import ResultFileError
 from pytracking.evaluation.datasets import dataset_names
@@ -116,12 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_scores(result: AnalysisResult) -> None:
+def print_scores(result: AnalysisResult | MotAnalysisResult) -> None:
     """The scores table, how many sequences were used, and the short result files counted."""
     print(result.table())
     used = len(result.sequences)
     print(f"\n{used} of {used + len(result.left_out)} sequences used", end="")
     print(f" ({len(result.left_out)} left out, results missing)" if result.left_out else "")
+    if isinstance(result, MotAnalysisResult):
+        return
     for label, missed in result.short_results.items():
         listed = ", ".join(f"{name} ({frames})" for name, frames in missed.items())
         print(f"{label}: {sum(missed.values())} missing frames counted as failures in {len(missed)} "

@@ -131,6 +131,27 @@ def _run_entries(tracker: TrackerRuns, run_id: int | None, used: list, digests: 
     return entries, computed
 
 
+def usable_sequences(sequences: list, trackers: list[TrackerRuns], results_path: str | Path,
+                     skip_missing: bool) -> list:
+    """The sequences with results for every tracker and run. Missing results raise
+    FileNotFoundError listing them, or with ``skip_missing`` leave those sequences out (logged)."""
+    incomplete = missing_results(sequences, trackers, results_path)
+    if incomplete and not skip_missing:
+        listed = [str(p) for paths in incomplete.values() for p in paths]
+        shown = "\n  ".join(listed[:20]) + (f"\n  ... and {len(listed) - 20} more" if len(listed) > 20 else "")
+        raise FileNotFoundError(f"{len(listed)} result files are missing (for {len(incomplete)} of "
+                                f"{len(sequences)} sequences):\n  {shown}\nrun the trackers on those sequences, "
+                                f"or leave the sequences out (skip_missing / --skip_missing)")
+    used = [seq for seq in sequences if seq.name not in incomplete]
+    if incomplete:
+        logger.warning("%d of %d sequences left out for every tracker (results missing): %s", len(incomplete),
+                       len(sequences), ", ".join(sorted(incomplete)[:10]) + (" ..." if len(incomplete) > 10 else ""))
+    if not used:
+        raise FileNotFoundError(f"no sequence has results for every tracker under {results_path}; "
+                                f"run the trackers first")
+    return used
+
+
 def analyse(sequences, trackers: list[TrackerRuns], *, results_path: str | Path, dataset: str = "",
             skip_missing: bool = False, cache_dir: str | Path | None = None,
             allow_short_results: bool = False, got10k_metrics: bool = False) -> AnalysisResult:
@@ -146,20 +167,8 @@ def analyse(sequences, trackers: list[TrackerRuns], *, results_path: str | Path,
     if not trackers or len(set(labels)) != len(labels):
         raise ValueError(f"trackers need distinct labels, got {labels}: give them display names")
     sequences = list(sequences)
-    incomplete = missing_results(sequences, trackers, results_path)
-    if incomplete and not skip_missing:
-        listed = [str(p) for paths in incomplete.values() for p in paths]
-        shown = "\n  ".join(listed[:20]) + (f"\n  ... and {len(listed) - 20} more" if len(listed) > 20 else "")
-        raise FileNotFoundError(f"{len(listed)} result files are missing (for {len(incomplete)} of "
-                                f"{len(sequences)} sequences):\n  {shown}\nrun the trackers on those sequences, "
-                                f"or leave the sequences out (skip_missing / --skip_missing)")
-    used = [seq for seq in sequences if seq.name not in incomplete]
-    if incomplete:
-        logger.warning("%d of %d sequences left out for every tracker (results missing): %s", len(incomplete),
-                       len(sequences), ", ".join(sorted(incomplete)[:10]) + (" ..." if len(incomplete) > 10 else ""))
-    if not used:
-        raise FileNotFoundError(f"no sequence has results for every tracker under {results_path}; "
-                                f"run the trackers first")
+    used = usable_sequences(sequences, trackers, results_path, skip_missing)
+    incomplete = {seq.name for seq in sequences} - {seq.name for seq in used}
     logger.info("analysing %d trackers on %d of %d sequences", len(trackers), len(used), len(sequences))
     digests = {seq.name: ground_truth_digest(seq.ground_truth_rect, seq.target_visible, dataset) for seq in used}
     cache_dir = Path(cache_dir) if cache_dir is not None else None

@@ -11,6 +11,8 @@ from pathlib import Path
 from admin.environment import EnvironmentPathError, env_settings, where_to_set
 from pytracking.analysis.attributes import load_attributes
 from pytracking.analysis.evaluate import AnalysisResult, TrackerRuns, analyse
+from pytracking.analysis.mot_report import (MotAnalysisResult, analyse_mot, is_mot_dataset, write_mot_plots,
+                                            write_mot_reports)
 from pytracking.analysis.reports import write_reports
 from pytracking.evaluation.data import SequenceList
 from pytracking.evaluation.datasets import get_dataset
@@ -25,12 +27,13 @@ class OutputWriteError(Exception):
     """The analysis was computed but its tables or plots could not be written. ``result`` holds
     the scores (nothing computed is lost); the message names the folder and the setting."""
 
-    def __init__(self, message: str, result: AnalysisResult):
+    def __init__(self, message: str, result: AnalysisResult | MotAnalysisResult):
         super().__init__(message)
         self.result = result
 
 
-def _write_error(error: OSError, output_dir: Path, local_file: Path | None, result: AnalysisResult) -> OutputWriteError:
+def _write_error(error: OSError, output_dir: Path, local_file: Path | None,
+                 result: AnalysisResult | MotAnalysisResult) -> OutputWriteError:
     reason = error.strerror or str(error)
     where = ("pass a writable folder as the output folder (--output / output_dir)" if local_file is None else
              f"{where_to_set('result_plot_path', local_file)} to a writable folder, or pass --output DIR")
@@ -65,7 +68,8 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
                     results_path: str | Path | None = None, output_dir: str | Path | None = None,
                     skip_missing: bool = False, plots: bool = True, attributes: bool = True, use_cache: bool = True,
                     sequences: Iterable[str] | None = None, dataset_root: str | Path | None = None,
-                    allow_short_results: bool = False, got10k_metrics: bool | None = None) -> AnalysisResult:
+                    allow_short_results: bool = False, got10k_metrics: bool | None = None
+                    ) -> AnalysisResult | MotAnalysisResult:
     """Analyse ``trackers`` on ``dataset`` (a name known to ``get_dataset``, loaded from
     ``dataset_root`` or its environment field; or a SequenceList) and write the outputs.
 
@@ -85,6 +89,11 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
             an error.
         got10k_metrics: add GOT-10k's AO, SR0.5 and SR0.75 (the official toolkit's rules) to the
             tables; None: on GOT-10k only.
+
+    A dataset of multi-object sequences (``MotSequence``: mot15..mot20, synthetic_mot) is scored by
+    :mod:`pytracking.analysis.mot_report` instead (CLEAR, Identity, HOTA; its tables and HOTA curve
+    plots; ``attributes``, ``use_cache``, ``allow_short_results`` and ``got10k_metrics`` do not
+    apply) and a MotAnalysisResult returned.
 
     Raises:
         OutputWriteError: the tables or plots cannot be written; its ``result`` holds the scores.
@@ -116,12 +125,17 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
         output_dir = Path(plot_root) / name if plot_root is not None else None
     else:
         output_dir = Path(output_dir)
-    result = analyse(loaded, trackers, results_path=results_path, dataset=protocol, skip_missing=skip_missing,
-                     cache_dir=output_dir / CACHE_FOLDER if use_cache and output_dir is not None else None,
-                     allow_short_results=allow_short_results,
-                     got10k_metrics=protocol in GOT10K_DATASETS if got10k_metrics is None else got10k_metrics)
+    mot = is_mot_dataset(loaded)
+    if mot:
+        result = analyse_mot(loaded, trackers, results_path=results_path, dataset=protocol, skip_missing=skip_missing)
+        table_attributes = None
+    else:
+        result = analyse(loaded, trackers, results_path=results_path, dataset=protocol, skip_missing=skip_missing,
+                         cache_dir=output_dir / CACHE_FOLDER if use_cache and output_dir is not None else None,
+                         allow_short_results=allow_short_results,
+                         got10k_metrics=protocol in GOT10K_DATASETS if got10k_metrics is None else got10k_metrics)
+        table_attributes = load_attributes(protocol) if attributes else None
     logger.info("%s: %d of %d sequences used", name, len(result.sequences), len(loaded))
-    table_attributes = load_attributes(protocol) if attributes else None
     if not explicit_output:
         try:
             settings.path("result_plot_path")  # creates it, or says which setting to fix
@@ -130,11 +144,16 @@ def analyse_dataset(dataset: str | SequenceList, trackers: Iterable[TrackerRuns]
                                    result) from error
     result.output_dir = output_dir
     try:
-        files = write_reports(result, output_dir, table_attributes)
-        if plots:
-            # matplotlib loads only when plots are asked for.
-            from pytracking.analysis.plots import write_plots
-            files += write_plots(result, output_dir)
+        if mot:
+            files = write_mot_reports(result, output_dir)
+            if plots:
+                files += write_mot_plots(result, output_dir)  # loads matplotlib itself, only then
+        else:
+            files = write_reports(result, output_dir, table_attributes)
+            if plots:
+                # matplotlib loads only when plots are asked for.
+                from pytracking.analysis.plots import write_plots
+                files += write_plots(result, output_dir)
     except OSError as error:
         raise _write_error(error, output_dir, None if explicit_output else settings.local_file, result) from error
     result.output_dir, result.files = output_dir, files

@@ -33,7 +33,9 @@ class IncompleteResultsError(FileNotFoundError):
     """Some sequences lack complete results; the message lists them."""
 
 
-def _read_times(path: Path, frames: int) -> np.ndarray:
+def read_times(path: Path, frames: int) -> np.ndarray:
+    """The ``(frames,)`` per-frame times of a ``<seq>_time.txt`` file; a missing file, a line that is
+    not a number or another count is an error naming the file."""
     if not path.is_file():
         raise FileNotFoundError(f"no time file {path}")
     try:
@@ -59,7 +61,7 @@ def collect_results(dataset: SequenceList, folders: SequenceABC[Path], *, times:
         for folder in folders:
             try:
                 boxes, _ = read_boxes(folder / f"{seq.name}.txt", len(seq))
-                durations = _read_times(folder / f"{seq.name}_time.txt", len(seq)) if times else None
+                durations = read_times(folder / f"{seq.name}_time.txt", len(seq)) if times else None
             except (FileNotFoundError, ResultFileError) as error:
                 problems.append(f"{seq.name}: {error}")
                 continue
