@@ -13,6 +13,16 @@
 4. prints the analysis table and writes the plots into result_plot_path/synthetic.
 
 Every step resumes: a second run only redoes what is missing.
+
+The multi-object quick start:
+
+    python pytracking/run_quickstart.py --mot [--train N --val M --frames F --width W --height H ...]
+
+1. writes the synthetic MOT dataset (MOTChallenge layout, a simulated detector's det.txt) into
+   synthetic_mot_dir (TRACKING_SYNTHETIC_MOT_DIR), completing it if a run was interrupted;
+2. runs SORT and ByteTrack on the public detections of its val split (``synthetic_mot``);
+3. prints the metrics table (HOTA, DetA, AssA, MOTA, IDF1, IDSW, FP, FN, frames per second) and
+   writes the tables and HOTA curve plots into result_plot_path/synthetic_mot.
 """
 
 import argparse
@@ -23,7 +33,8 @@ from pathlib import Path
 
 from admin.environment import env_settings
 from admin.logging_setup import setup_logging
-from ltr.dataset.synthetic.command import add_generation_arguments, generate_from_arguments
+from ltr.dataset.synthetic.command import (add_generation_arguments, add_mot_generation_arguments,
+                                           generate_from_arguments, generate_mot_from_arguments)
 from ltr.fileio import atomic_write_bytes
 from ltr.settings import TrainSettings, seed_everything
 from ltr.train_settings.bbreg import atom_default, atom_synthetic
@@ -34,6 +45,8 @@ from pytracking.evaluation.tracker import Tracker
 
 logger = logging.getLogger("quickstart")
 NETWORK_NAME = "atom_synthetic.pth.tar"  # what pytracking/parameter/atom/synthetic.py loads
+# SORT and ByteTrack on public detections; the next MOT trackers add their rows here.
+MOT_TRACKERS = [("sort", "default", "SORT"), ("bytetrack", "default", "ByteTrack")]
 TRACKERS = [("atom", "synthetic", "ATOM"), ("atom", "synthetic_improved", "ATOM improved"),
             ("atom", "synthetic_no_iounet", "ATOM without IoU-Net"), ("opencv", "csrt", "OpenCV CSRT")]
 
@@ -58,9 +71,47 @@ def train_network(args: argparse.Namespace, network_path: Path) -> bool:
     return True
 
 
+def main_mot(argv: list[str]) -> int:
+    """The multi-object quick start (see the module's docstring)."""
+    parser = argparse.ArgumentParser(prog="pytracking/run_quickstart.py --mot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_mot_generation_arguments(parser)
+    args = parser.parse_args(argv)
+    settings = env_settings()
+    log_file = setup_logging(Path(settings.workspace_dir) / "quickstart_mot", name="quickstart_mot")
+    started = time.perf_counter()
+
+    logger.info("step 1 of 3: synthetic MOT dataset in %s", settings.synthetic_mot_dir)
+    summary = generate_mot_from_arguments(args, settings.synthetic_mot_dir)
+    print(summary.format())
+
+    logger.info("step 2 of 3: SORT and ByteTrack on the val sequences' public detections")
+    dataset = get_dataset("synthetic_mot")
+    trackers = [Tracker(name, param, display_name=label) for name, param, label in MOT_TRACKERS]
+    report = run_dataset(dataset, trackers, workers=args.workers or 2, threads=1)
+    print(report.summary())
+    if not report.ok:
+        print(f"tracking failed on some sequences; see the log {log_file}")
+        return 1
+
+    logger.info("step 3 of 3: analysis")
+    runs = [TrackerRuns(name, param, display_name=label) for name, param, label in MOT_TRACKERS]
+    result = analyse_dataset(dataset, runs, results_path=settings.results_path,
+                             output_dir=Path(settings.result_plot_path) / "synthetic_mot")
+    print(result.table())
+    print(f"plots and tables: {result.output_dir}")
+    print(f"log: {log_file}; {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--mot" in argv:
+        # Its own options: the MOT generator's, with their own defaults.
+        return main_mot([a for a in argv if a != "--mot"])
     parser = argparse.ArgumentParser(prog="pytracking/run_quickstart.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mot", action="store_true", help="the multi-object quick start (see above)")
     add_generation_arguments(parser)
     # Training on the synthetic data generalises only with a few hundred sequences.
     parser.set_defaults(train=240)
