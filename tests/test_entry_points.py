@@ -48,6 +48,9 @@ def test_quickstart_runs_the_whole_loop_and_resumes(tmp_path):
 def test_ci_runs_the_readme_commands():
     readme = (REPO / "README.md").read_text().splitlines()
     fence = readme.index("```bash")
-    main_job, tests = (line.split("#")[0].strip() for line in readme[fence + 1:fence + 3])
-    assert "pytracking/run_quickstart.py" in main_job
+    end = readme.index("```", fence + 1)
+    commands = [line.split("#")[0].strip() for line in readme[fence + 1:end]]
+    main_job, mot_quick_start, tests = commands
+    assert main_job.endswith("pytracking/run_quickstart.py")
+    assert mot_quick_start.endswith("pytracking/run_quickstart.py --mot")
     assert tests in (REPO / ".ci" / "run").read_text().splitlines()
