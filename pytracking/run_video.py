@@ -12,6 +12,17 @@ box on the current frame. --headless never opens a window (--init_box is then re
 --save_results writes ``<output>/<video stem>.txt`` (one ``x,y,w,h`` row per frame) and
 ``<output>/<video stem>_tracked.mp4`` (the frames with the box, frame number and fps); the
 default output folder is ``<results_path>/<tracker>/<param>/videos/``.
+
+Multi-object trackers (sort, bytetrack) track every object on given detections:
+
+    python pytracking/run_video.py sort default clip.mp4 --detections det.txt --save_results
+
+--detections is a MOTChallenge detection file (``frame,id,x,y,w,h,score,...``, one row per
+detection, frame numbers counting the video's frames from 1, id -1); no box is drawn. There is no
+detector network in the toolkit yet (it comes with the Tracktor and FairMOT issues), so the
+detections come from your own detector. --save_results then writes ``<video stem>.txt`` as
+MOTChallenge rows ``frame,id,x,y,w,h,score,-1,-1,-1`` and ``<video stem>_tracked.mp4`` with each
+track in a colour fixed by its identity and its id written beside it.
 """
 
 import argparse
@@ -23,8 +34,10 @@ import cv2
 from admin.environment import EnvironmentPathError
 from pytracking.evaluation.running import entry_environment
 from pytracking.evaluation.tracker import Tracker
+from ltr.data.box_files import BoxFileError
 from pytracking.evaluation.video import (SelectionCancelled, VideoError, display_problem, track_video,
-                                         window_select, window_show)
+                                         track_video_mot, window_select, window_show)
+from pytracking.tracker.outputs import MULTI_OBJECT
 
 WINDOW = "run_video: q quits, r re-selects"
 
@@ -49,15 +62,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--network", default=None, metavar="PATH",
                         help="network checkpoint instead of the parameter file's net_path")
     parser.add_argument("--headless", action="store_true", help="never open a window")
+    parser.add_argument("--detections", type=Path, default=None, metavar="DET_TXT",
+                        help="multi-object trackers only: a MOTChallenge detection file for the video (frames "
+                             "counted from 1); no detector network is included yet")
     args = parser.parse_args(argv)
 
+    try:
+        tracker = Tracker(args.tracker_name, args.tracker_param, network=args.network)
+    except (ValueError, EnvironmentPathError) as error:
+        raise SystemExit(str(error)) from None
+    multi = tracker.frame_output is MULTI_OBJECT
+    if multi and args.detections is None:
+        raise SystemExit(f"{tracker.label} is a multi-object tracker and tracks given detections: pass "
+                         f"--detections DET_TXT, a MOTChallenge detection file for the video (no detector is "
+                         f"included yet)")
+    if not multi and args.detections is not None:
+        raise SystemExit(f"{tracker.label} is a single-object tracker: it takes --init_box, not --detections")
     problem = "--headless was given" if args.headless else display_problem()
-    if args.init_box is None and problem is not None:
+    if not multi and args.init_box is None and problem is not None:
         raise SystemExit(f"no --init_box given and no window to draw the box in ({problem}): give the target's "
                          f"box on the first frame as --init_box X Y W H (pixels)")
     entry_environment("run_video", args.debug)
     try:
-        tracker = Tracker(args.tracker_name, args.tracker_param, network=args.network)
         results_file = video_file = None
         if args.save_results:
             output = args.output if args.output is not None else tracker.results_dir / "videos"
@@ -66,9 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         if problem is None:
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL)
             show, select = window_show(WINDOW), window_select(WINDOW)
-        summary = track_video(tracker, args.video, args.init_box, results_file=results_file, video_file=video_file,
-                              debug=args.debug, select=select, show=show)
-    except (ValueError, VideoError, SelectionCancelled, EnvironmentPathError) as error:
+        if multi:
+            summary = track_video_mot(tracker, args.video, args.detections, results_file=results_file,
+                                      video_file=video_file, debug=args.debug, show=show)
+        else:
+            summary = track_video(tracker, args.video, args.init_box, results_file=results_file,
+                                  video_file=video_file, debug=args.debug, select=select, show=show)
+    except (ValueError, VideoError, SelectionCancelled, EnvironmentPathError, BoxFileError) as error:
         raise SystemExit(str(error)) from None
     except KeyboardInterrupt:
         kept = "; the frames tracked so far are in the .partial files beside the outputs" if args.save_results else ""

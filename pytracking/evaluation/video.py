@@ -1,5 +1,7 @@
 """Tracking through a video file or a camera (a ``cv2.VideoCapture`` source) frame by frame,
 with optional result files: the boxes (one ``x,y,w,h`` row per frame) and an annotated video.
+Multi-object trackers (:func:`track_video_mot`) run on detections given per frame and write
+MOTChallenge rows instead, and draw each track in a colour fixed by its identity.
 
 Both files grow under a temporary name (``<name>.txt.partial``, ``<stem>.partial.mp4``) and are
 renamed into place when the run ends, so a crashed run leaves a file that says it is partial.
@@ -22,11 +24,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ltr.data.box_files import format_box_rows
+from ltr.data.box_files import MotRows, format_box_rows, format_mot_rows, read_mot_rows, write_mot_rows
 from ltr.data.boxes import xywh_to_xyxy
 from pytracking.evaluation.loop import FrameLoop
 from pytracking.evaluation.tracker import Tracker
-from pytracking.tracker.outputs import SINGLE_OBJECT
+from pytracking.tracker.outputs import MULTI_OBJECT, SINGLE_OBJECT
 
 logger = logging.getLogger(__name__)
 
@@ -240,8 +242,8 @@ def _track_capture(tracker: Tracker, capture: cv2.VideoCapture, name: str, init_
                    results_file: str | Path | None, video_file: str | Path | None, debug: int | None,
                    select: SelectFn | None, show: ShowFn | None, log_every: float) -> VideoRunSummary:
     if tracker.frame_output is not SINGLE_OBJECT:
-        raise ValueError(f"{tracker.label} is a multi-object tracker; videos are tracked with one box, "
-                         f"run a single-object tracker")
+        raise ValueError(f"{tracker.label} is a multi-object tracker; track_video follows one box: run it "
+                         f"with track_video_mot and per-frame detections")
     loop = FrameLoop(tracker.build(debug=debug), label=tracker.label, source=name)
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     total = total if total > 0 else None  # cameras and some streams do not know
@@ -329,5 +331,214 @@ def _track_capture(tracker: Tracker, capture: cv2.VideoCapture, name: str, init_
                               np.asarray(boxes, dtype=np.float64).reshape(-1, 4), np.asarray(times),
                               boxes_out.path if boxes_out else None, video_out.path if video_out else None,
                               stopped, reselections)
+    logger.info("%s", summary.report().replace("\n", "; "))
+    return summary
+
+
+# ------------------------------------------------------------------------ multi-object trackers
+
+
+@dataclasses.dataclass
+class MotVideoRunSummary:
+    """What :func:`track_video_mot` did. ``tracks`` (rows, 7) ``[frame, id, x, y, w, h, score]``
+    with frames counted from 1, ``times`` (N,) seconds of tracker calls."""
+
+    source: str
+    frames: int
+    mean_fps: float
+    tracks: np.ndarray
+    times: np.ndarray
+    results_file: Path | None = None
+    video_file: Path | None = None
+    stopped_early: bool = False
+
+    @property
+    def identities(self) -> int:
+        return len(np.unique(self.tracks[:, 1])) if len(self.tracks) else 0
+
+    def report(self) -> str:
+        lines = [f"tracked {self.frames} frames of {self.source} at {self.mean_fps:.1f} fps (tracker calls only): "
+                 f"{len(self.tracks)} boxes in {self.identities} tracks"]
+        if self.stopped_early:
+            lines.append("stopped by the user before the end")
+        if self.results_file is not None:
+            lines.append(f"tracks (MOTChallenge): {self.results_file}")
+        if self.video_file is not None:
+            lines.append(f"annotated video: {self.video_file}")
+        return "\n".join(lines)
+
+
+def track_colour(identity: int) -> tuple[int, int, int]:
+    """A BGR colour fixed by ``identity``: hues spaced by the golden ratio, so that close ids differ."""
+    hue = int((identity * 0.618033988749895 % 1.0) * 180)  # OpenCV's hue runs 0..179
+    hsv = np.array([[[hue, 220, 255]]], dtype=np.uint8)
+    b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0].tolist()
+    return int(b), int(g), int(r)
+
+
+def _outlined_text(image: np.ndarray, text: str, origin: tuple[int, int], scale: float,
+                   colour: tuple[int, int, int] = (255, 255, 255)) -> None:
+    # Dark outline under the text, readable on any background.
+    for ink, thickness in (((0, 0, 0), 3), (colour, 1)):
+        cv2.putText(image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, ink, thickness, cv2.LINE_AA)
+
+
+def annotate_tracks(frame_bgr: np.ndarray, tracks: np.ndarray, frame_index: int, fps: float | None) -> np.ndarray:
+    """A copy of ``frame_bgr`` with each track ``[id, x, y, w, h, score]`` drawn in its identity's
+    colour with the id written above it, and the frame number, track count and fps."""
+    out = frame_bgr.copy()
+    scale = max(0.4, min(out.shape[:2]) / 600)
+    for row in np.asarray(tracks, dtype=np.float64).reshape(-1, 6):
+        identity = int(row[0])
+        colour = track_colour(identity)
+        x0, y0, x1, y1 = (round(v) for v in xywh_to_xyxy(row[1:5]).tolist())
+        cv2.rectangle(out, (x0, y0), (x1, y1), colour, 2)
+        _outlined_text(out, str(identity), (x0, max(y0 - 4, round(12 * scale))), scale, colour)
+    text = f"frame {frame_index}  {len(tracks)} tracks" + ("" if fps is None else f"  {fps:.1f} fps")
+    _outlined_text(out, text, (5, round(20 * scale) + 5), scale)
+    return out
+
+
+def read_video_detections(path: str | Path) -> dict[int, np.ndarray]:
+    """A MOTChallenge detection file (``frame,id,x,y,w,h,score,...``, frames counted from 1 as the
+    video's frame index + 1) as ``{frame index from 0: (N, 5) [x, y, w, h, score]}``."""
+    rows = read_mot_rows(path, what="detection file", positive_size=True)
+    detections: dict[int, np.ndarray] = {}
+    for frame in np.unique(rows.frame):
+        mask = rows.frame == frame
+        detections[int(frame) - 1] = np.column_stack([rows.box[mask], rows.score[mask]])
+    return detections
+
+
+class _MotFile:
+    """MOTChallenge rows appended frame by frame to ``<path>.partial`` (what a crashed run leaves);
+    at the end the whole result is written to ``path`` by ``write_mot_rows`` and the partial removed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.partial, "w", encoding="utf-8")
+
+    def write(self, rows: MotRows) -> None:
+        self._file.write(format_mot_rows(rows))
+        self._file.flush()
+
+    def finish(self, rows: MotRows) -> None:
+        self._file.close()
+        write_mot_rows(self.path, rows)
+        self.partial.unlink()
+
+    def abandon(self) -> None:
+        self._file.close()
+
+
+def _mot_rows(tracks: np.ndarray) -> MotRows:
+    """Stacked ``[frame, id, x, y, w, h, score]`` rows as MOTChallenge result rows (world x, y, z -1)."""
+    tracks = np.asarray(tracks, dtype=np.float64).reshape(-1, 7)
+    return MotRows(tracks[:, 0], tracks[:, 1], tracks[:, 2:6], tracks[:, 6], np.full((len(tracks), 3), -1.0))
+
+
+def track_video_mot(tracker: Tracker, source: str | Path | int | cv2.VideoCapture,
+                    detections: dict[int, np.ndarray] | str | Path, *, results_file: str | Path | None = None,
+                    video_file: str | Path | None = None, debug: int | None = None, show: ShowFn | None = None,
+                    log_every: float = 5.0, source_name: str | None = None) -> MotVideoRunSummary:
+    """Track every object of ``source`` with a multi-object tracker on given detections.
+
+    ``detections`` is ``{frame index from 0: (N, 5) [x, y, w, h, score]}`` or the path of a
+    MOTChallenge detection file (:func:`read_video_detections`); a frame without detections gets
+    none. ``results_file`` gets MOTChallenge rows ``frame,id,x,y,w,h,score,-1,-1,-1`` (frames from
+    1), ``video_file`` the frames with each track in its identity's colour. ``show`` as in
+    :func:`track_video` (q or Esc stops; there is no re-selection).
+
+    Raises:
+        VideoError: the source cannot be opened or read, or an output cannot be written.
+        ValueError: ``tracker`` is a single-object tracker.
+        BoxFileError: the detection file is missing or malformed (the message names file and line).
+    """
+    if tracker.frame_output is not MULTI_OBJECT:
+        raise ValueError(f"{tracker.label} is a single-object tracker: run it with track_video and an init box")
+    if not isinstance(detections, dict):
+        detections = read_video_detections(detections)
+    owned = not isinstance(source, cv2.VideoCapture)
+    capture = open_capture(source) if owned else source
+    try:
+        return _track_capture_mot(tracker, capture, source_name or _source_name(source), detections, results_file,
+                                  video_file, debug, show, log_every)
+    finally:
+        if owned:
+            capture.release()
+
+
+def _track_capture_mot(tracker: Tracker, capture: cv2.VideoCapture, name: str, detections: dict[int, np.ndarray],
+                       results_file: str | Path | None, video_file: str | Path | None, debug: int | None,
+                       show: ShowFn | None, log_every: float) -> MotVideoRunSummary:
+    loop = FrameLoop(tracker.build(debug=debug), label=tracker.label, source=name)
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    total = total if total > 0 else None
+    source_fps = capture.get(cv2.CAP_PROP_FPS)
+    video_fps = source_fps if math.isfinite(source_fps) and 0 < source_fps <= 1000 else DEFAULT_FPS
+    ok, frame = capture.read()
+    if not ok or frame is None:
+        raise VideoError(f"could not read the first frame of {name}: the video is empty or its codec is not "
+                         f"supported by this OpenCV build")
+    first_shape = frame.shape
+    tracks_out = _MotFile(Path(results_file)) if results_file is not None else None
+    video_out = None
+    values: list[np.ndarray] = []
+    times: list[float] = []
+    stopped = False
+    started = last_log = time.perf_counter()
+    try:
+        if video_file is not None:
+            video_out = _VideoFile(Path(video_file), video_fps, (first_shape[1], first_shape[0]))
+        index = 0
+        while True:
+            if frame.shape != first_shape:
+                raise VideoError(f"frame {index} of {name} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
+                                 f"{first_shape[1]}x{first_shape[0]}: frames of one video must have one size")
+            image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            info = {"detections": detections.get(index, np.zeros((0, 5)))}
+            step = loop.initialize(image, info) if index == 0 else loop.track(image, frame=index, info=info)
+            tracks, elapsed = step.value, step.seconds
+            annotated = annotate_tracks(frame, tracks, index, 1.0 / elapsed if elapsed > 0 else None)
+            key = show(annotated) if show is not None else -1
+            values.append(tracks)
+            times.append(elapsed)
+            if tracks_out is not None:
+                tracks_out.write(_mot_rows(np.column_stack([np.full(len(tracks), index + 1.0), tracks])))
+            if video_out is not None:
+                video_out.write(annotated)
+            index += 1
+            if key in QUIT_KEYS:
+                stopped = total is None or index < total
+                break
+            now = time.perf_counter()
+            if now - last_log >= log_every:
+                last_log = now
+                logger.info("%s: frame %d%s, %.1f frames/s", name, index, "" if total is None else f"/{total}",
+                            index / max(now - started, 1e-9))
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                break
+    except BaseException:
+        for output in (tracks_out, video_out):
+            if output is not None:
+                output.abandon()
+                logger.warning("run stopped by an error: %s holds the frames done so far", output.partial)
+        raise
+    beyond = sorted(f for f in detections if f >= len(values))
+    if beyond and not stopped:
+        logger.warning("%s: the detections name frames up to %d, the video has %d frames; those detections were "
+                       "not used", name, beyond[-1] + 1, len(values))
+    stacked = MULTI_OBJECT.stack(values)
+    if tracks_out is not None:
+        tracks_out.finish(_mot_rows(stacked))
+    if video_out is not None:
+        video_out.finish()
+    seconds = float(np.sum(times))
+    summary = MotVideoRunSummary(name, len(values), len(values) / seconds if seconds > 0 else float("inf"), stacked,
+                                 np.asarray(times), tracks_out.path if tracks_out else None,
+                                 video_out.path if video_out else None, stopped)
     logger.info("%s", summary.report().replace("\n", "; "))
     return summary
