@@ -235,6 +235,29 @@ def run_tasks(function: Callable[[tuple], str], tasks: list[tuple], workers: int
                 raise
 
 
+def generate_splits(root: Path, *, info_file: str, format_version: int, seed: int, counts: dict[str, int],
+                    config, name: Callable[[str, int], str], generate: Callable[[tuple], str], what: str,
+                    workers: int | None, force: bool, started: float) -> tuple[dict, int]:
+    """What both generators (single- and multi-object) share: record the options in ``info_file``
+    (a folder made with other options is replaced only with ``force``: :func:`prepare_root`), drop
+    stale and surplus sequences, and write the missing sequences of ``counts`` with ``generate``
+    in worker processes. Returns the options and how many sequences were written."""
+    options = {"format_version": format_version, "seed": seed, **counts,
+               "textures": texture_source_name(), **dataclasses.asdict(config)}
+    prepare_root(root, info_file, options, counts, force)
+    tasks = []
+    for split, count in counts.items():
+        names = [name(split, i) for i in range(count)]
+        clean_split(root / split, names)
+        tasks += [(str(root), config, seed, split, i) for i, sequence in enumerate(names)
+                  if not (root / split / sequence).is_dir()]
+    if tasks:
+        logger.info("generating %d of %d %s of %d frames (%dx%d) in %s", len(tasks), sum(counts.values()), what,
+                    config.frames, config.width, config.height, root)
+    run_tasks(generate, tasks, workers, started)
+    return options, len(tasks)
+
+
 def generate_dataset(out: str | Path, *, seed: int = 0, train: int = 60, val: int = 20,
                      config: SceneConfig = SceneConfig(), workers: int | None = None,
                      force: bool = False) -> DatasetSummary:
@@ -245,23 +268,14 @@ def generate_dataset(out: str | Path, *, seed: int = 0, train: int = 60, val: in
     refused."""
     started = time.monotonic()
     root = Path(out).expanduser().resolve()
-    options = {"format_version": FORMAT_VERSION, "seed": seed, "train": train, "val": val,
-               "textures": texture_source_name(), **dataclasses.asdict(config)}
     counts = {"train": train, "val": val}
-    prepare_root(root, INFO_FILE, options, counts, force)
-    tasks = []
-    for split, count in counts.items():
-        names = [sequence_name(split, i) for i in range(count)]
-        clean_split(root / split, names)
-        tasks += [(str(root), config, seed, split, i) for i, name in enumerate(names)
-                  if not (root / split / name).is_dir()]
-    if tasks:
-        logger.info("generating %d of %d sequences of %d frames (%dx%d) in %s",
-                    len(tasks), sum(counts.values()), config.frames, config.width, config.height, root)
-    run_tasks(_generate_sequence, tasks, workers, started)
+    options, written = generate_splits(root, info_file=INFO_FILE, format_version=FORMAT_VERSION, seed=seed,
+                                       counts=counts, config=config, name=sequence_name,
+                                       generate=_generate_sequence, what="sequences", workers=workers,
+                                       force=force, started=started)
 
     for split, count in counts.items():
         atomic_write_text(root / split / "list.txt",
                           "".join(sequence_name(split, i) + "\n" for i in range(count)))
     splits = {split: summarize_split(root / split) for split in SPLITS}
-    return DatasetSummary(root, options, splits, len(tasks), time.monotonic() - started)
+    return DatasetSummary(root, options, splits, written, time.monotonic() - started)

@@ -36,9 +36,8 @@ import numpy as np
 
 from ltr.data.box_files import MotRows, read_mot_rows, write_mot_rows
 from ltr.data.boxes import box_iou
-from ltr.dataset.synthetic.generate import clean_split, prepare_root, run_tasks
+from ltr.dataset.synthetic.generate import generate_splits
 from ltr.dataset.synthetic.mot import PEDESTRIAN, MotConfig, MotPlan
-from ltr.dataset.synthetic.textures import texture_source_name
 from ltr.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -179,20 +178,11 @@ def generate_mot_dataset(out: str | Path, *, seed: int = 0, train: int = 4, val:
     refused."""
     started = time.monotonic()
     root = Path(out).expanduser().resolve()
-    options = {"format_version": FORMAT_VERSION, "seed": seed, "train": train, "val": val,
-               "textures": texture_source_name(), **dataclasses.asdict(config)}
     counts = {"train": train, "val": val}
-    prepare_root(root, INFO_FILE, options, counts, force)
-    tasks = []
-    for split, count in counts.items():
-        names = [mot_sequence_name(split, i) for i in range(count)]
-        clean_split(root / split, names)
-        tasks += [(str(root), config, seed, split, i) for i, name in enumerate(names)
-                  if not (root / split / name).is_dir()]
-    if tasks:
-        logger.info("generating %d of %d MOT sequences of %d frames (%dx%d) in %s",
-                    len(tasks), sum(counts.values()), config.frames, config.width, config.height, root)
-    run_tasks(_generate_mot_sequence, tasks, workers, started)
+    options, written = generate_splits(root, info_file=INFO_FILE, format_version=FORMAT_VERSION, seed=seed,
+                                       counts=counts, config=config, name=mot_sequence_name,
+                                       generate=_generate_mot_sequence, what="MOT sequences", workers=workers,
+                                       force=force, started=started)
     splits = {split: summarize_mot_split(root / split, [mot_sequence_name(split, i) for i in range(count)], config)
               for split, count in counts.items()}
-    return MotDatasetSummary(root, options, splits, len(tasks), time.monotonic() - started)
+    return MotDatasetSummary(root, options, splits, written, time.monotonic() - started)
