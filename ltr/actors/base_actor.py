@@ -19,6 +19,11 @@ class BaseActor:
     def __call__(self, data: TensorDict) -> tuple[torch.Tensor, dict[str, float]]:
         raise NotImplementedError
 
+    def batch_size(self, data: TensorDict, stack_dim: int) -> int:
+        """The number of samples in ``data`` (for statistics and progress): the size of its
+        ``train_images`` along the loader's stacking dimension; actors of other batches say."""
+        return int(data["train_images"].shape[stack_dim])
+
     def to(self, device: torch.device | str) -> "BaseActor":
         self.net.to(device)
         return self

@@ -23,6 +23,7 @@ import sys
 import time
 from collections import OrderedDict, defaultdict
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -31,6 +32,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ltr.actors.base_actor import BaseActor
+from ltr.trainers.schedules import EpochHook, LinearWarmup
 from ltr.data.loader import LTRLoader
 from ltr.fileio import stale_temporaries
 from ltr.models.loading import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, input_normalization, load_checkpoint,
@@ -119,11 +121,18 @@ class LTRTrainer:
     ``keep_checkpoints`` (the last N are kept, default 3), ``print_interval`` (iterations
     between progress lines, default 10), ``seed``, ``rank`` / ``world_size``, the folders
     ``checkpoint_dir`` and ``tensorboard_dir``, and ``normalize_mean`` / ``normalize_std`` (the
-    input normalisation of the training transforms), which checkpoints record for the trackers."""
+    input normalisation of the training transforms), which checkpoints record for the trackers.
+
+    ``lr_scheduler`` steps once per epoch; ``warmup`` (:class:`LinearWarmup`) scales the
+    learning rate over the first training iterations; each of ``hooks`` runs after every
+    training epoch (an evaluation), its figures logged and kept beside the loaders' statistics."""
 
     def __init__(self, actor: BaseActor, loaders: list[LTRLoader], optimizer: torch.optim.Optimizer,
-                 settings: TrainSettings, lr_scheduler=None):
+                 settings: TrainSettings, lr_scheduler=None, *, warmup: LinearWarmup | None = None,
+                 hooks: Sequence[EpochHook] = ()):
         self.actor = actor
+        self.warmup = warmup
+        self.hooks = list(hooks)
         self.loaders = loaders
         self.optimizer = optimizer
         self.settings = settings
@@ -191,6 +200,7 @@ class LTRTrainer:
             for epoch in range(self.epoch + 1, max_epochs + 1):
                 self.epoch = epoch
                 self.train_epoch()
+                self._run_hooks()
                 if self.lr_scheduler is not None:
                     self.lr_scheduler.step()
                 if self.settings.is_main_process:
@@ -249,11 +259,13 @@ class LTRTrainer:
                         self.checkpoint_dir, ", ".join(p.name for p in stale))
 
     def _refuse_existing_checkpoints(self) -> None:
-        existing = sorted(self.checkpoint_dir.glob("*_ep*.pth.tar")) if self.checkpoint_dir.is_dir() else []
+        # This network's checkpoints only: a recipe that trains two networks in one folder
+        # (a detector, then a ReID network) starts the second beside the first's.
+        existing = [path for _, path in self.checkpoints()]
         if existing:
             settings = self.settings
             raise CheckpointsExistError(
-                f"{self.checkpoint_dir} already holds {len(existing)} checkpoint(s) of an earlier run "
+                f"{self.checkpoint_dir} already holds {len(existing)} {self._net_type()} checkpoint(s) of an earlier run "
                 f"({existing[-1].name}, ...): continue it with --resume, or start a new run beside it with "
                 f"--run-name NAME (python ltr/run_training.py {settings.module_name} {settings.script_name} "
                 f"--run-name NAME); nothing was changed")
@@ -295,8 +307,10 @@ class LTRTrainer:
                         f"training stopped; lower the learning rate or check the data "
                         f"(checkpoints up to epoch {self.epoch - 1} are in {self.checkpoint_dir})")
                 if loader.training:
+                    if self.warmup is not None:
+                        self.warmup.before_iteration(self.optimizer, (self.epoch - 1) * batches + iteration - 1)
                     self.step(loss)
-                batch_size = data["train_images"].shape[loader.stack_dim]
+                batch_size = self.actor.batch_size(data, loader.stack_dim)
                 samples += batch_size
                 self._batches_done += 1
                 for name, value in stats.items():
@@ -316,6 +330,25 @@ class LTRTrainer:
         if loader.name in self.writers and loader.training:
             for index, group in enumerate(self.optimizer.param_groups):
                 self.writers[loader.name].add_scalar(f"LearningRate/group{index}", group["lr"], self.epoch)
+
+    def _run_hooks(self) -> None:
+        for hook in self.hooks:
+            if self.epoch % hook.epoch_interval != 0:
+                continue
+            figures = hook.after_epoch(self)
+            if not self.settings.is_main_process or not figures:
+                continue
+            for name, value in figures.items():
+                self.stats[hook.name][name].append(float(value))
+            writer = self.writers.get(hook.name)
+            if writer is None and self.settings.is_main_process:
+                from torch.utils.tensorboard import SummaryWriter
+
+                writer = self.writers[hook.name] = SummaryWriter(str(Path(self.settings.tensorboard_dir) / hook.name))
+            for name, value in figures.items():
+                writer.add_scalar(name, float(value), self.epoch)
+            logger.info("[%s, epoch %d of %d] %s", hook.name, self.epoch, self._max_epochs(),
+                        ", ".join(f"{name}: {float(value):.5g}" for name, value in figures.items()))
 
     def _progress_bars(self) -> bool:
         """Bars for a person watching (stderr is a terminal); logs and pipes keep the lines only."""

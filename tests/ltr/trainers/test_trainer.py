@@ -147,7 +147,7 @@ def test_a_new_run_refuses_a_folder_holding_checkpoints_and_deletes_nothing(work
     first = train(5)
     before = {p.name: p.read_bytes() for p in first.checkpoint_dir.iterdir()}
     assert sorted(before) == ["Linear_ep0003.pth.tar", "Linear_ep0004.pth.tar", "Linear_ep0005.pth.tar"]
-    with pytest.raises(CheckpointsExistError, match=r"already holds 3 checkpoint\(s\).*--resume.*--run-name NAME"):
+    with pytest.raises(CheckpointsExistError, match=r"already holds 3 Linear checkpoint\(s\).*--resume.*--run-name NAME"):
         train(2)
     assert {p.name: p.read_bytes() for p in first.checkpoint_dir.iterdir()} == before
     # A named run starts afresh in folders of its own; the first run's files stay.
@@ -250,3 +250,32 @@ def test_a_terminal_gets_progress_bars_and_the_log_keeps_its_lines(workspace, ca
         train(1)
     assert "train epoch 1/1" in capsys.readouterr().err  # the bar's description
     assert any(r.getMessage().startswith("[train, epoch 1 of 1] 8/8") for r in caplog.records)
+
+
+def test_linear_warmup_follows_mmcv_rule_by_hand():
+    from ltr.trainers import LinearWarmup
+
+    warmup = LinearWarmup(iterations=4, ratio=0.01)
+    # lr(i) = regular * (1 - (1 - i/4) * 0.99): 0.01, 0.2575, 0.505, 0.7525, then 1
+    assert [warmup.factor(i) for i in range(6)] == pytest.approx([0.01, 0.2575, 0.505, 0.7525, 1.0, 1.0])
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.02)
+    seen = []
+    for iteration in range(6):
+        warmup.before_iteration(optimizer, iteration)
+        seen.append(optimizer.param_groups[0]["lr"])
+    assert seen == pytest.approx([0.0002, 0.00515, 0.0101, 0.01505, 0.02, 0.02])
+    assert "warmup_regular_lr" not in optimizer.param_groups[0]
+    with pytest.raises(ValueError, match="ratio"):
+        LinearWarmup(iterations=3, ratio=0)
+
+
+def test_warmup_and_epoch_hooks_run_in_training(workspace, caplog):
+    caplog.set_level(logging.INFO)
+    settings = train(2, _warmup_iterations=5, _hook=True)
+    trainer = settings._trainer
+    # 64 samples of 8: 8 iterations per epoch; after 16 the warm-up has ended at the regular rate.
+    assert trainer.warmup_seen[:5] == pytest.approx([0.05 * (1 - (1 - i / 5) * 0.9) for i in range(5)])
+    assert trainer.warmup_seen[5:8] == pytest.approx([0.05] * 3)
+    assert trainer.stats["eval"]["weight_error"][0] > trainer.stats["eval"]["weight_error"][1]
+    assert any("[eval, epoch 2 of 2] weight_error:" in record.getMessage() for record in caplog.records)
+    assert list((settings.tensorboard_dir / "eval").glob("events.out.tfevents.*"))

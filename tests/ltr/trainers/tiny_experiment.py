@@ -9,7 +9,7 @@ import torch
 from ltr.actors import BaseActor
 from ltr.data.loader import LTRLoader
 from ltr.data.tensordict import TensorDict
-from ltr.trainers import LTRTrainer
+from ltr.trainers import LinearWarmup, LTRTrainer
 
 TRUE_WEIGHTS = torch.linspace(-1, 1, 8)
 
@@ -44,6 +44,22 @@ class RegressionActor(BaseActor):
         return loss, {"Loss/total": loss.item()}
 
 
+class RecordingWarmup(LinearWarmup):
+    def before_iteration(self, optimizer, iteration):
+        super().before_iteration(optimizer, iteration)
+        self.seen.append(optimizer.param_groups[0]["lr"])
+
+
+class WeightErrorHook:
+    """An evaluation after each epoch: the distance of the learnt weights to the true ones."""
+    name = "eval"
+    epoch_interval = 1
+
+    def after_epoch(self, trainer):
+        return {"weight_error": float((trainer.actor.net.weight.detach()[0] - TRUE_WEIGHTS[:trainer.actor.net.in_features])
+                                      .norm())}
+
+
 def run(settings):
     settings.print_interval = 10  # the recipe's own value, which a --set of another type must not replace
     torch.manual_seed(settings.seed)
@@ -59,6 +75,12 @@ def run(settings):
                          epoch_interval=2)]
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.5)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
-    trainer = LTRTrainer(actor, loaders, optimizer, settings, scheduler)
+    warmup = None
+    if getattr(settings, "_warmup_iterations", None):
+        warmup = RecordingWarmup(iterations=settings._warmup_iterations, ratio=0.1)
+        warmup.seen = []
+    hooks = [WeightErrorHook()] if getattr(settings, "_hook", False) else []
+    trainer = LTRTrainer(actor, loaders, optimizer, settings, scheduler, warmup=warmup, hooks=hooks)
+    trainer.warmup_seen = warmup.seen if warmup is not None else None
     trainer.train(getattr(settings, "epochs", 4), load_latest=settings.resume)
     settings._trainer = trainer  # for the tests; '_': not a setting
