@@ -99,8 +99,9 @@ class MotSequence(Sequence):
         return {"detections": detections_array(rows.select(rows.frame == self.first_frame + index))}
 
     def init_info(self) -> dict:
-        """The first frame's detections, as :meth:`frame_info` (a MOT tracker starts from no box)."""
-        return self.frame_info(0)
+        """The first frame's detections, as :meth:`frame_info` (a MOT tracker starts from no box),
+        and the sequence's name as ``"sequence_name"`` (for settings made per sequence)."""
+        return {**self.frame_info(0), "sequence_name": self.name}
 
     def __repr__(self) -> str:
         return f"MotSequence(name={self.name!r}, dataset={self.dataset!r}, split={self.split!r})"

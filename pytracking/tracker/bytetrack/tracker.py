@@ -26,6 +26,15 @@
   the score of their last detection; optionally only those of area above ``min_box_area`` and
   width / height at most ``aspect_ratio_thresh`` (the published MOT evaluation's output filter).
 
+Settings per sequence (``sequence_overrides``, off by default): the published MOT evaluation
+(``yolox/evaluators/mot_evaluator.py``) sets ``track_buffer`` and ``track_thresh`` by the
+sequence's name before building the tracker for it (so ``det_thresh`` follows the new
+``track_thresh``); ``sequence_overrides`` maps names to such values, applied in
+:meth:`ByteTrackTracker.initialize` from ``info["sequence_name"]``. A MOT17 name matches with or
+without its detector suffix (the published evaluator reads only the ``-FRCNN`` copies).
+The frame rate is 30 unless the first frame's info gives ``frame_rate``: the published
+evaluation builds every tracker with its default 30, whatever the sequence's rate.
+
 Identities start at 1 for every sequence (the published code counts on across sequences in one
 process, in a class attribute).
 """
@@ -38,6 +47,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ltr.data.boxes import box_iou_plus_one, cxcyah_to_xywh, xywh_to_cxcyah
+from ltr.dataset.mot.motchallenge import mot17_base
 from pytracking.libs.assignment import thresholded_assignment
 from pytracking.libs.kalman_filter import bytetrack_kalman_filter
 from pytracking.tracker.base import BaseTracker, TrackerParams
@@ -127,7 +137,10 @@ class ByteTracker(BaseTracker):
         "duplicate_iou_distance": 0.15,  # tracked and lost tracks closer are duplicates
         "min_box_area": None,  # output only tracks of larger area (None: all)
         "aspect_ratio_thresh": None,  # output only tracks with w / h not above (None: all)
+        "sequence_overrides": None,  # {sequence name: {track_thresh, track_buffer, ...}} (None: none)
     }
+    # What sequence_overrides may change: the settings the published evaluation sets per sequence.
+    PER_SEQUENCE = ("track_thresh", "track_buffer", "match_thresh")
 
     def __init__(self, params: TrackerParams):
         super().__init__(params)
@@ -144,8 +157,29 @@ class ByteTracker(BaseTracker):
         self.duplicate_iou_distance = float(params.get("duplicate_iou_distance", 0.15))
         self.min_box_area = params.get("min_box_area", None)
         self.aspect_ratio_thresh = params.get("aspect_ratio_thresh", None)
+        self.sequence_overrides = dict(params.get("sequence_overrides", None) or {})
+        for name, values in self.sequence_overrides.items():
+            unknown = sorted(set(values) - set(self.PER_SEQUENCE))
+            if unknown:
+                raise ValueError(f"sequence_overrides[{name!r}] sets {', '.join(unknown)}: only "
+                                 f"{', '.join(self.PER_SEQUENCE)} can change per sequence")
+        self._base_values = {"track_thresh": self.track_thresh, "track_buffer": self.track_buffer,
+                             "match_thresh": self.match_thresh}
+        self.new_track_margin = float(params.get("new_track_margin", 0.1))
         self.kalman = bytetrack_kalman_filter()
         self._reset(self.default_frame_rate)
+
+    def _apply_sequence_overrides(self, name: str | None) -> None:
+        """The base settings, then those ``sequence_overrides`` gives ``name`` (a MOT17 name also
+        by its base, without the detector suffix)."""
+        values = dict(self._base_values)
+        if name is not None:
+            base, _ = mot17_base(name)
+            values.update(self.sequence_overrides.get(name, self.sequence_overrides.get(base, {})))
+        self.track_thresh = float(values["track_thresh"])
+        self.det_thresh = self.track_thresh + self.new_track_margin
+        self.track_buffer = int(values["track_buffer"])
+        self.match_thresh = float(values["match_thresh"])
 
     def _reset(self, frame_rate: float) -> None:
         self.tracked: list[_Track] = []
@@ -159,6 +193,7 @@ class ByteTracker(BaseTracker):
         # The sequence's frame rate when its first frame's info gives one (track_buffer is in
         # frames at 30 per second).
         frame_rate = info["frame_rate"] if "frame_rate" in info else self.default_frame_rate
+        self._apply_sequence_overrides(info.get("sequence_name"))
         self._reset(float(frame_rate))
         return self.track(image, info)
 

@@ -62,3 +62,40 @@ def test_bytetrack_scales_its_buffer_with_the_frame_rate():
     tracker = build("bytetrack")
     tracker.initialize(IMAGE, {"detections": np.zeros((0, 5)), "frame_rate": 15})
     assert tracker.max_time_lost == 15
+
+
+def test_bytetrack_keeps_30_frames_per_second_when_the_sequence_gives_none():
+    tracker = build("bytetrack")
+    tracker.initialize(IMAGE, {"detections": np.zeros((0, 5)), "sequence_name": "MOT17-02-FRCNN"})
+    assert tracker.max_time_lost == 30
+
+
+@pytest.mark.parametrize("sequence, thresh, buffer", [
+    ("MOT17-05-FRCNN", 0.6, 14), ("MOT17-06-DPM", 0.65, 14), ("MOT17-14-SDP", 0.67, 25),
+    ("MOT17-12", 0.7, 30), ("MOT17-02-FRCNN", 0.6, 30), ("MOT20-08", 0.3, 30)])
+def test_bytetrack_settings_per_sequence_as_the_published_evaluation(sequence, thresh, buffer):
+    tracker = build("bytetrack", "mot17_per_sequence")
+    tracker.initialize(IMAGE, {"detections": np.zeros((0, 5)), "sequence_name": sequence})
+    assert (tracker.track_thresh, tracker.track_buffer, tracker.max_time_lost) == (thresh, buffer, buffer)
+    assert tracker.det_thresh == thresh + 0.1  # new tracks follow the sequence's threshold
+    # The next sequence starts from the base settings again.
+    tracker.initialize(IMAGE, {"detections": np.zeros((0, 5)), "sequence_name": "MOT17-09-FRCNN"})
+    assert (tracker.track_thresh, tracker.track_buffer) == (0.6, 30)
+
+
+def test_bytetrack_per_sequence_threshold_changes_which_detections_start_tracks():
+    box = [10.0, 10.0, 20.0, 40.0, 0.72]  # above 0.6 + 0.1, below 0.7 + 0.1
+    frames = [[box], [box]]
+    plain, tuned = build("bytetrack", "mot17"), build("bytetrack", "mot17_per_sequence")
+    for tracker in (plain, tuned):
+        tracker.initialize(IMAGE, {"detections": np.zeros((0, 5)), "sequence_name": "MOT17-12-FRCNN"})
+    assert [len(plain.track(IMAGE, {"detections": np.array(f)})["tracks"]) for f in frames] == [0, 1]
+    assert [len(tuned.track(IMAGE, {"detections": np.array(f)})["tracks"]) for f in frames] == [0, 0]
+
+
+def test_bytetrack_rejects_overrides_of_other_settings():
+    tracker = Tracker("bytetrack", "default")
+    params = tracker.get_parameters()
+    params.sequence_overrides = {"MOT17-02": {"low_thresh": 0.2}}
+    with pytest.raises(ValueError, match=r"sequence_overrides\['MOT17-02'\] sets low_thresh"):
+        tracker.tracker_class(params)

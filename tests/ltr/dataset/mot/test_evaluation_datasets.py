@@ -29,6 +29,7 @@ def test_train_split_is_every_frame(tmp_path, trees, benchmark, name):
     gt = seq.ground_truth
     assert len(gt) == 4 * 6 and sorted(set(gt.id.tolist())) == [1, 2, 3, 4]
     np.testing.assert_allclose(seq.init_info()["detections"], [detection(1)])
+    assert seq.init_info()["sequence_name"] == f"{benchmark}-04" and "sequence_name" not in seq.frame_info(1)
     np.testing.assert_allclose(seq.frame_info(5)["detections"], [detection(6)])
 
 
