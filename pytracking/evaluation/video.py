@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -238,6 +238,70 @@ def track_video(tracker: Tracker, source: str | Path | int | cv2.VideoCapture, i
             capture.release()
 
 
+class _Stream:
+    """The frames of an opened capture: its first frame read (or a :class:`VideoError`), the frame
+    count and rate its header announces, every frame checked to have the first one's size, and
+    a progress line every ``log_every`` seconds."""
+
+    def __init__(self, capture: cv2.VideoCapture, name: str, log_every: float):
+        self.name = name
+        self._capture = capture
+        self._log_every = log_every
+        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.total = total if total > 0 else None  # cameras and some streams do not know
+        source_fps = capture.get(cv2.CAP_PROP_FPS)
+        self.fps = source_fps if math.isfinite(source_fps) and 0 < source_fps <= 1000 else DEFAULT_FPS
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            raise VideoError(f"could not read the first frame of {name}: the video is empty or its codec is not "
+                             f"supported by this OpenCV build")
+        self.first = frame
+        self.shape = frame.shape
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        return self.shape[1], self.shape[0]
+
+    def frames(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(index, BGR frame)`` from the first frame to the last readable one."""
+        started = last_log = time.perf_counter()
+        frame, index = self.first, 0
+        while True:
+            if frame.shape != self.shape:
+                raise VideoError(f"frame {index} of {self.name} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
+                                 f"{self.shape[1]}x{self.shape[0]}: frames of one video must have one size")
+            yield index, frame
+            index += 1
+            now = time.perf_counter()
+            if now - last_log >= self._log_every:
+                last_log = now
+                self._log_progress(index, index / max(now - started, 1e-9))
+            ok, frame = self._capture.read()
+            if not ok or frame is None:
+                return
+
+    def _log_progress(self, done: int, rate: float) -> None:
+        if self.total is not None:
+            eta = timedelta(seconds=round(max(self.total - done, 0) / rate))
+            logger.info("%s: frame %d/%d (%.0f%%), %.1f frames/s, ETA %s", self.name, done, self.total,
+                        100 * done / self.total, rate, eta)
+        else:
+            logger.info("%s: frame %d, %.1f frames/s", self.name, done, rate)
+
+    def stopped_at(self, done: int) -> bool:
+        """Whether quitting after ``done`` frames stops before the end."""
+        return self.total is None or done < self.total
+
+
+def _abandon(outputs) -> None:
+    """Close the outputs of a run stopped by an error, saying where its partial results are."""
+    for output in outputs:
+        if output is not None:
+            output.abandon()
+            logger.warning("run stopped by an error: %s holds the frames done so far", output.partial)
+
+
 def _track_capture(tracker: Tracker, capture: cv2.VideoCapture, name: str, init_box: Sequence[float] | None,
                    results_file: str | Path | None, video_file: str | Path | None, debug: int | None,
                    select: SelectFn | None, show: ShowFn | None, log_every: float) -> VideoRunSummary:
@@ -245,17 +309,9 @@ def _track_capture(tracker: Tracker, capture: cv2.VideoCapture, name: str, init_
         raise ValueError(f"{tracker.label} is a multi-object tracker; track_video follows one box: run it "
                          f"with track_video_mot and per-frame detections")
     loop = FrameLoop(tracker.build(debug=debug), label=tracker.label, source=name)
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    total = total if total > 0 else None  # cameras and some streams do not know
-    source_fps = capture.get(cv2.CAP_PROP_FPS)
-    video_fps = source_fps if math.isfinite(source_fps) and 0 < source_fps <= 1000 else DEFAULT_FPS
-
-    ok, frame = capture.read()
-    if not ok or frame is None:
-        raise VideoError(f"could not read the first frame of {name}: the video is empty or its codec is not "
-                         f"supported by this OpenCV build")
-    first_shape = frame.shape
-    box = select(frame) if init_box is None else init_box
+    stream = _Stream(capture, name, log_every)
+    first_shape = stream.shape
+    box = select(stream.first) if init_box is None else init_box
     if box is None:
         raise SelectionCancelled(f"no box was drawn on the first frame of {name}; nothing tracked")
     box = check_init_box(box, first_shape)
@@ -266,15 +322,10 @@ def _track_capture(tracker: Tracker, capture: cv2.VideoCapture, name: str, init_
     times: list[float] = []
     stopped = False
     reselections = 0
-    started = last_log = time.perf_counter()
     try:
         if video_file is not None:
-            video_out = _VideoFile(Path(video_file), video_fps, (first_shape[1], first_shape[0]))
-        index = 0
-        while True:
-            if frame.shape != first_shape:
-                raise VideoError(f"frame {index} of {name} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
-                                 f"{first_shape[1]}x{first_shape[0]}: frames of one video must have one size")
+            video_out = _VideoFile(Path(video_file), stream.fps, stream.size)
+        for index, frame in stream.frames():
             image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             if index == 0:
                 step = loop.initialize(image, {"init_bbox": box})
@@ -298,31 +349,14 @@ def _track_capture(tracker: Tracker, capture: cv2.VideoCapture, name: str, init_
                 boxes_out.write(box)
             if video_out is not None:
                 video_out.write(annotated)
-            index += 1
             if key in QUIT_KEYS:
-                stopped = total is None or index < total
-                break
-            now = time.perf_counter()
-            if now - last_log >= log_every:
-                last_log = now
-                rate = index / max(now - started, 1e-9)
-                if total is not None:
-                    eta = timedelta(seconds=round(max(total - index, 0) / rate))
-                    logger.info("%s: frame %d/%d (%.0f%%), %.1f frames/s, ETA %s", name, index, total,
-                                100 * index / total, rate, eta)
-                else:
-                    logger.info("%s: frame %d, %.1f frames/s", name, index, rate)
-            ok, frame = capture.read()
-            if not ok or frame is None:
+                stopped = stream.stopped_at(index + 1)
                 break
     except BaseException:
-        for output in (boxes_out, video_out):
-            if output is not None:
-                output.abandon()
-                logger.warning("run stopped by an error: %s holds the frames done so far", output.partial)
+        _abandon((boxes_out, video_out))
         raise
-    if total is not None and not stopped and len(boxes) < total:
-        logger.warning("%s: read %d of the %d frames its header announces", name, len(boxes), total)
+    if stream.total is not None and not stopped and len(boxes) < stream.total:
+        logger.warning("%s: read %d of the %d frames its header announces", name, len(boxes), stream.total)
     for output in (boxes_out, video_out):
         if output is not None:
             output.finish()
@@ -474,29 +508,16 @@ def _track_capture_mot(tracker: Tracker, capture: cv2.VideoCapture, name: str, d
                        results_file: str | Path | None, video_file: str | Path | None, debug: int | None,
                        show: ShowFn | None, log_every: float) -> MotVideoRunSummary:
     loop = FrameLoop(tracker.build(debug=debug), label=tracker.label, source=name)
-    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-    total = total if total > 0 else None
-    source_fps = capture.get(cv2.CAP_PROP_FPS)
-    video_fps = source_fps if math.isfinite(source_fps) and 0 < source_fps <= 1000 else DEFAULT_FPS
-    ok, frame = capture.read()
-    if not ok or frame is None:
-        raise VideoError(f"could not read the first frame of {name}: the video is empty or its codec is not "
-                         f"supported by this OpenCV build")
-    first_shape = frame.shape
+    stream = _Stream(capture, name, log_every)
     tracks_out = _MotFile(Path(results_file)) if results_file is not None else None
     video_out = None
     values: list[np.ndarray] = []
     times: list[float] = []
     stopped = False
-    started = last_log = time.perf_counter()
     try:
         if video_file is not None:
-            video_out = _VideoFile(Path(video_file), video_fps, (first_shape[1], first_shape[0]))
-        index = 0
-        while True:
-            if frame.shape != first_shape:
-                raise VideoError(f"frame {index} of {name} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
-                                 f"{first_shape[1]}x{first_shape[0]}: frames of one video must have one size")
+            video_out = _VideoFile(Path(video_file), stream.fps, stream.size)
+        for index, frame in stream.frames():
             image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             info = {"detections": detections.get(index, np.zeros((0, 5)))}
             step = loop.initialize(image, info) if index == 0 else loop.track(image, frame=index, info=info)
@@ -509,23 +530,11 @@ def _track_capture_mot(tracker: Tracker, capture: cv2.VideoCapture, name: str, d
                 tracks_out.write(_mot_rows(np.column_stack([np.full(len(tracks), index + 1.0), tracks])))
             if video_out is not None:
                 video_out.write(annotated)
-            index += 1
             if key in QUIT_KEYS:
-                stopped = total is None or index < total
-                break
-            now = time.perf_counter()
-            if now - last_log >= log_every:
-                last_log = now
-                logger.info("%s: frame %d%s, %.1f frames/s", name, index, "" if total is None else f"/{total}",
-                            index / max(now - started, 1e-9))
-            ok, frame = capture.read()
-            if not ok or frame is None:
+                stopped = stream.stopped_at(index + 1)
                 break
     except BaseException:
-        for output in (tracks_out, video_out):
-            if output is not None:
-                output.abandon()
-                logger.warning("run stopped by an error: %s holds the frames done so far", output.partial)
+        _abandon((tracks_out, video_out))
         raise
     beyond = sorted(f for f in detections if f >= len(values))
     if beyond and not stopped:
