@@ -199,3 +199,40 @@ def test_prepare_images_with_the_detector_attributes(tiny):
     with torch.no_grad():
         ((boxes, scores),) = tiny(inputs.batch, inputs.image_sizes)
     assert boxes.shape[1] == 4 and scores.shape == (boxes.shape[0],)
+
+
+def test_rcnn_losses_are_averaged_over_all_sampled_rois(tiny):
+    tiny.train()
+    heads = tiny.roi_heads
+    with torch.no_grad():
+        features = list(tiny.extract_features(torch.randn(1, 3, 288, 384)).values())
+        saved = {key: value.clone() for key, value in heads.box_predictor.state_dict().items()}
+        for tensor in heads.box_predictor.parameters():
+            tensor.zero_()
+        gt = torch.tensor([[0.0, 0.0, 40.0, 80.0]])
+        # P1 IoU 36 / 44 = 0.82 (positive, dx = (20 - 24) / 40 / 0.1 = -1), P2 and P3 negatives
+        proposals = [torch.tensor([[4.0, 0.0, 44.0, 80.0], [200.0, 200.0, 240.0, 280.0], [300.0, 0.0, 340.0, 80.0]])]
+        losses = heads.loss(features, proposals, [gt], [torch.tensor([0])])
+        heads.box_predictor.load_state_dict(saved)
+    # 4 sampled RoIs (the ground truth prepended, P1, P2, P3); zero logits: cross-entropy log 2
+    assert losses["loss_cls"].item() == pytest.approx(math.log(2))
+    # smooth L1 (beta 1) of P1's dx: 1 - 0.5; the ground truth's own deltas are 0; divided by 4, not by 2
+    assert losses["loss_bbox"].item() == pytest.approx(0.5 / 4)
+
+
+def test_rpn_loss_uses_sampled_anchors_and_sigmoid_cross_entropy(tiny):
+    tiny.train()
+    head = tiny.rpn.head
+    saved = {key: value.clone() for key, value in head.state_dict().items()}
+    with torch.no_grad():
+        head.cls_logits.weight.zero_()
+        head.cls_logits.bias.zero_()
+        head.bbox_pred.weight.zero_()
+        head.bbox_pred.bias.zero_()
+        features = list(tiny.extract_features(torch.randn(1, 3, 288, 384)).values())
+        gt = torch.tensor([[96.0, 48.0, 130.0, 120.0]])
+        _, losses = tiny.rpn(features, [(288, 384)], [(288, 384)], [gt])
+        head.load_state_dict(saved)
+    # logit 0 on every sampled anchor: binary cross-entropy log 2 whatever its label
+    assert losses["loss_rpn_cls"].item() == pytest.approx(math.log(2))
+    assert 0 < losses["loss_rpn_bbox"].item() < 1
