@@ -41,7 +41,6 @@ Published rules of this module (each tested):
 
 from __future__ import annotations
 
-import logging
 import math
 from collections import OrderedDict
 from typing import Sequence
@@ -59,8 +58,6 @@ from ltr.models.detection.bbox import (AnchorGenerator, DeltaXYWHCoder, MultiLev
                                        sample_random)
 from ltr.models.detection.inputs import MMDET_MEAN, MMDET_STD
 from ltr.models.registry import network_constructor
-
-logger = logging.getLogger(__name__)
 
 Detections = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -338,8 +335,10 @@ class RoIHeads(nn.Module):
 
 
 class FasterRCNN(nn.Module):
-    """The two-stage detector (module docstring). ``rpn_levels`` pyramid levels feed the RPN
-    (one per anchor stride); the first ``len(roi_strides)`` feed the RoI head."""
+    """The two-stage detector (module docstring). The first ``len(anchor_strides)`` pyramid
+    levels feed the RPN (one per anchor stride); the first ``len(roi_strides)`` feed the RoI
+    head. ``normalize_mean``, ``normalize_std``, ``test_scale`` and ``size_divisor`` are what
+    :func:`~ltr.models.detection.inputs.prepare_images` must use for it."""
 
     def __init__(self, *, backbone: DetectionBackbone, num_classes: int, fpn_channels: int,
                  anchor_strides: Sequence[int], anchor_ratios: Sequence[float], anchor_scales: Sequence[float],
