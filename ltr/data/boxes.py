@@ -161,3 +161,19 @@ def cxcyah_to_xywh(boxes: Boxes) -> Boxes:
     height = boxes[..., 3:4]
     size = _cat(boxes[..., 2:3] * height, height)
     return _cat(corner_from_centre(boxes[..., :2], size), size)
+
+
+def pairwise_iou_xyxy(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """IoU of every ``[x0, y0, x1, y1]`` box of ``a`` (N, 4) with every box of ``b`` (M, 4): (N, M),
+    as mmdetection 2.x's ``bbox_overlaps`` computes it (no +1 pixel; the union clamped to at least
+    ``eps``), in the boxes' dtype."""
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return a.new_zeros((a.shape[0], b.shape[0]))
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    low = torch.maximum(a[:, None, :2], b[None, :, :2])
+    high = torch.minimum(a[:, None, 2:], b[None, :, 2:])
+    size = (high - low).clamp(min=0)
+    intersection = size[..., 0] * size[..., 1]
+    union = torch.clamp(area_a[:, None] + area_b[None, :] - intersection, min=eps)
+    return intersection / union

@@ -1,0 +1,81 @@
+"""Tracktor's two networks, loaded for tracking: the detector (``ltr/models/detection``) and the
+ReID network (``ltr/models/reid``), each either
+
+- a checkpoint of this toolkit's trainer (``<kind>_checkpoint``: a path, absolute or relative to
+  ``network_path``, loaded with :func:`ltr.models.loading.load_network`), or
+- a registered network built by name (``<kind>_network`` with ``<kind>_network_kwargs``) and a
+  released weights file (``<kind>_weights``, found like a checkpoint) loaded into it by
+  ``ltr.models.detection.convert.load_detector_weights`` / ``ltr.models.reid.convert.load_reid_weights``.
+
+Networks are put in eval mode on their device with frozen weights, and kept for the process:
+the evaluation runner builds one tracker per sequence, and the networks carry no state between
+frames.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from ltr.models.loading import load_network
+from ltr.models.registry import build_network
+from pytracking.features.net_wrappers import resolve_network_path
+
+logger = logging.getLogger(__name__)
+
+# kind -> (module of its weights converter, the converter's name)
+_CONVERTERS = {"detector": ("ltr.models.detection.convert", "load_detector_weights"),
+               "reid": ("ltr.models.reid.convert", "load_reid_weights")}
+_LOADED: dict[tuple, nn.Module] = {}
+
+
+def _freeze(net: nn.Module, device: torch.device) -> nn.Module:
+    net = net.to(device).eval()
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return net
+
+
+def load_tracktor_network(kind: str, *, checkpoint: str | None, network: str | None,
+                          network_kwargs: Mapping[str, Any] | None, weights: str | None,
+                          device: torch.device) -> nn.Module:
+    """The ``kind`` ("detector" or "reid") network from a checkpoint or from a network name and
+    released weights (exactly one of the two), in eval mode on ``device``. Errors name the
+    parameters to set."""
+    if kind not in _CONVERTERS:
+        raise ValueError(f"Tracktor has a 'detector' and a 'reid' network, not {kind!r}")
+    if (checkpoint is None) == (network is None):
+        raise ValueError(f"Tracktor's {kind}: set either {kind}_checkpoint (a checkpoint of this toolkit) or "
+                         f"{kind}_network with {kind}_weights (released weights) in the parameter file, "
+                         f"not {'both' if checkpoint is not None else 'neither'}")
+    if network is not None and weights is None:
+        raise ValueError(f"Tracktor's {kind}: {kind}_network={network!r} needs {kind}_weights, the released "
+                         f"weights file (absolute, or a file name in network_path)")
+    key = (kind, checkpoint, network, repr(sorted((network_kwargs or {}).items())), weights, str(device))
+    if key in _LOADED:
+        return _LOADED[key]
+    if checkpoint is not None:
+        path = resolve_network_path(checkpoint)
+        net = load_network(path)
+    else:
+        path = resolve_network_path(weights)
+        net = build_network(network, dict(network_kwargs or {}))
+        module_name, function_name = _CONVERTERS[kind]
+        converter: Callable[[nn.Module, Any], Any] = getattr(importlib.import_module(module_name), function_name)
+        converter(net, path)
+    net = _freeze(net, device)
+    logger.info("Tracktor %s from %s on %s", kind, path, device)
+    _LOADED[key] = net
+    return net
+
+
+def default_prepare_images() -> Callable[..., Any]:
+    """``ltr.models.detection.inputs.prepare_images``, imported when first needed."""
+    from ltr.models.detection.inputs import prepare_images
+
+    return prepare_images
