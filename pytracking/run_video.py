@@ -13,14 +13,16 @@ box on the current frame. --headless never opens a window (--init_box is then re
 ``<output>/<video stem>_tracked.mp4`` (the frames with the box, frame number and fps); the
 default output folder is ``<results_path>/<tracker>/<param>/videos/``.
 
-Multi-object trackers (sort, bytetrack) track every object on given detections:
+Multi-object trackers track every object; those that detect them themselves (tracktor default)
+need nothing more, those that track given detections (sort, bytetrack, tracktor public) take a
+detection file:
 
+    python pytracking/run_video.py tracktor default clip.mp4 --save_results
     python pytracking/run_video.py sort default clip.mp4 --detections det.txt --save_results
 
 --detections is a MOTChallenge detection file (``frame,id,x,y,w,h,score,...``, one row per
-detection, frame numbers counting the video's frames from 1, id -1); no box is drawn. There is no
-detector network in the toolkit yet (it comes with the Tracktor and FairMOT issues), so the
-detections come from your own detector. --save_results then writes ``<video stem>.txt`` as
+detection, frame numbers counting the video's frames from 1, id -1); no box is drawn.
+--save_results then writes ``<video stem>.txt`` as
 MOTChallenge rows ``frame,id,x,y,w,h,score,-1,-1,-1`` and ``<video stem>_tracked.mp4`` with each
 track in a colour fixed by its identity and its id written beside it.
 """
@@ -63,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="network checkpoint instead of the parameter file's net_path")
     parser.add_argument("--headless", action="store_true", help="never open a window")
     parser.add_argument("--detections", type=Path, default=None, metavar="DET_TXT",
-                        help="multi-object trackers only: a MOTChallenge detection file for the video (frames "
-                             "counted from 1); no detector network is included yet")
+                        help="multi-object trackers on given detections: a MOTChallenge detection file for the "
+                             "video (frames counted from 1)")
     args = parser.parse_args(argv)
 
     try:
@@ -72,10 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, EnvironmentPathError) as error:
         raise SystemExit(str(error)) from None
     multi = tracker.frame_output is MULTI_OBJECT
-    if multi and args.detections is None:
-        raise SystemExit(f"{tracker.label} is a multi-object tracker and tracks given detections: pass "
-                         f"--detections DET_TXT, a MOTChallenge detection file for the video (no detector is "
-                         f"included yet)")
+    if multi and args.detections is None and tracker.tracker_class.needs_detections(tracker.get_parameters()):
+        raise SystemExit(f"{tracker.label} tracks given detections: pass --detections DET_TXT, a MOTChallenge "
+                         f"detection file for the video (or use a tracker that detects, e.g. tracktor default)")
     if not multi and args.detections is not None:
         raise SystemExit(f"{tracker.label} is a single-object tracker: it takes --init_box, not --detections")
     problem = "--headless was given" if args.headless else display_problem()

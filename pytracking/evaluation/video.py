@@ -474,14 +474,15 @@ def _mot_rows(tracks: np.ndarray) -> MotRows:
 
 
 def track_video_mot(tracker: Tracker, source: str | Path | int | cv2.VideoCapture,
-                    detections: dict[int, np.ndarray] | str | Path, *, results_file: str | Path | None = None,
+                    detections: dict[int, np.ndarray] | str | Path | None, *, results_file: str | Path | None = None,
                     video_file: str | Path | None = None, debug: int | None = None, show: ShowFn | None = None,
                     log_every: float = 5.0, source_name: str | None = None) -> MotVideoRunSummary:
     """Track every object of ``source`` with a multi-object tracker on given detections.
 
     ``detections`` is ``{frame index from 0: (N, 5) [x, y, w, h, score]}`` or the path of a
     MOTChallenge detection file (:func:`read_video_detections`); a frame without detections gets
-    none. ``results_file`` gets MOTChallenge rows ``frame,id,x,y,w,h,score,-1,-1,-1`` (frames from
+    none; None for a tracker that detects the objects itself (Tracktor in private mode): the
+    frames' info then holds no detections. ``results_file`` gets MOTChallenge rows ``frame,id,x,y,w,h,score,-1,-1,-1`` (frames from
     1), ``video_file`` the frames with each track in its identity's colour. ``show`` as in
     :func:`track_video` (q or Esc stops; there is no re-selection).
 
@@ -492,7 +493,7 @@ def track_video_mot(tracker: Tracker, source: str | Path | int | cv2.VideoCaptur
     """
     if tracker.frame_output is not MULTI_OBJECT:
         raise ValueError(f"{tracker.label} is a single-object tracker: run it with track_video and an init box")
-    if not isinstance(detections, dict):
+    if detections is not None and not isinstance(detections, dict):
         detections = read_video_detections(detections)
     owned = not isinstance(source, cv2.VideoCapture)
     capture = open_capture(source) if owned else source
@@ -504,7 +505,7 @@ def track_video_mot(tracker: Tracker, source: str | Path | int | cv2.VideoCaptur
             capture.release()
 
 
-def _track_capture_mot(tracker: Tracker, capture: cv2.VideoCapture, name: str, detections: dict[int, np.ndarray],
+def _track_capture_mot(tracker: Tracker, capture: cv2.VideoCapture, name: str, detections: dict[int, np.ndarray] | None,
                        results_file: str | Path | None, video_file: str | Path | None, debug: int | None,
                        show: ShowFn | None, log_every: float) -> MotVideoRunSummary:
     loop = FrameLoop(tracker.build(debug=debug), label=tracker.label, source=name)
@@ -519,7 +520,7 @@ def _track_capture_mot(tracker: Tracker, capture: cv2.VideoCapture, name: str, d
             video_out = _VideoFile(Path(video_file), stream.fps, stream.size)
         for index, frame in stream.frames():
             image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            info = {"detections": detections.get(index, np.zeros((0, 5)))}
+            info = {} if detections is None else {"detections": detections.get(index, np.zeros((0, 5)))}
             step = loop.initialize(image, info) if index == 0 else loop.track(image, frame=index, info=info)
             tracks, elapsed = step.value, step.seconds
             annotated = annotate_tracks(frame, tracks, index, 1.0 / elapsed if elapsed > 0 else None)
@@ -536,7 +537,7 @@ def _track_capture_mot(tracker: Tracker, capture: cv2.VideoCapture, name: str, d
     except BaseException:
         _abandon((tracks_out, video_out))
         raise
-    beyond = sorted(f for f in detections if f >= len(values))
+    beyond = sorted(f for f in (detections or {}) if f >= len(values))
     if beyond and not stopped:
         logger.warning("%s: the detections name frames up to %d, the video has %d frames; those detections were "
                        "not used", name, beyond[-1] + 1, len(values))

@@ -131,6 +131,13 @@ class BaseTracker(abc.ABC):
         self.params = params
 
     @classmethod
+    def needs_detections(cls, params: TrackerParams) -> bool:
+        """Whether the tracker with ``params`` tracks given detections (``info["detections"]``
+        each frame) rather than finding the objects itself: multi-object trackers do unless
+        they say otherwise."""
+        return cls.frame_output is not SINGLE_OBJECT
+
+    @classmethod
     def check_parameters(cls, params: TrackerParams, source: str | None = None) -> None:
         """Raise :class:`UnknownParameterError` when ``params`` sets a parameter that the tracker
         does not declare in ``PARAMETERS``, naming the file that set it and close declared

@@ -130,6 +130,11 @@ class TracktorTracker(BaseTracker):
         "num_frames_retain": 10,
     }
 
+    @classmethod
+    def needs_detections(cls, params: TrackerParams) -> bool:
+        """Public mode tracks given detections; private mode detects with its own detector."""
+        return bool(params.get("public_detections", False))
+
     def __init__(self, params: TrackerParams, *, detector: Any = None, reid: Any = None,
                  prepare_images: Callable[..., Any] | None = None, cmc: Any = None,
                  device: str | torch.device | None = None):

@@ -136,7 +136,7 @@ def test_run_video_script_needs_detections_for_a_mot_tracker(scene, tmp_path):
     done = run_script(tmp_path, "sort", "default", str(scene[0]))
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--detections" in lines[0] and "multi-object" in lines[0], done.stderr
+    assert len(lines) == 1 and "--detections" in lines[0] and "tracks given detections" in lines[0], done.stderr
     done = run_script(tmp_path, "opencv", "csrt", str(scene[0]), "--detections", str(scene[1]))
     assert done.returncode != 0 and "not --detections" in done.stderr
     done = run_script(tmp_path, "sort", "default", str(scene[0]), "--detections", str(tmp_path / "none.txt"))

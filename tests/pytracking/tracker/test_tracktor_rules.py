@@ -260,3 +260,13 @@ def test_declared_defaults_are_the_published_values():
             params["regression_match_iou_thr"], params["reid_num_samples"], params["reid_match_score_thr"],
             params["reid_match_iou_thr"], params["num_frames_retain"], params["cmc_num_iters"],
             params["cmc_stop_eps"]) == (0.5, 0.5, 0.6, 0.3, 10, 2.0, 0.2, 10, 100, 1e-5)
+
+
+def test_private_mode_detects_and_public_mode_needs_given_detections():
+    from pytracking.evaluation.tracker import Tracker
+
+    for parameter, needs in (("default", False), ("public", True), ("synthetic", False), ("synthetic_public", True)):
+        tracker = Tracker("tracktor", parameter)
+        assert tracker.tracker_class.needs_detections(tracker.get_parameters()) is needs
+    sort = Tracker("sort", "default")
+    assert sort.tracker_class.needs_detections(sort.get_parameters())
