@@ -24,19 +24,27 @@ Published rules, in order:
 
 mmtracking samples among the crop files in directory-listing order; here among the crops in row
 order (same seed, same rule, a reproducible subset).
+
+:func:`mot_to_reid` writes mmtracking's layout (``python -m ltr.dataset.mot.convert reid``) and
+:class:`ReIDImageList` reads it; the lists it writes hold the crops of :class:`MotReID`'s subsets.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import random
+from pathlib import Path
 from typing import Callable
 
+import cv2
 import numpy as np
+from tqdm import tqdm
 
 from ltr.data.image_loader import imread
 from ltr.dataset.mot.motchallenge import MotChallenge
+from ltr.fileio import atomic_write_bytes, atomic_write_text
 from ltr.models.reid.crops import crop_frame
 
 logger = logging.getLogger(__name__)
@@ -140,3 +148,79 @@ class MotReID:
         crop = self.crops[index]
         image = self.image_loader(str(self.mot.get_frame_path(crop.sequence, crop.frame)))
         return np.ascontiguousarray(crop_frame(image, crop.box))
+
+
+# mmtracking's on-disk layout ------------------------------------------------------------------
+
+def mot_to_reid(root: str | os.PathLike, out: str | os.PathLike, *, benchmark: str = "mot17", val_split: float = 0.2,
+                vis_threshold: float = 0.3, min_per_person: int = 8, max_per_person: int = 1000,
+                seed: int = 0) -> dict[str, Path]:
+    """Write mmtracking's ReID layout of the benchmark at ``root`` into ``out`` (mot2reid.py):
+    ``imgs/<identity>/<index:06d>.jpg`` (every crop of every identity, steps 1 to 3 of the module
+    docstring, indices in row order) and ``meta/train_<80>.txt``, ``meta/val_<20>.txt`` and
+    ``meta/train.txt`` (lines ``<identity>/<index>.jpg <label>``, steps 4 to 6). Published, ``out``
+    must be empty or absent; files are written atomically. Returns the meta files by name."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out} is not an empty folder: mot2reid writes into an empty one; remove it or "
+                              f"choose another --out")
+    mot = MotChallenge(root, benchmark, "train")
+    identities = collect_identities(mot, vis_threshold=vis_threshold)
+    for name, crops in tqdm(identities.items(), desc="ReID crops", unit="identity"):
+        for index, (seq_id, frame, box) in enumerate(crops):
+            image = mot.image_loader(str(mot.get_frame_path(seq_id, frame)))
+            ok, data = cv2.imencode(".jpg", cv2.cvtColor(crop_frame(image, box), cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise OSError(f"cannot encode the crop {index} of {name} (frame {frame} of {mot.sequence_folders[seq_id].name})")
+            atomic_write_bytes(out / "imgs" / name / f"{index:06d}.jpg", data.tobytes())
+    # Split crop indices: random.sample picks the same positions of a list of indices as of the crops.
+    parts = split_identities({name: list(range(len(crops))) for name, crops in identities.items()},
+                             val_split=val_split, min_per_person=min_per_person, max_per_person=max_per_person,
+                             seed=seed)
+    files = {"train": f"train_{int(100 * (1 - val_split))}.txt", "val": f"val_{int(100 * val_split)}.txt",
+             "all": "train.txt"}
+    written = {}
+    for part, file_name in files.items():
+        lines = [f"{name}/{index:06d}.jpg {label}\n" for name, indices, label in parts[part] for index in indices]
+        written[file_name] = out / "meta" / file_name
+        atomic_write_text(written[file_name], "".join(lines))
+        logger.info("%s: %d identities, %d crops", written[file_name], len(parts[part]), len(lines))
+    return written
+
+
+class ReIDImageList:
+    """mmtracking's ReID layout (``<root>/imgs``, ``<root>/meta/<ann_file>``, as written by
+    :func:`mot_to_reid` or mmtracking's mot2reid.py) with the interface of :class:`MotReID`."""
+
+    def __init__(self, root: str | os.PathLike, ann_file: str = "train_80.txt", *,
+                 image_loader: Callable[[str], np.ndarray] = imread):
+        self.root = Path(root)
+        self.name = f"reid_{Path(ann_file).stem}"
+        self.image_loader = image_loader
+        path = self.root / "meta" / ann_file
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing: write the ReID layout with python -m ltr.dataset.mot.convert "
+                                    f"reid --root <benchmark> --out {self.root}")
+        self.files: list[str] = []
+        labels = []
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2 or not fields[1].lstrip("-").isdigit():
+                raise ValueError(f"{path}, line {number}: {line!r} is not '<identity>/<image> <label>'; fix or "
+                                 f"write the file again")
+            self.files.append(fields[0])
+            labels.append(int(fields[1]))
+        self.labels = np.array(labels, dtype=np.int64)
+        self.identities = sorted({file.split("/")[0] for file in self.files})
+        self.num_classes = len(np.unique(self.labels))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def get_name(self) -> str:
+        return self.name
+
+    def get_crop(self, index: int) -> np.ndarray:
+        return self.image_loader(str(self.root / "imgs" / self.files[index]))
