@@ -104,14 +104,14 @@ class ReIDNet(nn.Module):
         return feature_map.mean(dim=(2, 3))
 
     def forward(self, crops: torch.Tensor, *, with_logits: bool | None = None):
+        """Embeddings ``(N, out_channels)``, or (embeddings, scores ``(N, num_classes)``) when
+        ``with_logits`` (default: in training mode)."""
+        with_logits = self.training if with_logits is None else with_logits
         if crops.shape[0] == 0:  # as published: no crops, no embeddings (BatchNorm1d refuses empty batches)
-            empty = crops.new_zeros((0, self.out_channels))
-            return (empty, crops.new_zeros((0, self.num_classes))) if (self.training if with_logits is None
-                                                                       else with_logits) else empty
-        embeddings, logits = self.head(self.features(crops))
-        if with_logits if with_logits is not None else self.training:
-            return embeddings, logits
-        return embeddings
+            embeddings, logits = crops.new_zeros((0, self.out_channels)), crops.new_zeros((0, self.num_classes))
+        else:
+            embeddings, logits = self.head(self.features(crops))
+        return (embeddings, logits) if with_logits else embeddings
 
     @torch.no_grad()
     def embed_boxes(self, batch: torch.Tensor, boxes: torch.Tensor, *,
