@@ -9,6 +9,12 @@ sequences for training and those of the validation sequences for validation (mAP
 mean distances of same and other identities, after every epoch), a short warm-up and fewer,
 shorter epochs.
 
+On the default dataset (python -m ltr.dataset.synthetic --mot: 181 training identities, 10905
+crops; 88 validation identities, 1500 of their 5922 crops evaluated) it took 2m50s on two busy
+cores (OMP_NUM_THREADS=1; more threads than free cores slow it many times over). Validation
+after epoch 8: mAP 0.744, rank-1 0.893, mean distance of one identity's crops 2.72 against 8.59
+between identities; the untrained network scores mAP 0.370, rank-1 0.708 (distances 0.16, 0.24).
+
 A recipe that trains a detector first (tracktor_synthetic) calls ``configure(settings)`` and
 ``train(settings, datasets)`` after it, in the same run folder.
 """
