@@ -59,6 +59,14 @@ SETTINGS: dict[str, str] = {
     "train_backbone": "optimiser", "learning_rate": "optimiser", "weight_decay": "optimiser",
     "lr_step": "scheduler", "lr_gamma": "scheduler", "template_loss_weight": "actor",
     "template_loss_layer": "actor", "template_loss_stride": "actor",
+    # SGD, warm-up and step schedule (ltr/train_settings/tracktor/reid_r50_mot17.py train()).
+    "momentum": "optimiser (SGD)", "warmup_iterations": "trainer (linear warm-up)",
+    "warmup_ratio": "trainer (linear warm-up)", "lr_milestones": "scheduler (MultiStepLR)",
+    # The ReID recipes (ltr/train_settings/tracktor/reid_r50_mot17.py).
+    "reid_ids_per_batch": "ReID sampler", "reid_crops_per_id": "ReID sampler", "reid_triplet_margin": "ReID actor",
+    "reid_vis_threshold": "ReID data (mot2reid)", "reid_min_per_person": "ReID data (mot2reid)",
+    "reid_max_per_person": "ReID data (mot2reid)", "reid_val_split": "ReID data (mot2reid)",
+    "reid_val_max_crops": "ReID validation hook",
 }
 
 

@@ -22,7 +22,8 @@ from typing import Any, Callable
 from torch import nn
 
 # Modules whose constructors register on import; imported on the first lookup.
-MODEL_MODULES: tuple[str, ...] = ("ltr.models.tracking.atom", "ltr.models.detection.faster_rcnn")
+MODEL_MODULES: tuple[str, ...] = ("ltr.models.tracking.atom", "ltr.models.detection.faster_rcnn",
+                                  "ltr.models.reid.network")
 
 NETWORK_CONSTRUCTORS: dict[str, Callable[..., nn.Module]] = {}
 

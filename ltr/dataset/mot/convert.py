@@ -2,6 +2,7 @@
 
     python -m ltr.dataset.mot.convert coco --root MOT17 --out MOT17/annotations
     python -m ltr.dataset.mot.convert mot-labels --split-dir MOT17/train --out MOT17/labels_with_ids/train
+    python -m ltr.dataset.mot.convert reid --root MOT17 --out MOT17/reid
     python -m ltr.dataset.mot.convert crowdhuman-labels --annotation annotation_train.odgt \\
         --images CrowdHuman/Images --out crowdhuman/labels_with_ids/train
 
@@ -50,6 +51,7 @@ from ltr.data.boxes import xywh_to_cxcywh
 from ltr.dataset.mot.crowdhuman import read_odgt
 from ltr.dataset.mot.motchallenge import (PEDESTRIAN, frame_range, list_sequence_folders, read_ground_truth,
                                           read_seqinfo)
+from ltr.dataset.mot.reid import mot_to_reid
 from ltr.fileio import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -192,12 +194,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     crowd.add_argument("--annotation", required=True, help="annotation_train.odgt or annotation_val.odgt")
     crowd.add_argument("--images", required=True, help="the folder of <ID>.jpg images")
     crowd.add_argument("--out", required=True, help="the labels_with_ids folder to write")
+    reid = commands.add_parser("reid", help="MOTChallenge -> mmtracking's ReID crops and lists (mot2reid)")
+    reid.add_argument("--root", required=True, help="the benchmark folder holding train/")
+    reid.add_argument("--out", required=True, help="an empty folder for imgs/ and meta/")
+    reid.add_argument("--benchmark", default="mot17", choices=("mot15", "mot16", "mot17", "mot20"))
+    reid.add_argument("--val-split", type=float, default=0.2, help="share of the identities for validation")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     # The report goes through logging (configured above to print bare messages): this module is
     # library code as well as a command.
     if args.command == "coco":
         files = mot_to_coco(args.root, args.out, with_test=args.with_test, halves=not args.no_halves)
+        logger.info("%s", "\n".join(str(path) for path in files.values()))
+    elif args.command == "reid":
+        files = mot_to_reid(args.root, args.out, benchmark=args.benchmark, val_split=args.val_split)
         logger.info("%s", "\n".join(str(path) for path in files.values()))
     elif args.command == "mot-labels":
         logger.info("%d identities written to %s", mot_to_labels(args.split_dir, args.out, mot15=args.mot15), args.out)

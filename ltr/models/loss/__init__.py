@@ -1,5 +1,6 @@
 """Training objectives beyond the plain regression losses of ``torch.nn``."""
 
 from ltr.models.loss.template_matching import TemplateMatchingLoss
+from ltr.models.loss.triplet import TripletLoss
 
-__all__ = ["TemplateMatchingLoss"]
+__all__ = ["TemplateMatchingLoss", "TripletLoss"]
