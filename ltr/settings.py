@@ -59,6 +59,14 @@ SETTINGS: dict[str, str] = {
     "train_backbone": "optimiser", "learning_rate": "optimiser", "weight_decay": "optimiser",
     "lr_step": "scheduler", "lr_gamma": "scheduler", "template_loss_weight": "actor",
     "template_loss_layer": "actor", "template_loss_stride": "actor",
+    # The Tracktor detector recipes (ltr/train_settings/tracktor/faster_rcnn_*.py, tracktor_synthetic.py).
+    "detector_weights": "detector initialisation (COCO weights file in pretrained_networks)",
+    "momentum": "optimiser (SGD)", "warmup_iterations": "learning-rate warm-up",
+    "warmup_ratio": "learning-rate warm-up", "lr_milestones": "scheduler (MultiStepLR epochs)",
+    "img_scale": "detection pipeline (Resize)", "ratio_range": "detection pipeline (Resize)",
+    "crop_size": "detection pipeline (RandomCrop)", "photometric_distortion": "detection pipeline",
+    "size_divisor": "detection pipeline (Pad)", "ap_max_dets": "bbox AP hook",
+    "track_eval": "track-metrics hook (checkpoint_eval command)",
 }
 
 
