@@ -3,8 +3,8 @@ one category, area range 'all'), and the trainer hook that scores a detector wit
 
 The rules of ``COCOeval.evaluateImg`` / ``accumulate`` / ``summarize``, each kept here:
 
-- IoU thresholds ``np.linspace(.5, .95, 10)`` (so the third is 0.6000000000000001: a box at IoU
-  exactly 0.6 does not match it), recall thresholds ``np.linspace(0, 1, 101)``;
+- IoU thresholds ``np.linspace(.5, .95, 10)`` (a match needs IoU >= threshold: a box at IoU
+  exactly 0.6 matches 0.5, 0.55 and 0.6), recall thresholds ``np.linspace(0, 1, 101)``;
 - per image, detections sorted by falling score (stable) and cut to ``max_dets``; ground truth
   sorted with the crowd regions last; IoU of ``[x, y, w, h]`` boxes, and for a crowd region
   ``intersection / detection area`` instead;

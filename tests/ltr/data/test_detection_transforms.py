@@ -186,7 +186,7 @@ def test_dataset_replaces_a_refused_image_and_batches_different_sizes():
     batch = collate_detection([samples[1], first,
                                DetectionSamples(source, evaluation_pipeline(scale=(32, 32)))[1]])
     assert batch["images"].shape[0] == 3 and batch["images"].shape[2] % 32 == 0
-    assert batch["image_sizes"][2].tolist() == [32, 20]  # 80x64 at scale 32: f = min(32/80, 32/64) = 0.4
+    assert batch["image_sizes"][2].tolist() == [32, 32]  # image 1 is 64x64: f = 32 / 64
     assert [b.shape[0] for b in batch["boxes"]] == [1, 1, 1]
     assert torch.all(batch["images"][2, :, 32:] == 0)
 
