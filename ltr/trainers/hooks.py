@@ -67,7 +67,12 @@ class CommandHook:
         if self.export and any("{network}" in part for part in self.command):
             export_network(trainer, network)
         folder.mkdir(parents=True, exist_ok=True)
-        return [part.format(**values) for part in self.command], json_path
+        arguments = []
+        for part in self.command:  # only the three placeholders: other braces stay as they are
+            for key, value in values.items():
+                part = part.replace("{" + key + "}", value)
+            arguments.append(part)
+        return arguments, json_path
 
     def after_epoch(self, trainer: "LTRTrainer") -> dict[str, float] | None:
         if not trainer.settings.is_main_process:
