@@ -42,7 +42,8 @@ class CommandHook:
     its top-level numbers).
 
     ``command`` is a list of arguments in which ``{network}`` becomes the path of this epoch's
-    network (written first, to ``<checkpoint_dir>/<name>/<Net>_ep<NNNN>.pth.tar``), ``{json}`` the
+    network (written first, to ``<checkpoint_dir>/<name>/<Net>_ep<NNNN>.pth.tar``, removed after the
+    command: the trainer's checkpoint keeps the same weights), ``{json}`` the
     path of the JSON file to write and ``{epoch}`` the epoch. A command that fails, runs past
     ``timeout`` seconds or writes no readable JSON costs one warning line; that epoch has no
     figures and training goes on. Ctrl-C while it runs stops it (terminate, then kill) before
@@ -57,29 +58,36 @@ class CommandHook:
         self.timeout = timeout
         self.export = export
 
-    def arguments(self, trainer: "LTRTrainer") -> tuple[list[str], Path]:
+    def arguments(self, trainer: "LTRTrainer") -> tuple[list[str], Path, Path | None]:
         folder = Path(trainer.checkpoint_dir) / self.name
         json_path = folder / f"ep{trainer.epoch:04d}.json"
         net = trainer.actor.net
         net = net.module if isinstance(net, torch.nn.parallel.DistributedDataParallel) else net
         network = folder / f"{type(net).__name__}_ep{trainer.epoch:04d}.pth.tar"
         values = {"network": str(network), "json": str(json_path), "epoch": str(trainer.epoch)}
+        exported = None
         if self.export and any("{network}" in part for part in self.command):
-            export_network(trainer, network)
+            exported = export_network(trainer, network)
         folder.mkdir(parents=True, exist_ok=True)
         arguments = []
         for part in self.command:  # only the three placeholders: other braces stay as they are
             for key, value in values.items():
                 part = part.replace("{" + key + "}", value)
             arguments.append(part)
-        return arguments, json_path
+        return arguments, json_path, exported
 
     def after_epoch(self, trainer: "LTRTrainer") -> dict[str, float] | None:
         if not trainer.settings.is_main_process:
             return None
-        arguments, json_path = self.arguments(trainer)
+        arguments, json_path, exported = self.arguments(trainer)
         json_path.unlink(missing_ok=True)
-        where = f"{self.name} evaluation after epoch {trainer.epoch}"
+        try:
+            return self._run(arguments, json_path, f"{self.name} evaluation after epoch {trainer.epoch}")
+        finally:
+            if exported is not None:  # the trainer's own checkpoint keeps the weights
+                exported.unlink(missing_ok=True)
+
+    def _run(self, arguments: list[str], json_path: Path, where: str) -> dict[str, float] | None:
         process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    cwd=self.cwd)
         try:

@@ -31,6 +31,7 @@ from pathlib import Path
 from ltr.data.box_files import MotRows
 from ltr.fileio import atomic_write_text
 from pytracking.analysis.mot import combine, evaluate_sequence
+from pytracking.analysis.mot_report import preprocessing_for
 from pytracking.evaluation.datasets import get_dataset
 from pytracking.evaluation.tracker import Tracker
 
@@ -130,8 +131,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ValueError, OSError) as error:  # unknown names, missing dataset folders: one line
         sys.stderr.write(f"checkpoint_eval: {error}\n")
         return 2
-    from pytracking.analysis.mot_report import preprocessing_for
-
     try:
         result = evaluate(tracker, sequences, preprocessing_for(args.dataset))
     except Exception as error:  # the tracker failed: one line for the training log, the detail in ours

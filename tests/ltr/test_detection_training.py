@@ -154,7 +154,8 @@ def test_command_hook_reads_the_figures_and_exports_the_network(tmp_path):
     hook = CommandHook([sys.executable, "-c", script, "{json}", "{network}"], name="track")
     figures = hook.after_epoch(FakeTrainer(tmp_path))
     assert figures == {"MOTA": 0.5, "epoch": 2.0}  # numbers only
-    assert (tmp_path / "track" / "StandInDetector_ep0002.pth.tar").is_file()
+    assert not (tmp_path / "track" / "StandInDetector_ep0002.pth.tar").exists()  # read by the command, then removed
+    assert (tmp_path / "track" / "ep0002.json").is_file()
 
 
 def test_command_hook_failure_or_timeout_is_one_line_and_no_figures(tmp_path, caplog):

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ltr.data.boxes import xywh_to_xyxy
 from ltr.data.image_loader import imread
 
 logger = logging.getLogger(__name__)
@@ -169,15 +170,16 @@ class CocoDetectionSet:
                 continue
             if float(annotation.get("area", w * h)) <= 0 or w < 1 or h < 1:
                 continue
-            box = [x, y, x + w, y + h]
+            box = [x, y, w, h]
             if annotation.get("iscrowd", False):
                 ignore.append(box)
             else:
                 boxes.append(box)
                 labels.append(label_of[int(annotation["category_id"])])
         return CocoImage(id=int(record["id"]), path=self.image_folder / str(record["file_name"]), width=width,
-                         height=height, boxes=np.array(boxes, np.float32).reshape(-1, 4),
-                         labels=np.array(labels, np.int64), ignore_boxes=np.array(ignore, np.float32).reshape(-1, 4),
+                         height=height, boxes=xywh_to_xyxy(np.array(boxes, np.float32).reshape(-1, 4)),
+                         labels=np.array(labels, np.int64),
+                         ignore_boxes=xywh_to_xyxy(np.array(ignore, np.float32).reshape(-1, 4)),
                          video_id=int(record["video_id"]) if "video_id" in record else None,
                          frame_id=int(record["frame_id"]) if "frame_id" in record else None)
 

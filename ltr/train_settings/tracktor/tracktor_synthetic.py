@@ -6,8 +6,8 @@
 
 The detector recipe is mmtracking's (faster_rcnn_r50_fpn_4e_mot17_half: the same pipeline,
 optimiser, warm-up and step schedule) with what a CPU and no pretrained weights require: the tiny
-network at its test scale 384 (so Resize 384 x 0.8-1.2 and RandomCrop 384), 4 images a batch,
-more epochs, and the step before the last. The synthetic dataset's train sequences are converted
+network at its test scale 384 (so Resize 384 x 0.8-1.2 and RandomCrop 384) and 4 images a
+batch; the 4 epochs with the step before the last, as published. The synthetic dataset's train sequences are converted
 to the COCO-video format by the MOTChallenge converter (``ltr.dataset.mot.convert``) into
 ``<workspace_dir>/synthetic_mot_annotations``; bbox AP is measured on every third frame of its
 val sequences after each epoch, and Tracktor's track metrics (parameters ``synthetic``, without
@@ -39,8 +39,7 @@ VAL_FRAME_STEP = 3  # bbox AP on every third validation frame: the same figure, 
 def configure(settings) -> None:
     published.configure(settings)
     settings.batch_size = 4
-    settings.num_workers = 2
-    settings.epochs = 8
+    settings.num_workers = 1  # two cores: one loads and augments, the other steps the network
     settings.print_interval = 25
     settings.keep_checkpoints = 2
     settings.network = "faster_rcnn_tiny"
@@ -48,7 +47,6 @@ def configure(settings) -> None:
     settings.detector_weights = None  # nothing pretrained: trained from scratch
     settings.img_scale = [384, 384]  # faster_rcnn_tiny's test scale
     settings.crop_size = [384, 384]
-    settings.lr_milestones = [7]
     settings.ap_max_dets = 100
     settings.track_eval = {"tracker": "tracktor", "parameters": "synthetic", "dataset": "synthetic_mot",
                            "reid": None, "sequences": None, "param": ["use_reid=False"],
