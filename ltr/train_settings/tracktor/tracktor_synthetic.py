@@ -13,6 +13,10 @@ to the COCO-video format by the MOTChallenge converter (``ltr.dataset.mot.conver
 val sequences after each epoch, and Tracktor's track metrics (parameters ``synthetic``, without
 ReID, which trains afterwards) after the last.
 
+On the default dataset (4 train sequences of 150 frames, 640x480) the detector trains in about
+6.5 minutes on two (shared) cores; bbox AP on the val frames after epochs 1-4: 0.014, 0.12, 0.26,
+0.30 (AP50 0.64, AP75 0.24 at the end).
+
 Then ``ltr.train_settings.tracktor.reid_synthetic`` trains the ReID network in the same folder.
 The final checkpoints are copied into ``network_path`` as ``tracktor_synthetic_detector.pth.tar``
 and ``tracktor_synthetic_reid.pth.tar``, which Tracktor's ``synthetic`` parameters load.
