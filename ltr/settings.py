@@ -59,14 +59,20 @@ SETTINGS: dict[str, str] = {
     "train_backbone": "optimiser", "learning_rate": "optimiser", "weight_decay": "optimiser",
     "lr_step": "scheduler", "lr_gamma": "scheduler", "template_loss_weight": "actor",
     "template_loss_layer": "actor", "template_loss_stride": "actor",
-    # SGD, warm-up and step schedule (ltr/train_settings/tracktor/reid_r50_mot17.py train()).
+    # SGD, warm-up and step schedule (the Tracktor detector and ReID recipes).
     "momentum": "optimiser (SGD)", "warmup_iterations": "trainer (linear warm-up)",
-    "warmup_ratio": "trainer (linear warm-up)", "lr_milestones": "scheduler (MultiStepLR)",
+    "warmup_ratio": "trainer (linear warm-up)", "lr_milestones": "scheduler (MultiStepLR epochs)",
     # The ReID recipes (ltr/train_settings/tracktor/reid_r50_mot17.py).
     "reid_ids_per_batch": "ReID sampler", "reid_crops_per_id": "ReID sampler", "reid_triplet_margin": "ReID actor",
     "reid_vis_threshold": "ReID data (mot2reid)", "reid_min_per_person": "ReID data (mot2reid)",
     "reid_max_per_person": "ReID data (mot2reid)", "reid_val_split": "ReID data (mot2reid)",
     "reid_val_max_crops": "ReID validation hook",
+    # The Tracktor detector recipes (ltr/train_settings/tracktor/faster_rcnn_*.py, tracktor_synthetic.py).
+    "detector_weights": "detector initialisation (COCO weights file in pretrained_networks)",
+    "img_scale": "detection pipeline (Resize)", "ratio_range": "detection pipeline (Resize)",
+    "crop_size": "detection pipeline (RandomCrop)", "photometric_distortion": "detection pipeline",
+    "size_divisor": "detection pipeline (Pad)", "ap_max_dets": "bbox AP hook",
+    "track_eval": "track-metrics hook (checkpoint_eval command)",
 }
 
 

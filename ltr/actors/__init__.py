@@ -1,5 +1,6 @@
 from ltr.actors.base_actor import BaseActor
 from ltr.actors.bbreg import AtomActor
+from ltr.actors.detection import DetectionActor
 from ltr.actors.reid import ReIDActor
 
-__all__ = ["AtomActor", "BaseActor", "ReIDActor"]
+__all__ = ["AtomActor", "BaseActor", "DetectionActor", "ReIDActor"]
