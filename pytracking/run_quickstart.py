@@ -20,8 +20,13 @@ The multi-object quick start:
 
 1. writes the synthetic MOT dataset (MOTChallenge layout, a simulated detector's det.txt) into
    synthetic_mot_dir (TRACKING_SYNTHETIC_MOT_DIR), completing it if a run was interrupted;
-2. runs SORT and ByteTrack on the public detections of its val split (``synthetic_mot``);
-3. prints the metrics table (HOTA, DetA, AssA, MOTA, IDF1, IDSW, FP, FN, frames per second) and
+2. trains Tracktor's small detector and ReID network (``ltr/train_settings/tracktor/
+   tracktor_synthetic``, resuming from its checkpoints) on its train split and puts them into
+   network_path (--no-tracktor skips this and Tracktor's rows);
+3. runs SORT and ByteTrack on the public detections of its val split (``synthetic_mot``), and
+   Tracktor with its own detector (``tracktor synthetic``) and on the public detections
+   (``tracktor synthetic_public``); Tracktor's results are redone when its networks changed;
+4. prints the metrics table (HOTA, DetA, AssA, MOTA, IDF1, IDSW, FP, FN, frames per second) and
    writes the tables and HOTA curve plots into result_plot_path/synthetic_mot.
 """
 
@@ -38,6 +43,7 @@ from ltr.dataset.synthetic.command import (add_generation_arguments, add_mot_gen
 from ltr.fileio import atomic_write_bytes
 from ltr.settings import TrainSettings, seed_everything
 from ltr.train_settings.bbreg import atom_default, atom_synthetic
+from ltr.train_settings.tracktor import tracktor_synthetic
 from pytracking.analysis import TrackerRuns, analyse_dataset
 from pytracking.evaluation import get_dataset
 from pytracking.evaluation.running import run_dataset
@@ -45,8 +51,9 @@ from pytracking.evaluation.tracker import Tracker
 
 logger = logging.getLogger("quickstart")
 NETWORK_NAME = "atom_synthetic.pth.tar"  # what pytracking/parameter/atom/synthetic.py loads
-# SORT and ByteTrack on public detections; the next MOT trackers add their rows here.
-MOT_TRACKERS = [("sort", "default", "SORT"), ("bytetrack", "default", "ByteTrack")]
+# SORT and ByteTrack on public detections; the trackers with trained networks after them.
+MOT_BASELINES = [("sort", "default", "SORT"), ("bytetrack", "default", "ByteTrack")]
+MOT_TRAINED = [("tracktor", "synthetic", "Tracktor"), ("tracktor", "synthetic_public", "Tracktor (public)")]
 TRACKERS = [("atom", "synthetic", "ATOM"), ("atom", "synthetic_improved", "ATOM improved"),
             ("atom", "synthetic_no_iounet", "ATOM without IoU-Net"), ("opencv", "csrt", "OpenCV CSRT")]
 
@@ -71,31 +78,62 @@ def train_network(args: argparse.Namespace, network_path: Path) -> bool:
     return True
 
 
+def train_tracktor(args: argparse.Namespace, network_path: Path) -> bool:
+    """Train (or resume) tracktor_synthetic, which puts its two networks into ``network_path``.
+    Returns whether they changed."""
+    files = [network_path / tracktor_synthetic.DETECTOR_FILE, network_path / tracktor_synthetic.REID_FILE]
+    before = [path.read_bytes() if path.is_file() else None for path in files]
+    overrides = {"epochs": args.epochs} if args.epochs is not None else None
+    settings = TrainSettings(module_name="tracktor", script_name="tracktor_synthetic", seed=args.seed, resume=True,
+                             overrides=overrides)
+    seed_everything(args.seed)
+    tracktor_synthetic.run(settings)
+    return [path.read_bytes() for path in files] != before
+
+
 def main_mot(argv: list[str]) -> int:
     """The multi-object quick start (see the module's docstring)."""
     parser = argparse.ArgumentParser(prog="pytracking/run_quickstart.py --mot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_mot_generation_arguments(parser)
+    parser.add_argument("--no-tracktor", action="store_true",
+                        help="skip Tracktor's training and rows (SORT and ByteTrack only: seconds)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="training epochs of Tracktor's detector and ReID network (default: the recipe's)")
     args = parser.parse_args(argv)
     settings = env_settings()
     log_file = setup_logging(Path(settings.workspace_dir) / "quickstart_mot", name="quickstart_mot")
     started = time.perf_counter()
 
-    logger.info("step 1 of 3: synthetic MOT dataset in %s", settings.synthetic_mot_dir)
+    logger.info("step 1 of 4: synthetic MOT dataset in %s", settings.synthetic_mot_dir)
     summary = generate_mot_from_arguments(args, settings.synthetic_mot_dir)
     print(summary.format())
 
-    logger.info("step 2 of 3: SORT and ByteTrack on the val sequences' public detections")
+    trained = [] if args.no_tracktor else MOT_TRAINED
+    networks_changed = False
+    if trained:
+        logger.info("step 2 of 4: training Tracktor's detector and ReID network (tracktor_synthetic)")
+        networks_changed = train_tracktor(args, Path(settings.network_path))
+    else:
+        logger.info("step 2 of 4: skipped (--no-tracktor)")
+
+    logger.info("step 3 of 4: tracking the val sequences")
     dataset = get_dataset("synthetic_mot")
-    trackers = [Tracker(name, param, display_name=label) for name, param, label in MOT_TRACKERS]
-    report = run_dataset(dataset, trackers, workers=args.workers or 2, threads=1)
-    print(report.summary())
-    if not report.ok:
+    workers = args.workers or 2
+    reports = [run_dataset(dataset, [Tracker(name, param, display_name=label) for name, param, label in MOT_BASELINES],
+                           workers=workers, threads=1)]
+    if trained:
+        reports.append(run_dataset(dataset, [Tracker(name, param, display_name=label)
+                                             for name, param, label in trained],
+                                   workers=workers, threads=1, rerun=networks_changed))
+    for report in reports:
+        print(report.summary())
+    if not all(report.ok for report in reports):
         print(f"tracking failed on some sequences; see the log {log_file}")
         return 1
 
-    logger.info("step 3 of 3: analysis")
-    runs = [TrackerRuns(name, param, display_name=label) for name, param, label in MOT_TRACKERS]
+    logger.info("step 4 of 4: analysis")
+    runs = [TrackerRuns(name, param, display_name=label) for name, param, label in MOT_BASELINES + trained]
     result = analyse_dataset(dataset, runs, results_path=settings.results_path,
                              output_dir=Path(settings.result_plot_path) / "synthetic_mot")
     print(result.table())

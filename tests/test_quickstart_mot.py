@@ -1,26 +1,29 @@
 """The MOT quick start on tiny options: generates, tracks with SORT and ByteTrack, prints the
-metrics table and writes the plots; a second run only re-scores."""
+metrics table and writes the plots; a second run only re-scores. With Tracktor: trains its two
+networks for an epoch and adds its rows."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["Tracker", "HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN", "FPS", "Sequences"]
 
 
-def _table(stdout: str) -> list[list[str]]:
+def _table(stdout: str, rows: int = 2) -> list[list[str]]:
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.split() == COLUMNS)
-    return [line.split() for line in lines[start + 1:start + 3]]
+    return [line.split() for line in lines[start + 1:start + 1 + rows]]
 
 
 def test_mot_quickstart_prints_the_table_and_resumes(tmp_path):
     env = {**os.environ, "TRACKING_LOCAL_FILE": os.devnull, "TRACKING_WORKSPACE_DIR": str(tmp_path / "ws")}
     command = [sys.executable, "pytracking/run_quickstart.py", "--mot", "--train", "0", "--val", "2",
                "--frames", "20", "--width", "256", "--height", "192", "--min-objects", "4", "--max-objects", "6",
-               "--workers", "1"]
+               "--workers", "1", "--no-tracktor"]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 sequences written" in result.stdout and "4 sequences run" in result.stdout
@@ -37,3 +40,23 @@ def test_mot_quickstart_prints_the_table_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 sequences written" in again.stdout and "0 sequences run" in again.stdout
     assert [row[:-2] for row in _table(again.stdout)] == [row[:-2] for row in rows]
+
+
+@pytest.mark.slow  # trains a detector and a ReID network (one epoch each on tiny data)
+def test_mot_quickstart_trains_tracktor_and_adds_its_rows(tmp_path):
+    env = {**os.environ, "TRACKING_LOCAL_FILE": os.devnull, "TRACKING_WORKSPACE_DIR": str(tmp_path / "ws")}
+    command = [sys.executable, "pytracking/run_quickstart.py", "--mot", "--train", "2", "--val", "1",
+               "--frames", "16", "--width", "320", "--height", "240", "--min-objects", "4", "--max-objects", "6",
+               "--workers", "1", "--epochs", "1"]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    networks = tmp_path / "ws" / "networks"
+    assert (networks / "tracktor_synthetic_detector.pth.tar").is_file()
+    assert (networks / "tracktor_synthetic_reid.pth.tar").is_file()
+    rows = _table(result.stdout, rows=4)
+    assert [row[0] for row in rows] == ["SORT", "ByteTrack", "Tracktor", "Tracktor"]  # "Tracktor (public)"
+    assert all(row[-1] == "1" for row in rows)
+    # Nothing changed: a second run neither trains nor tracks again.
+    again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "0 sequences run" in again.stdout and "sequences run" in again.stdout

@@ -19,7 +19,6 @@ epoch (``reseed``), so a seeded run repeats.
 
 from __future__ import annotations
 
-import logging
 import random
 from typing import Sequence
 
@@ -27,12 +26,10 @@ import cv2
 import numpy as np
 import torch
 
-from ltr.data.image_loader import ImageReadError
-from ltr.data.sampler import MAX_REDRAWS
+from ltr.data.sampler import draw_readable
 from ltr.data.tensordict import TensorDict
 from ltr.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 
-logger = logging.getLogger(__name__)
 
 
 class ReIDProcessing:
@@ -101,20 +98,16 @@ class ReIDSampler(torch.utils.data.Dataset):
         return [index for label in chosen for index in self.rng.choices(self.by_label[label], k=self.crops_per_id)]
 
     def __getitem__(self, index: int) -> TensorDict:
-        failed: list[str] = []
-        anchor = index % len(self.labels)
-        while True:
-            indices = self.draw(anchor)
-            try:
-                crops = [self.dataset.get_crop(i) for i in indices]
-            except ImageReadError as error:
-                failed.append(error.path)
-                logger.warning("skipping an unreadable frame, drawing another sample: %s", error)
-                if len(failed) >= MAX_REDRAWS:
-                    raise RuntimeError(f"{len(failed)} samples in a row had unreadable frames, the last "
-                                       f"{failed[-1]}: check the dataset files") from error
-                anchor = self.rng.randrange(len(self.labels))
-                continue
-            return TensorDict({"images": self.processing(crops),
-                               "labels": torch.as_tensor(self.labels[indices], dtype=torch.int64),
-                               "load_failures": len(failed), "failed_frames": "\n".join(failed)})
+        anchor = [index % len(self.labels)]
+
+        def draw() -> tuple[list[int], list]:
+            indices = self.draw(anchor[0])
+            return indices, [self.dataset.get_crop(i) for i in indices]
+
+        def another_anchor() -> None:
+            anchor[0] = self.rng.randrange(len(self.labels))
+
+        (indices, crops), failed = draw_readable(draw, redraw=another_anchor)
+        return TensorDict({"images": self.processing(crops),
+                           "labels": torch.as_tensor(self.labels[indices], dtype=torch.int64),
+                           "load_failures": len(failed), "failed_frames": "\n".join(failed)})

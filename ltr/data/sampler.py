@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from typing import Callable, TypeVar
 
 import numpy as np
 import torch
@@ -19,8 +20,27 @@ from ltr.data.image_loader import ImageReadError
 from ltr.data.tensordict import TensorDict
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_REDRAWS = 100  # unreadable samples in a row before the sampler gives up
+
+
+def draw_readable(draw: Callable[[], T], *, redraw: Callable[[], None] | None = None) -> tuple[T, list[str]]:
+    """``draw()`` until its frames read: a sample with an unreadable frame is logged and another
+    drawn (``redraw()`` first, e.g. to pick another anchor); after :data:`MAX_REDRAWS` failures
+    in a row, a RuntimeError naming the last file. Returns the sample and the unreadable paths."""
+    failed: list[str] = []
+    while True:
+        try:
+            return draw(), failed
+        except ImageReadError as error:
+            failed.append(error.path)
+            logger.warning("skipping an unreadable frame, drawing another sample: %s", error)
+            if len(failed) >= MAX_REDRAWS:
+                raise RuntimeError(f"{len(failed)} samples in a row had unreadable frames, the last "
+                                   f"{failed[-1]}: check the dataset files") from error
+            if redraw is not None:
+                redraw()
 
 
 def no_processing(data: TensorDict) -> TensorDict:
@@ -146,20 +166,10 @@ class TrackingSampler(torch.utils.data.Dataset):
         return self.processing(data)
 
     def __getitem__(self, index: int) -> TensorDict:
-        failed = []
-        while True:
-            try:
-                data = self._draw()
-            except ImageReadError as error:
-                failed.append(error.path)
-                logger.warning("skipping an unreadable frame, drawing another sample: %s", error)
-                if len(failed) >= MAX_REDRAWS:
-                    raise RuntimeError(f"{len(failed)} samples in a row had unreadable frames, the last "
-                                       f"{failed[-1]}: check the dataset files") from error
-                continue
-            data["load_failures"] = len(failed)
-            data["failed_frames"] = "\n".join(failed)
-            return data
+        data, failed = draw_readable(self._draw)
+        data["load_failures"] = len(failed)
+        data["failed_frames"] = "\n".join(failed)
+        return data
 
 
 class ATOMSampler(TrackingSampler):

@@ -345,16 +345,18 @@ class FasterRCNN(nn.Module):
                  roi_strides: Sequence[int], finest_scale: float = 56.0, fc_channels: int = 1024,
                  clip_border: bool = False, test_scale: tuple[int, int] = (1088, 1088),
                  normalize_mean: Sequence[float] = MMDET_MEAN, normalize_std: Sequence[float] = MMDET_STD,
-                 size_divisor: int = 32):
+                 size_divisor: int = 32, rpn_options: dict | None = None, roi_options: dict | None = None):
         super().__init__()
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, not {num_classes}")
         self.backbone = backbone
         self.rpn = RegionProposalNetwork(
             in_channels=fpn_channels, clip_border=clip_border,
-            anchor_generator=AnchorGenerator(strides=anchor_strides, ratios=anchor_ratios, scales=anchor_scales))
+            anchor_generator=AnchorGenerator(strides=anchor_strides, ratios=anchor_ratios, scales=anchor_scales),
+            **(rpn_options or {}))
         self.roi_heads = RoIHeads(in_channels=fpn_channels, num_classes=num_classes, strides=roi_strides,
-                                  fc_channels=fc_channels, finest_scale=finest_scale, clip_border=clip_border)
+                                  fc_channels=fc_channels, finest_scale=finest_scale, clip_border=clip_border,
+                                  **(roi_options or {}))
         self.num_classes = int(num_classes)
         self.pedestrian_class = 0
         self.test_scale = tuple(test_scale)
@@ -455,14 +457,22 @@ def faster_rcnn_r50_fpn(*, num_classes: int = 1, backbone_pretrained: bool = Fal
 
 @network_constructor
 def faster_rcnn_tiny(*, num_classes: int = 1, width: int = 16, fpn_channels: int = 32, fc_channels: int = 128,
-                     test_scale: tuple[int, int] = (384, 384), clip_border: bool = False) -> FasterRCNN:
+                     test_scale: tuple[int, int] = (384, 384), clip_border: bool = False,
+                     rpn_train_nms_pre: int = 1000, rpn_max_proposals: int = 300,
+                     roi_samples: int = 128) -> FasterRCNN:
     """A small Faster R-CNN of the same structure and interface for CPU training from scratch
     on the synthetic MOT frames (640x480, people 0.10-0.55 of the height, width/height
     0.33-0.45): ``resnet_tiny(width)`` (BatchNorm trains: nothing is pretrained) on layer2..4,
     FPN of ``fpn_channels`` on strides 8, 16, 32 (no extra level), anchors of scale 3 and
     ratios (h / w) 2 and 3 (sqrt-areas 24, 48, 96), RoIAlign 7x7 with ``finest_scale`` 28, two
     FCs of ``fc_channels``. At the default test scale 384 a 640x480 frame becomes 384x288
-    (people 29-158 pixels tall). About 0.6 M parameters with the defaults."""
+    (people 29-158 pixels tall). About 0.6 M parameters with the defaults.
+
+    Fewer boxes than the published settings, as a frame holds 10 to 30 people and a CPU pays for
+    every RoI (RoIAlign's backward and the RPN's NMS were most of a training step): the RPN keeps
+    ``rpn_train_nms_pre`` boxes per level in training (published 2000) and ``rpn_max_proposals``
+    proposals after its NMS (published 1000, train and test), and the box head samples
+    ``roi_samples`` RoIs per image in training (published 512)."""
     body = backbones.resnet_tiny(output_layers=("layer2", "layer3", "layer4"), width=width)
     backbone = DetectionBackbone(body=body, return_layers=("layer2", "layer3", "layer4"),
                                  in_channels=(2 * width, 4 * width, 8 * width), out_channels=fpn_channels,
@@ -470,4 +480,6 @@ def faster_rcnn_tiny(*, num_classes: int = 1, width: int = 16, fpn_channels: int
     return FasterRCNN(backbone=backbone, num_classes=num_classes, fpn_channels=fpn_channels,
                       anchor_strides=(8, 16, 32), anchor_ratios=(2.0, 3.0), anchor_scales=(3.0,),
                       roi_strides=(8, 16, 32), finest_scale=28.0, fc_channels=fc_channels, clip_border=clip_border,
-                      test_scale=tuple(test_scale))
+                      test_scale=tuple(test_scale),
+                      rpn_options={"train_nms_pre": rpn_train_nms_pre, "max_per_img": rpn_max_proposals},
+                      roi_options={"num_samples": roi_samples})

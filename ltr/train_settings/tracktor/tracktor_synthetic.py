@@ -49,6 +49,9 @@ def configure(settings) -> None:
     settings.network = "faster_rcnn_tiny"
     settings.network_kwargs = {"num_classes": 1}
     settings.detector_weights = None  # nothing pretrained: trained from scratch
+    # From scratch it needs more steps than 4 epochs of 600 frames: 8, the step before the last.
+    settings.epochs = 8
+    settings.lr_milestones = [7]
     settings.img_scale = [384, 384]  # faster_rcnn_tiny's test scale
     settings.crop_size = [384, 384]
     settings.ap_max_dets = 100

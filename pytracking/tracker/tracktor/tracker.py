@@ -96,13 +96,6 @@ def nms_order(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float, s
     return keep[:max_count] if max_count > 0 else keep
 
 
-def _cat_rows(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    """Rows of ``first`` then ``second``, either of which may be an empty (0, 0) placeholder."""
-    if len(first) == 0:
-        return second
-    return first if len(second) == 0 else torch.cat([first, second])
-
-
 class TracktorTracker(BaseTracker):
     """Tracktor over a detector and a ReID network (see the module's rules). ``detector``,
     ``reid``, ``prepare_images``, ``cmc`` and ``device`` replace what the parameters would load
@@ -223,7 +216,7 @@ class TracktorTracker(BaseTracker):
         if not self.tracks:
             ids = list(range(self.num_tracks, self.num_tracks + len(det_boxes)))
             self.num_tracks += len(det_boxes)
-            embeddings = self._embed(batch, det_boxes, scale)
+            embeddings = self._embed(batch, det_boxes, scale, inputs.image_sizes[0])
             boxes, scores = det_boxes, det_scores
         else:
             if self.cmc is not None and self._last_gray is not None:
@@ -233,10 +226,11 @@ class TracktorTracker(BaseTracker):
             keep = (overlaps < self.regression_match_iou_thr).all(dim=1)
             det_boxes, det_scores = det_boxes[keep], det_scores[keep]
             det_ids = [-1] * len(det_boxes)
-            prop_embeddings = self._embed(batch, prop_boxes, scale)
-            det_embeddings = self._embed(batch, det_boxes, scale)
-            if det_embeddings is not None:
-                self._reidentify(det_boxes, det_embeddings, set(prop_ids), det_ids)
+            # One ReID pass for the continued tracks and the detections (published: two; the
+            # network is in eval mode, so each crop's embedding does not depend on the others).
+            embeddings = self._embed(batch, torch.cat([prop_boxes, det_boxes]), scale, inputs.image_sizes[0])
+            if embeddings is not None and len(det_boxes):
+                self._reidentify(det_boxes, embeddings[len(prop_boxes):], set(prop_ids), det_ids)
             for index, track_id in enumerate(det_ids):
                 if track_id == -1:
                     det_ids[index] = self.num_tracks
@@ -244,7 +238,6 @@ class TracktorTracker(BaseTracker):
             ids = prop_ids + det_ids
             boxes = torch.cat([prop_boxes, det_boxes])
             scores = torch.cat([prop_scores, det_scores])
-            embeddings = None if prop_embeddings is None else _cat_rows(prop_embeddings, det_embeddings)
 
         self._update(ids, boxes, scores, embeddings)
         self._last_gray = gray
@@ -296,13 +289,15 @@ class TracktorTracker(BaseTracker):
         keep = keep[scores[keep] > self.regression_obj_score_thr]
         return boxes[keep], scores[keep], [previous[int(i)][0] for i in keep]
 
-    def _embed(self, batch: torch.Tensor, boxes: torch.Tensor, scale: torch.Tensor) -> torch.Tensor | None:
-        """ReID embeddings (N, D) of boxes in original pixels; None without ReID."""
+    def _embed(self, batch: torch.Tensor, boxes: torch.Tensor, scale: torch.Tensor,
+               image_size: tuple[int, int]) -> torch.Tensor | None:
+        """ReID embeddings (N, D) of boxes in original pixels, cropped from the network input
+        without its padding (``image_size`` (h, w)); None without ReID."""
         if self.reid is None or not self.use_reid:
             return None
-        if len(boxes) == 0:  # the embedding size is not known without a box; _cat_rows skips these
+        if len(boxes) == 0:  # the embedding size is not known without a box
             return torch.zeros((0, 0), device=self.device)
-        return self.reid.embed_boxes(batch, boxes * scale).float()
+        return self.reid.embed_boxes(batch, boxes * scale, image_size=image_size).float()
 
     def _reidentify(self, boxes: torch.Tensor, embeddings: torch.Tensor, continued: set[int],
                     ids: list[int]) -> None:

@@ -80,6 +80,6 @@ class ScriptedReID:
         self.embed = embed
         self.calls: list[tuple[int, torch.Tensor]] = []
 
-    def embed_boxes(self, batch: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    def embed_boxes(self, batch: torch.Tensor, boxes: torch.Tensor, *, image_size=None) -> torch.Tensor:
         self.calls.append((self.detector.frame, boxes.clone()))
         return torch.as_tensor(self.embed(self.detector.frame, boxes), dtype=torch.float32)
