@@ -31,7 +31,6 @@ from ltr.data.tensordict import TensorDict
 from ltr.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 
 
-
 class ReIDProcessing:
     """Crops (RGB uint8 ``(h, w, 3)`` arrays) -> ``(N, 3, H, W)`` float32, resized to
     ``crop_size`` ``(H, W)``, each flipped horizontally with ``flip_probability``, normalised
