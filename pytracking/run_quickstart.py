@@ -43,7 +43,9 @@ from ltr.dataset.synthetic.command import (add_generation_arguments, add_mot_gen
 from ltr.fileio import atomic_write_bytes
 from ltr.settings import TrainSettings, seed_everything
 from ltr.train_settings.bbreg import atom_default, atom_synthetic
+from ltr.run_training import USER_ERRORS, one_line
 from ltr.train_settings.tracktor import tracktor_synthetic
+from ltr.trainers import TrainingInterrupted
 from pytracking.analysis import TrackerRuns, analyse_dataset
 from pytracking.evaluation import get_dataset
 from pytracking.evaluation.running import run_dataset
@@ -190,5 +192,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry(argv: list[str] | None = None) -> int:
+    """:func:`main` with a user's mistake or Ctrl-C as one line (the log keeps the details)."""
+    try:
+        return main(argv)
+    except TrainingInterrupted as stop:
+        print(f"Stopped: {stop}; run the same command again to continue", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("Stopped; run the same command again to continue where it stopped", file=sys.stderr)
+        return 130
+    except USER_ERRORS as error:
+        print(f"Error: {one_line(error)}", file=sys.stderr)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -46,7 +46,7 @@ def test_mot_quickstart_prints_the_table_and_resumes(tmp_path):
 def test_mot_quickstart_trains_tracktor_and_adds_its_rows(tmp_path):
     env = {**os.environ, "TRACKING_LOCAL_FILE": os.devnull, "TRACKING_WORKSPACE_DIR": str(tmp_path / "ws")}
     command = [sys.executable, "pytracking/run_quickstart.py", "--mot", "--train", "2", "--val", "1",
-               "--frames", "16", "--width", "320", "--height", "240", "--min-objects", "4", "--max-objects", "6",
+               "--frames", "20", "--width", "320", "--height", "240", "--min-objects", "8", "--max-objects", "10",
                "--workers", "1", "--epochs", "1"]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -60,3 +60,15 @@ def test_mot_quickstart_trains_tracktor_and_adds_its_rows(tmp_path):
     again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "0 sequences run" in again.stdout and "sequences run" in again.stdout
+
+
+def test_mot_quickstart_reports_too_few_identities_for_reid_in_one_line(tmp_path):
+    env = {**os.environ, "TRACKING_LOCAL_FILE": os.devnull, "TRACKING_WORKSPACE_DIR": str(tmp_path / "ws")}
+    command = [sys.executable, "pytracking/run_quickstart.py", "--mot", "--train", "1", "--val", "1",
+               "--frames", "12", "--width", "256", "--height", "192", "--min-objects", "3", "--max-objects", "4",
+               "--workers", "1", "--epochs", "1"]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and "identities" in last, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
