@@ -270,3 +270,29 @@ def test_private_mode_detects_and_public_mode_needs_given_detections():
         assert tracker.tracker_class.needs_detections(tracker.get_parameters()) is needs
     sort = Tracker("sort", "default")
     assert sort.tracker_class.needs_detections(sort.get_parameters())
+
+
+def test_fast_reid_folds_a_copy_and_keeps_the_embeddings():
+    import torch
+
+    from ltr.models.registry import build_network
+    from pytracking.evaluation.tracker import Tracker
+    from pytracking.tracker.tracktor.tracker import TracktorTracker
+
+    torch.manual_seed(0)
+    reid = build_network("reid_tiny").eval()
+    with torch.no_grad():  # BatchNorm statistics that are not the identity, so folding changes the layers
+        for module in reid.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+    params = Tracker("tracktor", "fast").get_parameters()
+    tracker = TracktorTracker(params, detector=object(), reid=reid, prepare_images=lambda *a, **k: None, device="cpu")
+    tracker._load_networks()
+    assert tracker.reid is not reid  # the given (or cached) network is left as it is
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in tracker.reid.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in reid.modules())
+    batch = torch.randn(1, 3, 96, 128)
+    boxes = torch.tensor([[10.0, 5.0, 40.0, 80.0], [60.0, 20.0, 100.0, 90.0]])
+    expected = reid.embed_boxes(batch, boxes)
+    torch.testing.assert_close(tracker.reid.embed_boxes(batch, boxes), expected, rtol=1e-4, atol=1e-4)
