@@ -144,7 +144,8 @@ def main_mot(argv: list[str]) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def quickstart(argv: list[str] | None = None) -> int:
+    """The quick start (the ``--mot`` one with that option); errors propagate (see :func:`main`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--mot" in argv:
         # Its own options: the MOT generator's, with their own defaults.
@@ -192,10 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def entry(argv: list[str] | None = None) -> int:
-    """:func:`main` with a user's mistake or Ctrl-C as one line (the log keeps the details)."""
+def main(argv: list[str] | None = None) -> int:
+    """:func:`quickstart` with a user's mistake or Ctrl-C as one line (the log keeps the details)."""
     try:
-        return main(argv)
+        return quickstart(argv)
     except TrainingInterrupted as stop:
         print(f"Stopped: {stop}; run the same command again to continue", file=sys.stderr)
         return 130
@@ -208,4 +209,4 @@ def entry(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(entry())
+    sys.exit(main())

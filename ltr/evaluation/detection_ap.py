@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ltr.data.boxes import xyxy_to_xywh
+from ltr.data.boxes import xywh_to_xyxy, xyxy_to_xywh
 from ltr.data.detection import MMDET_MEAN, MMDET_STD, evaluation_pipeline, new_sample
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,9 @@ def coco_iou(detections: np.ndarray, ground_truth: np.ndarray, crowd: np.ndarray
     """(D, G) IoU of ``[x, y, w, h]`` boxes; for crowd ground truth intersection over the detection's area."""
     d = np.asarray(detections, np.float64).reshape(-1, 1, 4)
     g = np.asarray(ground_truth, np.float64).reshape(1, -1, 4)
-    low = np.maximum(d[..., :2], g[..., :2])
-    high = np.minimum(d[..., :2] + d[..., 2:], g[..., :2] + g[..., 2:])
+    d_corners, g_corners = xywh_to_xyxy(d), xywh_to_xyxy(g)
+    low = np.maximum(d_corners[..., :2], g_corners[..., :2])
+    high = np.minimum(d_corners[..., 2:], g_corners[..., 2:])
     intersection = np.clip(high - low, 0, None).prod(-1)
     d_area, g_area = d[..., 2] * d[..., 3], g[..., 2] * g[..., 3]
     union = np.where(np.asarray(crowd, bool).reshape(1, -1), d_area, d_area + g_area - intersection)

@@ -184,7 +184,7 @@ def assert_message(result, *fragments: str) -> str:
 def test_second_run_over_an_earlier_ones_checkpoints_is_refused(tiny_main, env):
     assert tiny_main("--set", "epochs=5") == 0
     before = {p.name: p.read_bytes() for p in checkpoint_dir(env).iterdir()}
-    assert_message(tiny_main("--set", "epochs=2"), "already holds 3 checkpoint(s)", "--resume", "--run-name NAME",
+    assert_message(tiny_main("--set", "epochs=2"), "already holds 3 Linear checkpoint(s)", "--resume", "--run-name NAME",
                    "nothing was changed")
     assert {p.name: p.read_bytes() for p in checkpoint_dir(env).iterdir()} == before
     assert tiny_main("--set", "epochs=2", "--run-name", "second") == 0

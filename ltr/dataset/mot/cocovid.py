@@ -164,8 +164,9 @@ class CocoDetectionSet:
             if annotation.get("ignore", False):
                 continue
             x, y, w, h = (float(v) for v in annotation["bbox"])
-            inter_w = max(0.0, min(x + w, width) - max(x, 0.0))
-            inter_h = max(0.0, min(y + h, height) - max(y, 0.0))
+            x0, y0, x1, y1 = xywh_to_xyxy(np.array([x, y, w, h])).tolist()
+            inter_w = max(0.0, min(x1, width) - max(x0, 0.0))
+            inter_h = max(0.0, min(y1, height) - max(y0, 0.0))
             if inter_w * inter_h == 0:
                 continue
             if float(annotation.get("area", w * h)) <= 0 or w < 1 or h < 1:

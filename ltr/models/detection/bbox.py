@@ -37,7 +37,7 @@ import torch
 from torch import nn
 from torchvision.ops import box_iou, roi_align
 
-from ltr.data.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh
+from ltr.data.boxes import cxcywh_to_xyxy, xyxy_to_cxcywh, xyxy_to_xywh
 
 # mmdet's wh_ratio_clip: decoded sizes change at most by 1000 / 16 either way.
 WH_RATIO_CLIP = 16 / 1000
@@ -182,7 +182,8 @@ def sample_random(assigned: torch.Tensor, *, num: int, pos_fraction: float,
 
 def map_roi_levels(boxes: torch.Tensor, num_levels: int, finest_scale: float = 56.0) -> torch.Tensor:
     """(N, 4) xyxy -> (N,) level index by mmdet's ``map_roi_levels`` (module docstring)."""
-    scale = torch.sqrt((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
+    sizes = xyxy_to_xywh(boxes)[:, 2:]
+    scale = torch.sqrt(sizes[:, 0] * sizes[:, 1])
     levels = torch.floor(torch.log2(scale / finest_scale + 1e-6))
     return levels.clamp(min=0, max=num_levels - 1).long()
 

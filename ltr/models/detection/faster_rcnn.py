@@ -53,6 +53,7 @@ from torchvision.models.detection.rpn import RPNHead
 from torchvision.ops import FeaturePyramidNetwork, batched_nms
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
+from ltr.data.boxes import xyxy_to_xywh
 from ltr.models.backbone import resnet as backbones
 from ltr.models.detection.bbox import (AnchorGenerator, DeltaXYWHCoder, MultiLevelRoIAlign, assign_max_iou,
                                        sample_random)
@@ -189,7 +190,8 @@ class RegionProposalNetwork(nn.Module):
         level_ids = torch.cat(levels)
         boxes = self.coder.decode(torch.cat(kept_anchors), torch.cat(kept_deltas), max_shape=image_size)
         if self.min_bbox_size >= 0:
-            valid = ((boxes[:, 2] - boxes[:, 0]) > self.min_bbox_size) & ((boxes[:, 3] - boxes[:, 1]) > self.min_bbox_size)
+            sizes = xyxy_to_xywh(boxes)[:, 2:]
+            valid = (sizes[:, 0] > self.min_bbox_size) & (sizes[:, 1] > self.min_bbox_size)
             boxes, score, level_ids = boxes[valid], score[valid], level_ids[valid]
         keep = batched_nms(boxes, score, level_ids, self.nms_iou)[:self.max_per_img]
         return boxes[keep], score[keep]

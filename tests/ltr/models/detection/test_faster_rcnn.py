@@ -187,7 +187,8 @@ def test_registry_builds_both_detectors():
     assert isinstance(net, FasterRCNN)
     assert net.constructor == {"name": "faster_rcnn_tiny", "kwargs": {
         "num_classes": 1, "width": 8, "fpn_channels": 32, "fc_channels": 128, "test_scale": (384, 384),
-        "clip_border": False}}
+        "clip_border": False, "rpn_train_nms_pre": 1000, "rpn_max_proposals": 300, "roi_samples": 128}}
+    assert (net.rpn.train_nms_pre, net.rpn.max_per_img, net.roi_heads.num_samples) == (1000, 300, 128)
     assert 200_000 < sum(p.numel() for p in faster_rcnn_tiny().parameters()) < 1_000_000
 
 
