@@ -7,15 +7,14 @@ ReID network (``ltr/models/reid``), each either
   released weights file (``<kind>_weights``, found like a checkpoint) loaded into it by
   ``ltr.models.detection.convert.load_detector_weights`` / ``ltr.models.reid.convert.load_reid_weights``.
 
-Networks are put in eval mode on their device with frozen weights, and kept for the process:
-the evaluation runner builds one tracker per sequence, and the networks carry no state between
-frames.
+Networks are put in eval mode on their device with frozen weights, and kept for the process
+(while their file is unchanged): the evaluation runner builds one tracker per sequence, and the
+networks carry no state between frames.
 """
 
 from __future__ import annotations
 
 import copy
-
 import importlib
 import logging
 from collections.abc import Callable, Mapping
@@ -58,14 +57,15 @@ def load_tracktor_network(kind: str, *, checkpoint: str | None, network: str | N
     if network is not None and weights is None:
         raise ValueError(f"Tracktor's {kind}: {kind}_network={network!r} needs {kind}_weights, the released "
                          f"weights file (absolute, or a file name in network_path)")
-    key = (kind, checkpoint, network, repr(sorted((network_kwargs or {}).items())), weights, str(device))
+    path = resolve_network_path(checkpoint if checkpoint is not None else weights)
+    # The file's time in the key: a network trained again in this process is loaded again.
+    key = (kind, str(path), path.stat().st_mtime_ns, network, repr(sorted((network_kwargs or {}).items())),
+           str(device))
     if key in _LOADED:
         return _LOADED[key]
     if checkpoint is not None:
-        path = resolve_network_path(checkpoint)
         net = load_network(path)
     else:
-        path = resolve_network_path(weights)
         net = build_network(network, dict(network_kwargs or {}))
         module_name, function_name = _CONVERTERS[kind]
         converter: Callable[[nn.Module, Any], Any] = getattr(importlib.import_module(module_name), function_name)
