@@ -32,6 +32,12 @@ def test_a_checkpoint_is_resolved_loaded_frozen_in_eval_mode_and_kept(tmp_path, 
     net = networks.load_tracktor_network("detector", **kwargs)
     assert not net.training and not any(p.requires_grad for p in net.parameters())
     assert networks.load_tracktor_network("detector", **kwargs) is net and loaded == [path]
+    # The file written again (a network trained again in this process): loaded again.
+    import os
+
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert networks.load_tracktor_network("detector", **kwargs) is not net and loaded == [path, path]
 
 
 def test_released_weights_go_through_the_converter_of_their_kind(tmp_path, monkeypatch):
