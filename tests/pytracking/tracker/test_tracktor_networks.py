@@ -3,6 +3,7 @@ through the converters (imported only when used), errors naming the parameters."
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 
@@ -33,8 +34,6 @@ def test_a_checkpoint_is_resolved_loaded_frozen_in_eval_mode_and_kept(tmp_path, 
     assert not net.training and not any(p.requires_grad for p in net.parameters())
     assert networks.load_tracktor_network("detector", **kwargs) is net and loaded == [path]
     # The file written again (a network trained again in this process): loaded again.
-    import os
-
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert networks.load_tracktor_network("detector", **kwargs) is not net and loaded == [path, path]
