@@ -93,6 +93,33 @@ def train_tracktor(args: argparse.Namespace, network_path: Path) -> bool:
     return [path.read_bytes() for path in files] != before
 
 
+def track_and_analyse(dataset_name: str, groups: list[tuple[list[tuple[str, str, str]], bool]], *, workers: int,
+                      log_file: Path, started: float, plots: str, attributes: bool = True) -> int:
+    """Steps 3 and 4 of both quick starts: run each group of ``(tracker, parameters, label)``
+    on the dataset (a group's results redone when its flag says its network changed), print the
+    run summaries, then the analysis table with its plots in ``result_plot_path/plots``. Returns
+    the exit status."""
+    settings = env_settings()
+    logger.info("step 3 of 4: tracking the validation sequences")
+    dataset = get_dataset(dataset_name)
+    reports = [run_dataset(dataset, [Tracker(name, param, display_name=label) for name, param, label in entries],
+                           workers=workers, threads=1, rerun=rerun) for entries, rerun in groups]
+    for report in reports:
+        print(report.summary())
+    if not all(report.ok for report in reports):
+        print(f"tracking failed on some sequences; see the log {log_file}")
+        return 1
+
+    logger.info("step 4 of 4: analysis")
+    runs = [TrackerRuns(name, param, display_name=label) for entries, _ in groups for name, param, label in entries]
+    result = analyse_dataset(dataset, runs, results_path=settings.results_path,
+                             output_dir=Path(settings.result_plot_path) / plots, attributes=attributes)
+    print(result.table())
+    print(f"plots and tables: {result.output_dir}")
+    print(f"log: {log_file}; {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def main_mot(argv: list[str]) -> int:
     """The multi-object quick start (see the module's docstring)."""
     parser = argparse.ArgumentParser(prog="pytracking/run_quickstart.py --mot", description=__doc__,
@@ -119,29 +146,9 @@ def main_mot(argv: list[str]) -> int:
     else:
         logger.info("step 2 of 4: skipped (--no-tracktor)")
 
-    logger.info("step 3 of 4: tracking the val sequences")
-    dataset = get_dataset("synthetic_mot")
-    workers = args.workers or 2
-    reports = [run_dataset(dataset, [Tracker(name, param, display_name=label) for name, param, label in MOT_BASELINES],
-                           workers=workers, threads=1)]
-    if trained:
-        reports.append(run_dataset(dataset, [Tracker(name, param, display_name=label)
-                                             for name, param, label in trained],
-                                   workers=workers, threads=1, rerun=networks_changed))
-    for report in reports:
-        print(report.summary())
-    if not all(report.ok for report in reports):
-        print(f"tracking failed on some sequences; see the log {log_file}")
-        return 1
-
-    logger.info("step 4 of 4: analysis")
-    runs = [TrackerRuns(name, param, display_name=label) for name, param, label in MOT_BASELINES + trained]
-    result = analyse_dataset(dataset, runs, results_path=settings.results_path,
-                             output_dir=Path(settings.result_plot_path) / "synthetic_mot")
-    print(result.table())
-    print(f"plots and tables: {result.output_dir}")
-    print(f"log: {log_file}; {time.perf_counter() - started:.0f} s")
-    return 0
+    groups = [(MOT_BASELINES, False)] + ([(trained, networks_changed)] if trained else [])
+    return track_and_analyse("synthetic_mot", groups, workers=args.workers or 2, log_file=log_file, started=started,
+                             plots="synthetic_mot")
 
 
 def quickstart(argv: list[str] | None = None) -> int:
@@ -171,26 +178,10 @@ def quickstart(argv: list[str] | None = None) -> int:
     logger.info("step 2 of 4: training atom_synthetic")
     network_changed = train_network(args, Path(settings.network_path))
 
-    logger.info("step 3 of 4: tracking the validation sequences")
-    dataset = get_dataset("synthetic")
-    trackers = [Tracker(name, param, display_name=label) for name, param, label in TRACKERS]
-    workers = args.workers or 2
-    atom_report = run_dataset(dataset, trackers[:3], workers=workers, threads=1, rerun=network_changed)
-    baseline_report = run_dataset(dataset, trackers[3:], workers=workers, threads=1)
-    for report in (atom_report, baseline_report):
-        print(report.summary())
-    if not (atom_report.ok and baseline_report.ok):
-        print(f"tracking failed on some sequences; see the log {log_file}")
-        return 1
-
-    logger.info("step 4 of 4: analysis")
-    runs = [TrackerRuns(name, param, display_name=label) for name, param, label in TRACKERS]
-    result = analyse_dataset(dataset, runs, results_path=settings.results_path,
-                             output_dir=Path(settings.result_plot_path) / "synthetic", attributes=False)
-    print(result.table())
-    print(f"plots and tables: {result.output_dir}")
-    print(f"log: {log_file}; {time.perf_counter() - started:.0f} s")
-    return 0
+    # ATOM's results are redone when its network changed; CSRT's never need to be.
+    groups = [(TRACKERS[:3], network_changed), (TRACKERS[3:], False)]
+    return track_and_analyse("synthetic", groups, workers=args.workers or 2, log_file=log_file, started=started,
+                             plots="synthetic", attributes=False)
 
 
 def main(argv: list[str] | None = None) -> int:
