@@ -144,15 +144,16 @@ class ByteTracker(BaseTracker):
 
     def __init__(self, params: TrackerParams):
         super().__init__(params)
-        self.track_thresh = float(params.get("track_thresh", 0.5))
+        # What may change per sequence: the base values, set (with det_thresh) by
+        # _apply_sequence_overrides for every sequence.
+        self._base_values = {"track_thresh": float(params.get("track_thresh", 0.5)),
+                             "track_buffer": int(params.get("track_buffer", 30)),
+                             "match_thresh": float(params.get("match_thresh", 0.8))}
+        self.new_track_margin = float(params.get("new_track_margin", 0.1))
         self.low_thresh = float(params.get("low_thresh", 0.1))
-        # Summed as published (0.5 + 0.1), so the float compared is the same.
-        self.det_thresh = self.track_thresh + float(params.get("new_track_margin", 0.1))
-        self.match_thresh = float(params.get("match_thresh", 0.8))
         self.second_match_thresh = float(params.get("second_match_thresh", 0.5))
         self.unconfirmed_match_thresh = float(params.get("unconfirmed_match_thresh", 0.7))
         self.fuse_score = bool(params.get("fuse_score", True))
-        self.track_buffer = int(params.get("track_buffer", 30))
         self.default_frame_rate = float(params.get("frame_rate", 30))
         self.duplicate_iou_distance = float(params.get("duplicate_iou_distance", 0.15))
         self.min_box_area = params.get("min_box_area", None)
@@ -163,9 +164,7 @@ class ByteTracker(BaseTracker):
             if unknown:
                 raise ValueError(f"sequence_overrides[{name!r}] sets {', '.join(unknown)}: only "
                                  f"{', '.join(self.PER_SEQUENCE)} can change per sequence")
-        self._base_values = {"track_thresh": self.track_thresh, "track_buffer": self.track_buffer,
-                             "match_thresh": self.match_thresh}
-        self.new_track_margin = float(params.get("new_track_margin", 0.1))
+        self._apply_sequence_overrides(None)
         self.kalman = bytetrack_kalman_filter()
         self._reset(self.default_frame_rate)
 
@@ -177,6 +176,7 @@ class ByteTracker(BaseTracker):
             base, _ = mot17_base(name)
             values.update(self.sequence_overrides.get(name, self.sequence_overrides.get(base, {})))
         self.track_thresh = float(values["track_thresh"])
+        # Summed as published (0.5 + 0.1), so the float compared is the same.
         self.det_thresh = self.track_thresh + self.new_track_margin
         self.track_buffer = int(values["track_buffer"])
         self.match_thresh = float(values["match_thresh"])
