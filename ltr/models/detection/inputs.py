@@ -28,8 +28,7 @@ import cv2
 import numpy as np
 import torch
 
-MMDET_MEAN = (123.675, 116.28, 103.53)
-MMDET_STD = (58.395, 57.12, 57.375)
+from ltr.data.detection import MMDET_MEAN, MMDET_STD, keep_ratio_size
 
 
 @dataclass
@@ -56,8 +55,7 @@ def rescale_size(height: int, width: int, scale: tuple[int, int], *, keep_ratio:
         raise ValueError(f"scale must be two positive sizes, not {scale!r}")
     if not keep_ratio:
         return int(scale[1]), int(scale[0])
-    factor = min(max(scale) / max(height, width), min(scale) / min(height, width))
-    return int(height * float(factor) + 0.5), int(width * float(factor) + 0.5)
+    return keep_ratio_size(height, width, scale)
 
 
 def _as_hwc(image: np.ndarray | torch.Tensor, index: int) -> np.ndarray:
