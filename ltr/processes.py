@@ -59,10 +59,11 @@ def _on_terminate(signum: int, frame: Any) -> None:
     os._exit(0)  # idle between tasks: nothing to unwind
 
 
-def _kill_with_parent() -> None:
+def kill_with_parent() -> None:
     """Linux: have the kernel SIGKILL this process when its parent dies. The signal follows the
     parent *thread* that started the process; pool workers are started by the thread that
-    submits tasks, which outlives the pool."""
+    submits tasks, which outlives the pool. Also the ``preexec_fn`` of a command a process
+    starts and waits for (``subprocess.Popen``)."""
     if not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(None, use_errno=True)
@@ -73,7 +74,7 @@ def _kill_with_parent() -> None:
 
 
 def _init_worker(parent_pid: int, initializer: Callable[..., None] | None, initargs: tuple) -> None:
-    _kill_with_parent()
+    kill_with_parent()
     if os.getppid() != parent_pid:  # the parent died while this worker was starting
         os._exit(1)
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()

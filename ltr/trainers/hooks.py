@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from ltr.models.loading import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, save_checkpoint
+from ltr.processes import kill_with_parent
 
 if TYPE_CHECKING:
     from ltr.trainers.ltr_trainer import LTRTrainer
@@ -47,7 +48,8 @@ class CommandHook:
     path of the JSON file to write and ``{epoch}`` the epoch. A command that fails, runs past
     ``timeout`` seconds or writes no readable JSON costs one warning line; that epoch has no
     figures and training goes on. Ctrl-C while it runs stops it (terminate, then kill) before
-    the interrupt goes on, so that no process is left behind. ``cwd``: the folder it runs in."""
+    the interrupt goes on, so that no process is left behind; on Linux the command is also killed
+    when the trainer is (kill -9). ``cwd``: the folder it runs in."""
 
     def __init__(self, command: Sequence[str], *, name: str = "track", epoch_interval: int = 1,
                  timeout: float | None = None, export: bool = True, cwd: str | Path | None = None):
@@ -88,8 +90,9 @@ class CommandHook:
                 exported.unlink(missing_ok=True)
 
     def _run(self, arguments: list[str], json_path: Path, where: str) -> dict[str, float] | None:
+        # The command dies with the trainer, even a trainer killed with SIGKILL (no orphan left).
         process = subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   cwd=self.cwd)
+                                   cwd=self.cwd, preexec_fn=kill_with_parent)
         try:
             output, _ = process.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:

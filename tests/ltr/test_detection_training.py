@@ -233,3 +233,45 @@ def test_synthetic_recipe_trains_detector_then_reid_and_publishes_both(isolated_
     network_path = Path(settings.env.network_path)
     assert (network_path / "tracktor_synthetic_detector.pth.tar").read_bytes() == b"detector"
     assert (network_path / "tracktor_synthetic_reid.pth.tar").read_bytes() == b"reid"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel's parent-death signal is Linux's")
+def test_command_hook_command_dies_with_a_killed_trainer(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    pid_file = tmp_path / "command.pid"
+    # A parent that runs a hook whose command records its pid and sleeps; the parent is then killed -9.
+    command = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    parent_script = tmp_path / "parent.py"
+    parent_script.write_text(
+        "import sys, types\n"
+        "from ltr.trainers.hooks import CommandHook\n"
+        f"hook = CommandHook([sys.executable, '-c', {command!r}], export=False)\n"
+        f"trainer = types.SimpleNamespace(checkpoint_dir={str(tmp_path)!r}, epoch=1, "
+        "actor=types.SimpleNamespace(net=None), settings=types.SimpleNamespace(is_main_process=True))\n"
+        "hook.after_epoch(trainer)\n")
+    parent = str(parent_script)
+    process = subprocess.Popen([sys.executable, parent], env={**os.environ, "TRACKING_LOCAL_FILE": os.devnull},
+                               cwd=Path(__file__).resolve().parents[2])
+    deadline = time.monotonic() + 60
+    while not (pid_file.is_file() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    command_pid = int(pid_file.read_text())
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(command_pid, 0)
+        except ProcessLookupError:
+            break
+        # A killed child stays a zombie until reaped by init: dead all the same.
+        if Path(f"/proc/{command_pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(command_pid, signal.SIGKILL)
+        pytest.fail("the hook's command outlived its killed trainer")
