@@ -100,8 +100,9 @@ class MotSequence(Sequence):
 
     def init_info(self) -> dict:
         """The first frame's detections, as :meth:`frame_info` (a MOT tracker starts from no box),
-        and the sequence's name as ``"sequence_name"`` (for settings made per sequence)."""
-        return {**self.frame_info(0), "sequence_name": self.name}
+        the sequence's name as ``"sequence_name"`` (for settings made per sequence) and its
+        ``seqinfo.ini`` frame rate as ``"sequence_frame_rate"`` (FairMOT's track.py reads it)."""
+        return {**self.frame_info(0), "sequence_name": self.name, "sequence_frame_rate": self.seqinfo.frame_rate}
 
     def __repr__(self) -> str:
         return f"MotSequence(name={self.name!r}, dataset={self.dataset!r}, split={self.split!r})"

@@ -12,6 +12,10 @@ What differs between trackers is the noise, given by a :class:`NoiseModel`:
   standard deviations proportional to the box height (weights 1/20 and 1/160).
 
 Every method takes and returns batches: means ``(N, D)`` and covariances ``(N, D, D)``.
+
+:meth:`KalmanFilter.gating_distance` is DeepSORT's squared Mahalanobis distance between the
+predicted measurements and given ones (FairMOT's ``fuse_motion`` gates with it at
+``CHI2INV95[4]``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ import abc
 from collections.abc import Sequence
 
 import numpy as np
+
+# The 0.95 quantile of the chi-square distribution by degrees of freedom (DeepSORT's table, from
+# MATLAB's chi2inv): the gate of a squared Mahalanobis distance over that many measured values.
+CHI2INV95 = {1: 3.8415, 2: 5.9915, 3: 7.8147, 4: 9.4877, 5: 11.070, 6: 12.592, 7: 14.067, 8: 15.507, 9: 16.919}
 
 
 class NoiseModel(abc.ABC):
@@ -136,6 +144,27 @@ class KalmanFilter:
         new_mean = mean + np.einsum("nij,nj->ni", gain, innovation)
         new_covariance = covariance - gain @ innovation_cov @ np.swapaxes(gain, 1, 2)
         return new_mean, new_covariance
+
+    def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray,
+                        only_position: bool = False) -> np.ndarray:
+        """Squared Mahalanobis distance of every measurement from every state's projected
+        measurement (DeepSORT's ``gating_distance``, metric ``maha``): with ``S = H P H' + R``
+        and ``d = z - H x``, ``d' S^-1 d``, computed as ``|L^-1 d|^2`` with ``S = L L'``
+        (Cholesky). ``only_position``: the first two measured values only (the centre).
+
+        (N, D) means, (N, D, D) covariances, (M, ndim) measurements -> (N, M); compare with
+        ``CHI2INV95[2 if only_position else ndim]``."""
+        measurements = np.asarray(measurements, dtype=np.float64).reshape(-1, self.ndim)
+        projected_mean, projected_cov = self.project(mean, covariance)
+        if only_position:
+            projected_mean, projected_cov = projected_mean[:, :2], projected_cov[:, :2, :2]
+            measurements = measurements[:, :2]
+        if len(projected_mean) == 0 or len(measurements) == 0:
+            return np.zeros((len(projected_mean), len(measurements)))
+        cholesky = np.linalg.cholesky(projected_cov)  # (N, k, k)
+        d = measurements[None, :, :] - projected_mean[:, None, :]  # (N, M, k)
+        z = np.linalg.solve(cholesky, np.swapaxes(d, 1, 2))  # (N, k, M)
+        return np.sum(z * z, axis=1)
 
 
 def sort_kalman_filter() -> KalmanFilter:

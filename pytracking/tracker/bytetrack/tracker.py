@@ -41,25 +41,16 @@ process, in a class attribute).
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable
-
 import numpy as np
 
-from ltr.data.boxes import box_iou_plus_one, cxcyah_to_xywh, xywh_to_cxcyah
+from ltr.data.boxes import cxcyah_to_xywh, xywh_to_cxcyah
 from ltr.dataset.mot.motchallenge import mot17_base
 from pytracking.libs.assignment import thresholded_assignment
 from pytracking.libs.kalman_filter import bytetrack_kalman_filter
 from pytracking.tracker.base import BaseTracker, TrackerParams
 from pytracking.tracker.mot_inputs import frame_detections
 from pytracking.tracker.outputs import MULTI_OBJECT
-
-
-class TrackState(enum.Enum):
-    NEW = 0
-    TRACKED = 1
-    LOST = 2
-    REMOVED = 3
+from pytracking.tracker.track_lists import TrackState, iou_distance, joint, remove_duplicates, without
 
 
 class _Track:
@@ -85,39 +76,11 @@ class _Track:
         return cxcyah_to_xywh(self.mean[:4])
 
 
-def _iou_distance(a: list[_Track], b: list[_Track]) -> np.ndarray:
-    if not a or not b:
-        return np.zeros((len(a), len(b)))
-    boxes_a = np.stack([t.box for t in a])
-    boxes_b = np.stack([t.box for t in b])
-    return 1.0 - box_iou_plus_one(boxes_a[:, None, :], boxes_b[None, :, :])
-
-
 def _fuse_score(cost: np.ndarray, detections: list[_Track]) -> np.ndarray:
     if cost.size == 0:
         return cost
     scores = np.array([d.score for d in detections])
     return 1.0 - (1.0 - cost) * scores[None, :]
-
-
-def _joint(a: Iterable[_Track], b: Iterable[_Track]) -> list[_Track]:
-    """a, then the tracks of b whose identity is not in a."""
-    seen: set[int] = set()
-    result = []
-    for track in [*a, *b]:
-        if track.track_id not in seen:
-            seen.add(track.track_id)
-            result.append(track)
-    return result
-
-
-def _without(a: Iterable[_Track], ids: set[int]) -> list[_Track]:
-    """a without the identities in ids, one track per identity (the published dict semantics:
-    the first position, the last track)."""
-    by_id: dict[int, _Track] = {}
-    for track in a:
-        by_id[track.track_id] = track
-    return [track for tid, track in by_id.items() if tid not in ids]
 
 
 class ByteTracker(BaseTracker):
@@ -250,9 +213,9 @@ class ByteTracker(BaseTracker):
         confirmed = [t for t in self.tracked if t.is_activated]
 
         # First association: confirmed and lost tracks with the high detections.
-        pool = _joint(confirmed, self.lost)
+        pool = joint(confirmed, self.lost)
         self._predict(pool)
-        cost = _iou_distance(pool, high_dets)
+        cost = iou_distance(pool, high_dets)
         if self.fuse_score:
             cost = _fuse_score(cost, high_dets)
         matches, unmatched_pool, unmatched_high = thresholded_assignment(cost, self.match_thresh)
@@ -267,7 +230,7 @@ class ByteTracker(BaseTracker):
 
         # Second association: the tracked tracks left with the low detections.
         remaining = [pool[t] for t in unmatched_pool if pool[t].state == TrackState.TRACKED]
-        cost = _iou_distance(remaining, low_dets)
+        cost = iou_distance(remaining, low_dets)
         matches, unmatched_remaining, _ = thresholded_assignment(cost, self.second_match_thresh)
         for t, d in matches:
             # Every remaining track is tracked, so this is an update, never a refind.
@@ -281,7 +244,7 @@ class ByteTracker(BaseTracker):
 
         # Unconfirmed tracks (not predicted, as published) with the high detections left.
         left = [high_dets[d] for d in unmatched_high]
-        cost = _iou_distance(unconfirmed, left)
+        cost = iou_distance(unconfirmed, left)
         if self.fuse_score:
             cost = _fuse_score(cost, left)
         matches, unmatched_unconfirmed, unmatched_left = thresholded_assignment(cost, self.unconfirmed_match_thresh)
@@ -307,27 +270,14 @@ class ByteTracker(BaseTracker):
                 newly_removed.append(track)
 
         tracked = [t for t in self.tracked if t.state == TrackState.TRACKED]
-        tracked = _joint(_joint(tracked, activated), refound)
-        lost = _without(self.lost, {t.track_id for t in tracked})
+        tracked = joint(joint(tracked, activated), refound)
+        lost = without(self.lost, {t.track_id for t in tracked})
         lost.extend(newly_lost)
         # The removed identities before this frame's: a lost track removed now leaves next frame.
-        lost = _without(lost, self.removed_ids)
+        lost = without(lost, self.removed_ids)
         self.removed_ids.update(t.track_id for t in newly_removed)
-        self.tracked, self.lost = self._remove_duplicates(tracked, lost)
+        self.tracked, self.lost = remove_duplicates(tracked, lost, self.duplicate_iou_distance)
         return self._output([t for t in self.tracked if t.is_activated])
-
-    def _remove_duplicates(self, tracked: list[_Track], lost: list[_Track]) -> tuple[list[_Track], list[_Track]]:
-        distance = _iou_distance(tracked, lost)
-        drop_tracked, drop_lost = set(), set()
-        for p, q in zip(*np.nonzero(distance < self.duplicate_iou_distance)):
-            age_p = tracked[p].frame_id - tracked[p].start_frame
-            age_q = lost[q].frame_id - lost[q].start_frame
-            if age_p > age_q:
-                drop_lost.add(int(q))
-            else:
-                drop_tracked.add(int(p))
-        return ([t for i, t in enumerate(tracked) if i not in drop_tracked],
-                [t for i, t in enumerate(lost) if i not in drop_lost])
 
     def _output(self, tracks: list[_Track]) -> np.ndarray:
         rows = []

@@ -1,0 +1,191 @@
+"""FairMOT's input and output of the network, rule by rule as published (github.com/ifzhang/FairMOT,
+``src/lib/datasets/dataset/jde.py`` ``letterbox`` / ``LoadImages``, ``src/lib/models/decode.py``
+``mot_decode``, ``src/lib/utils/post_process.py`` ``ctdet_post_process`` and
+``src/lib/tracker/multitracker.py`` ``JDETracker.update``, step 1).
+
+Input (:func:`prepare_input`): the frame letterboxed to the network's input size (published: a
+fixed ``img_size`` of 1088 x 608 for every MOT model, whatever ``input_h`` / ``input_w`` say):
+scaled by ``min(h_in / h, w_in / w)`` to ``round(w * r) x round(h * r)`` with ``cv2.INTER_AREA``,
+padded evenly with grey 127.5 (``round(pad - 0.1)`` before, ``round(pad + 0.1)`` after), RGB,
+divided by 255 (no mean or standard deviation).
+
+Output (:func:`decode_detections`):
+
+- the heatmap through a sigmoid, then peaks: a value kept where it equals the 3 x 3 max-pool
+  (stride 1, padding 1) of the map, zero elsewhere (``_nms``);
+- the ``K`` highest values over all classes (per class the ``K`` best, then the ``K`` best of
+  those), at integer output cells ``(x, y)``;
+- centres ``(x + reg_x, y + reg_y)`` with the offset head (``reg_offset``), ``(x + 0.5, y + 0.5)``
+  without; boxes ``[cx - l, cy - t, cx + r, cy + b]`` from the size head with ``ltrb``, else
+  ``[cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]``, all in output cells;
+- back to the frame's pixels by the inverse of CenterNet's affine transform with centre
+  ``c = (W / 2, H / 2)`` and scale ``s = max(w_in / h_in * H, W)`` to the output map
+  ``(w_in / 4, h_in / 4)`` (``get_affine_transform(c, s, 0, (w_out, h_out), inv=1)``, built by
+  ``cv2.getAffineTransform`` from float32 points, applied in float64, stored in float32); the
+  letterbox's scale and centring are thereby undone;
+- the detections of the first class (the published tracker reads ``dets[1]``), kept when their
+  score is above ``conf_thres`` (strictly);
+- the identity embeddings: the ``id`` head L2-normalised over channels (``F.normalize``: divided by
+  ``max(norm, 1e-12)``) and read at the kept peaks, float32.
+
+The published ``merge_outputs`` keeps the ``K`` best scores when there are more than ``K``; the
+two-stage top-K never gives more, so it does nothing and is not repeated here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# The published letterbox's padding value (on uint8 frames OpenCV writes 128).
+PAD_VALUE = 127.5
+
+
+@dataclass
+class FrameDetections:
+    """A frame's detections: ``boxes`` (N, 4) ``[x0, y0, x1, y1]`` float32 in the frame's pixels,
+    ``scores`` (N,) float32, ``embeddings`` (N, D) float32 of unit length; ordered by score."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    embeddings: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` (H, W, 3) uint8 resized, keeping its aspect ratio, to fit ``width`` x ``height`` and
+    padded to exactly that size with grey (the published ``letterbox``)."""
+    h, w = image.shape[:2]
+    ratio = min(float(height) / h, float(width) / w)
+    new_w, new_h = round(w * ratio), round(h * ratio)
+    pad_w, pad_h = (width - new_w) / 2, (height - new_h) / 2
+    top, bottom = round(pad_h - 0.1), round(pad_h + 0.1)
+    left, right = round(pad_w - 0.1), round(pad_w + 0.1)
+    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    return cv2.copyMakeBorder(resized, top, bottom, left, right, cv2.BORDER_CONSTANT,
+                              value=(PAD_VALUE, PAD_VALUE, PAD_VALUE))
+
+
+def prepare_input(image: np.ndarray, input_size: tuple[int, int]) -> torch.Tensor:
+    """The network input for an RGB uint8 frame (H, W, 3): letterboxed to ``input_size`` (w, h),
+    (1, 3, h, w) float32 in [0, 1]. The published loader letterboxes the BGR frame and then swaps
+    to RGB; the letterbox treats the channels alike, so letterboxing the RGB frame is the same."""
+    width, height = input_size
+    boxed = letterbox(image, width, height)
+    tensor = torch.from_numpy(np.ascontiguousarray(boxed.transpose(2, 0, 1), dtype=np.float32))
+    return (tensor / 255.0).unsqueeze(0)
+
+
+def heatmap_peaks(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
+    """``heat`` where it equals its ``kernel`` x ``kernel`` max-pool, 0 elsewhere (``_nms``)."""
+    pooled = F.max_pool2d(heat, (kernel, kernel), stride=1, padding=(kernel - 1) // 2)
+    return heat * (pooled == heat).float()
+
+
+def _gather(feature: torch.Tensor, inds: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) features at flat cell indices (B, K) -> (B, K, C)."""
+    batch, channels = feature.shape[:2]
+    flat = feature.permute(0, 2, 3, 1).reshape(batch, -1, channels)
+    return flat.gather(1, inds.unsqueeze(2).expand(-1, -1, channels))
+
+
+def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, ...]:
+    """The published two-stage ``_topk``: per class the ``k`` best cells, then the ``k`` best of
+    those. (B, C, H, W) -> scores, flat cell indices, classes, ys, xs, each (B, k); ys and xs are
+    whole output cells as floats."""
+    batch, classes, height, width = scores.shape
+    class_scores, class_inds = torch.topk(scores.view(batch, classes, -1), k)
+    class_inds = class_inds % (height * width)
+    class_ys = torch.div(class_inds, width, rounding_mode="floor").float()
+    class_xs = (class_inds % width).float()
+    best, best_ind = torch.topk(class_scores.view(batch, -1), k)
+    best_classes = torch.div(best_ind, k, rounding_mode="floor")
+    inds = class_inds.view(batch, -1).gather(1, best_ind)
+    ys = class_ys.view(batch, -1).gather(1, best_ind)
+    xs = class_xs.view(batch, -1).gather(1, best_ind)
+    return best, inds, best_classes, ys, xs
+
+
+def mot_decode(heat: torch.Tensor, size: torch.Tensor, reg: torch.Tensor | None, *, ltrb: bool,
+               k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boxes at the heatmap's peaks in output cells (``mot_decode``). ``heat`` (B, C, H, W) after
+    the sigmoid; ``size`` (B, 4 or 2, H, W); ``reg`` (B, 2, H, W) or None. Returns (B, k, 6)
+    ``[x0, y0, x1, y1, score, class]`` ordered by score and the flat cell indices (B, k)."""
+    batch = heat.shape[0]
+    scores, inds, classes, ys, xs = top_k(heat_peaks := heatmap_peaks(heat), min(k, heat_peaks[0].numel()))
+    k = scores.shape[1]
+    if reg is not None:
+        offset = _gather(reg, inds)
+        xs = xs.view(batch, k, 1) + offset[:, :, 0:1]
+        ys = ys.view(batch, k, 1) + offset[:, :, 1:2]
+    else:
+        xs = xs.view(batch, k, 1) + 0.5
+        ys = ys.view(batch, k, 1) + 0.5
+    sizes = _gather(size, inds)
+    if ltrb:
+        boxes = torch.cat([xs - sizes[..., 0:1], ys - sizes[..., 1:2], xs + sizes[..., 2:3], ys + sizes[..., 3:4]], 2)
+    else:
+        boxes = torch.cat([xs - sizes[..., 0:1] / 2, ys - sizes[..., 1:2] / 2,
+                           xs + sizes[..., 0:1] / 2, ys + sizes[..., 1:2] / 2], 2)
+    return torch.cat([boxes, scores.view(batch, k, 1), classes.view(batch, k, 1).float()], 2), inds
+
+
+def output_to_frame_transform(frame_size: tuple[int, int], input_size: tuple[int, int],
+                              down_ratio: int = 4) -> np.ndarray:
+    """The (2, 3) affine matrix taking output-map cells to frame pixels, as the published
+    ``get_affine_transform(c, s, 0, (w_out, h_out), inv=1)`` builds it: three float32 point pairs
+    (the centres, a point half the width above them, and that point turned by 90 degrees) through
+    ``cv2.getAffineTransform``. ``frame_size`` and ``input_size`` are (w, h)."""
+    width, height = frame_size
+    in_w, in_h = input_size
+    out_w, out_h = in_w // down_ratio, in_h // down_ratio
+    centre = np.array([width / 2.0, height / 2.0], dtype=np.float32)
+    scale = np.float32(max(float(in_w) / float(in_h) * height, width))
+
+    def third(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        direction = a - b
+        return b + np.array([-direction[1], direction[0]], dtype=np.float32)
+
+    src = np.zeros((3, 2), dtype=np.float32)
+    dst = np.zeros((3, 2), dtype=np.float32)
+    src[0] = centre
+    src[1] = centre + np.array([0.0, scale * -0.5], dtype=np.float32)
+    dst[0] = [out_w * 0.5, out_h * 0.5]
+    dst[1] = np.array([out_w * 0.5, out_h * 0.5], np.float32) + np.array([0, out_w * -0.5], np.float32)
+    src[2] = third(src[0], src[1])
+    dst[2] = third(dst[0], dst[1])
+    return cv2.getAffineTransform(dst, src)
+
+
+def to_frame_pixels(points: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """(N, 2) output-map points through the (2, 3) ``transform`` (``transform_preds``): the points
+    as float32, the product in float64."""
+    points = np.asarray(points, dtype=np.float32)
+    homogeneous = np.concatenate([points, np.ones((len(points), 1), dtype=np.float32)], axis=1)
+    return homogeneous.astype(np.float64) @ transform.T
+
+
+def decode_detections(outputs: dict[str, torch.Tensor], frame_size: tuple[int, int], input_size: tuple[int, int],
+                      *, conf_thres: float, k: int = 500, ltrb: bool = True, reg_offset: bool = True,
+                      down_ratio: int = 4) -> FrameDetections:
+    """The detections of one frame from the network's head outputs (batch of one): ``outputs``
+    holds ``hm`` (logits), ``wh``, ``reg`` and ``id``; ``frame_size`` is the frame's (w, h),
+    ``input_size`` the network input's (w, h). See the module's rules."""
+    heat = outputs["hm"].float().sigmoid()
+    embeddings = F.normalize(outputs["id"].float(), dim=1)
+    reg = outputs["reg"].float() if reg_offset else None
+    dets, inds = mot_decode(heat, outputs["wh"].float(), reg, ltrb=ltrb, k=k)
+    embeddings = _gather(embeddings, inds)[0].cpu().numpy()
+    dets = dets[0].cpu().numpy()  # (K, 6) float32
+    transform = output_to_frame_transform(frame_size, input_size, down_ratio)
+    boxes = np.concatenate([to_frame_pixels(dets[:, 0:2], transform), to_frame_pixels(dets[:, 2:4], transform)],
+                           axis=1).astype(np.float32)
+    scores = dets[:, 4].astype(np.float32)
+    keep = (dets[:, 5] == 0) & (scores > conf_thres)
+    return FrameDetections(boxes[keep], scores[keep], embeddings[keep].astype(np.float32))

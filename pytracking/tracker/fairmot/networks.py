@@ -1,0 +1,62 @@
+"""FairMOT's network, loaded for tracking, either
+
+- a checkpoint of this toolkit's trainer (``checkpoint``: a path, absolute or relative to
+  ``network_path``, loaded with :func:`ltr.models.loading.load_network`), or
+- FairMOT's ``--arch`` and ``--load_model``: the network built by
+  ``ltr.models.fairmot.network.build_fairmot(arch, ...)`` and the released weights file loaded into
+  it by ``ltr.models.fairmot.convert.load_fairmot_weights``.
+
+The network is put in eval mode on its device with frozen weights and kept for the process while
+its file is unchanged (the runner builds one tracker per sequence; the network has no state).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+import torch
+from torch import nn
+
+from ltr.models.loading import load_network
+from pytracking.features.net_wrappers import resolve_network_path
+
+logger = logging.getLogger(__name__)
+
+_LOADED: dict[tuple, nn.Module] = {}
+
+
+def load_fairmot_network(*, checkpoint: str | None, arch: str | None, load_model: str | None,
+                         network_kwargs: dict[str, Any], device: torch.device) -> nn.Module:
+    """The network from ``checkpoint``, or from ``arch`` and ``load_model`` (``checkpoint`` wins
+    when both are set), in eval mode on ``device``. Errors name the parameters to set."""
+    if checkpoint is None and load_model is None:
+        raise ValueError("FairMOT needs a network: set checkpoint (a checkpoint of this toolkit) or arch with "
+                         "load_model (FairMOT's released weights, e.g. fairmot_dla34.pth in network_path) in the "
+                         "parameter file, or pass --load_model")
+    if checkpoint is None and arch is None:
+        raise ValueError(f"FairMOT: load_model={load_model!r} needs arch (dla_34, dlaconv_34, resdcn_34, resdcn_50, "
+                         f"tiny)")
+    path = resolve_network_path(checkpoint if checkpoint is not None else load_model)
+    key = (str(path), path.stat().st_mtime_ns, None if checkpoint is not None else arch,
+           repr(sorted(network_kwargs.items())), str(device))
+    if key in _LOADED:
+        return _LOADED[key]
+    if checkpoint is not None:
+        net = load_network(path)
+    else:
+        try:
+            network = importlib.import_module("ltr.models.fairmot.network")
+            convert = importlib.import_module("ltr.models.fairmot.convert")
+        except ModuleNotFoundError as error:
+            raise ValueError(f"FairMOT: arch={arch!r} with load_model needs ltr.models.fairmot ({error}); use a "
+                             f"checkpoint of this toolkit instead") from None
+        net = network.build_fairmot(arch, **network_kwargs)
+        convert.load_fairmot_weights(net, path)
+    net = net.to(device).eval()
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    logger.info("FairMOT network from %s on %s", path, device)
+    _LOADED[key] = net
+    return net

@@ -1,0 +1,72 @@
+"""The track-list rules that ByteTrack and FairMOT (JDE) share, as both publish them
+(``joint_stracks``, ``sub_stracks``, ``remove_duplicate_stracks``, ``iou_distance``).
+
+A track here is any object with ``track_id``, ``box`` (``[x, y, w, h]``), ``frame_id`` and
+``start_frame``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ltr.data.boxes import box_iou_plus_one
+
+T = TypeVar("T")
+
+
+class TrackState(enum.Enum):
+    NEW = 0
+    TRACKED = 1
+    LOST = 2
+    REMOVED = 3
+
+
+def iou_distance(a: Sequence[Any], b: Sequence[Any]) -> np.ndarray:
+    """``1 - IoU`` of every box of ``a`` with every box of ``b``, with the +1 pixel convention of
+    ``cython_bbox``: (len(a), len(b))."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)))
+    boxes_a = np.stack([t.box for t in a])
+    boxes_b = np.stack([t.box for t in b])
+    return 1.0 - box_iou_plus_one(boxes_a[:, None, :], boxes_b[None, :, :])
+
+
+def joint(a: Iterable[T], b: Iterable[T]) -> list[T]:
+    """a, then the tracks of b whose identity is not in a."""
+    seen: set[int] = set()
+    result = []
+    for track in [*a, *b]:
+        if track.track_id not in seen:
+            seen.add(track.track_id)
+            result.append(track)
+    return result
+
+
+def without(a: Iterable[T], ids: set[int]) -> list[T]:
+    """a without the identities in ids, one track per identity (the published dict semantics:
+    the first position, the last track)."""
+    by_id: dict[int, T] = {}
+    for track in a:
+        by_id[track.track_id] = track
+    return [track for tid, track in by_id.items() if tid not in ids]
+
+
+def remove_duplicates(tracked: list[T], lost: list[T], max_distance: float) -> tuple[list[T], list[T]]:
+    """A tracked and a lost track closer than ``max_distance`` in IoU distance (strictly) are one
+    object twice: the one tracked for the shorter time (``frame_id - start_frame``) is dropped,
+    the tracked one on a tie."""
+    distance = iou_distance(tracked, lost)
+    drop_tracked, drop_lost = set(), set()
+    for p, q in zip(*np.nonzero(distance < max_distance)):
+        age_p = tracked[p].frame_id - tracked[p].start_frame
+        age_q = lost[q].frame_id - lost[q].start_frame
+        if age_p > age_q:
+            drop_lost.add(int(q))
+        else:
+            drop_tracked.add(int(p))
+    return ([t for i, t in enumerate(tracked) if i not in drop_tracked],
+            [t for i, t in enumerate(lost) if i not in drop_lost])
