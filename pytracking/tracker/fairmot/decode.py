@@ -117,8 +117,9 @@ def mot_decode(heat: torch.Tensor, size: torch.Tensor, reg: torch.Tensor | None,
     """Boxes at the heatmap's peaks in output cells (``mot_decode``). ``heat`` (B, C, H, W) after
     the sigmoid; ``size`` (B, 4 or 2, H, W); ``reg`` (B, 2, H, W) or None. Returns (B, k, 6)
     ``[x0, y0, x1, y1, score, class]`` ordered by score and the flat cell indices (B, k)."""
-    batch = heat.shape[0]
-    scores, inds, classes, ys, xs = top_k(heat_peaks := heatmap_peaks(heat), min(k, heat_peaks[0].numel()))
+    batch, _, height, width = heat.shape
+    # At most every cell (the published code needs k <= H * W; a tiny test map may have fewer).
+    scores, inds, classes, ys, xs = top_k(heatmap_peaks(heat), min(k, height * width))
     k = scores.shape[1]
     if reg is not None:
         offset = _gather(reg, inds)
