@@ -77,8 +77,8 @@ def fairmot_tiny(*, num_classes: int = 1, reid_dim: int = 64, head_conv: int = 6
                  deformable: bool = False) -> DLASeg:
     """DLA-34's structure (levels 1, 1, 1, 2, 2, 1) with channels (4, 8, 12, 24, 48, 96), for
     the synthetic dataset and tests: 0.69 M parameters, about 60 ms at 384x384 on one CPU
-    core. Plain 3x3
-    convolutions in DLAUp/IDAUp unless ``deformable`` (then DCNs as ``dla_34``)."""
+    core. Plain 3x3 convolutions in DLAUp/IDAUp unless ``deformable`` (then DCNs as
+    ``dla_34``)."""
     return _dla(TINY_LEVELS, TINY_CHANNELS, num_classes=num_classes, reid_dim=reid_dim, head_conv=head_conv,
                 ltrb=ltrb, deformable=deformable)
 
@@ -91,8 +91,9 @@ ARCH_CONSTRUCTORS: dict[str, Callable[..., nn.Module]] = {
 def build_fairmot(arch: str, *, num_classes: int = 1, reid_dim: int = 128, head_conv: int = 256,
                   ltrb: bool = True) -> nn.Module:
     """The network of FairMOT's ``--arch`` string (``dla_34``, ``dlaconv_34``, ``resdcn_34``,
-    ``resdcn_50``, and the toolkit's ``tiny``) with FairMOT's options. ``head_conv=-1`` is
-    FairMOT's "default": 256."""
+    ``resdcn_50``, and the toolkit's ``tiny``) with FairMOT's options (for ``tiny`` too: pass
+    its smaller ``reid_dim``/``head_conv`` explicitly, or call :func:`fairmot_tiny`).
+    ``head_conv=-1`` is FairMOT's "default": 256."""
     try:
         constructor = ARCH_CONSTRUCTORS[arch]
     except KeyError:
