@@ -108,13 +108,49 @@ def weights_path(settings, name: str) -> Path:
         f"(admin/local.py), train the recipe that writes it, or start without it: --set load_model=None")
 
 
-def load_initial_weights(net: torch.nn.Module, path: Path) -> None:
-    """FairMOT's ``load_model``: a released FairMOT/CenterNet file (weights of another shape left
-    at their initial values), or a checkpoint of this toolkit (its network's weights)."""
-    from ltr.models.fairmot.convert import load_fairmot_weights  # FairMOT's weight converter
-
-    report = load_fairmot_weights(net, path)
-    logger.info("network starts from %s: %s", path, report)
+def load_initial_weights(net: torch.nn.Module, path: Path) -> dict[str, list[str]]:
+    """FairMOT's ``load_model`` (``src/lib/models/model.py``) without the optimiser: the weights of
+    a released FairMOT/CenterNet file (``{'epoch', 'state_dict'}``, ``module.`` prefixes removed)
+    or of a checkpoint of this toolkit (its ``net``); a weight of another shape (CenterNet's 80-class
+    ``hm``) or missing from the file keeps its initial value, one the network lacks is dropped, each
+    group logged. Returns the keys ``{"skipped": ..., "dropped": ..., "missing": ...}``."""
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # unpickling errors have no common type
+        raise ValueError(f"cannot read the starting weights {path} ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0] if str(error) else ''}): is it a FairMOT model file?") from None
+    if isinstance(content, dict) and isinstance(content.get("net"), dict):
+        state = content["net"]
+    elif isinstance(content, dict) and isinstance(content.get("state_dict"), dict):
+        state = content["state_dict"]
+    else:
+        state = content
+    if not isinstance(state, dict):
+        raise ValueError(f"the starting weights {path} hold no state dict: is it a FairMOT model file?")
+    state = {(key[7:] if key.startswith("module") and not key.startswith("module_list") else key): value
+             for key, value in state.items()}
+    own = net.state_dict()
+    report = {"skipped": [], "dropped": [], "missing": []}
+    for key in list(state):
+        if key not in own:
+            report["dropped"].append(key)
+            del state[key]
+        elif state[key].shape != own[key].shape:
+            report["skipped"].append(key)
+            state[key] = own[key]
+    for key in own:
+        if key not in state:
+            report["missing"].append(key)
+            state[key] = own[key]
+    net.load_state_dict(state)
+    logger.info("network starts from %s: %d weights loaded", path, len(own) - len(report["skipped"]) - len(report["missing"]))
+    for what, keys in report.items():
+        if keys:
+            logger.warning("%s: %d weights %s (%s%s)", path, len(keys), {
+                "skipped": "of another shape keep their initial values", "dropped": "the network lacks are dropped",
+                "missing": "missing from the file keep their initial values"}[what], ", ".join(keys[:4]),
+                ", ..." if len(keys) > 4 else "")
+    return report
 
 
 def build_objective(settings, net: torch.nn.Module, source: JdeDataset) -> FairMOTLoss:

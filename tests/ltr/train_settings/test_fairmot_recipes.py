@@ -112,3 +112,27 @@ def test_fairmot_synthetic_trains_checkpoints_the_loss_resumes_and_publishes(env
     second = load_checkpoint(resumed.checkpoint_dir / "DLASeg_ep0002.pth.tar")
     assert second["epoch"] == 2 and len(second["stats"]["train"]["Loss/total"]) == 2
     assert not torch.equal(second["objective"]["classifier.weight"], checkpoint["objective"]["classifier.weight"])
+
+
+def test_starting_weights_load_as_fairmots_load_model(tmp_path):
+    from ltr.models.registry import build_network
+    from ltr.train_settings.fairmot import base
+
+    source = build_network("fairmot_tiny", {"num_classes": 1})
+    state = {f"module.{k}": v + 1 for k, v in source.state_dict().items()}
+    state["module.hm.2.weight"] = torch.zeros(80, *source.state_dict()["hm.2.weight"].shape[1:])  # CenterNet's 80
+    state["module.extra.weight"] = torch.zeros(1)
+    del state["module.id.2.bias"]
+    path = tmp_path / "ctdet.pth"
+    torch.save({"epoch": 140, "state_dict": state}, path)
+    net = build_network("fairmot_tiny", {"num_classes": 1})
+    initial = {k: v.clone() for k, v in net.state_dict().items()}
+    report = base.load_initial_weights(net, path)
+    assert report == {"skipped": ["hm.2.weight"], "dropped": ["extra.weight"], "missing": ["id.2.bias"]}
+    loaded = net.state_dict()
+    assert torch.equal(loaded["hm.2.weight"], initial["hm.2.weight"]) and torch.equal(loaded["id.2.bias"], initial["id.2.bias"])
+    assert torch.equal(loaded["wh.2.weight"], source.state_dict()["wh.2.weight"] + 1)
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="bad.pth"):
+        base.load_initial_weights(net, bad)
