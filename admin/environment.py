@@ -91,6 +91,8 @@ FIELDS: tuple[Field, ...] = (
     Field("mot20_dir", INPUT, None, "MOT20 (MOTChallenge: train/ and test/)"),
     Field("crowdhuman_dir", INPUT, None, "CrowdHuman: annotation_{train,val}.odgt and Images/"),
     Field("jde_root", INPUT, None, "FairMOT/JDE training data: the root its data config's list files are relative to"),
+    Field("jde_data_dir", INPUT, None, "FairMOT's data configs (cfg/*.json); relative list files in them are taken "
+                                       "from this folder"),
     # Evaluation benchmarks.
     Field("otb_path", INPUT, None, "OTB-100"),
     Field("nfs_path", INPUT, None, "NFS"),

@@ -37,6 +37,7 @@ mot17_dir = ''             # MOT17: train/ and test/ (-DPM, -FRCNN, -SDP copies)
 mot20_dir = ''             # MOT20: train/ and test/
 crowdhuman_dir = ''        # CrowdHuman: annotation_train.odgt, annotation_val.odgt, Images/
 jde_root = ''              # FairMOT/JDE: the root of images/ and labels_with_ids/ lists
+jde_data_dir = ''          # FairMOT's data configs (data.json, mot17.json, ...) and, under it, their list files
 
 # Evaluation benchmarks.
 otb_path = ''              # OTB-100

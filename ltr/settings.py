@@ -73,6 +73,13 @@ SETTINGS: dict[str, str] = {
     "crop_size": "detection pipeline (RandomCrop)", "photometric_distortion": "detection pipeline",
     "size_divisor": "detection pipeline (Pad)", "ap_max_dets": "bbox AP hook",
     "track_eval": "track-metrics hook (checkpoint_eval command)",
+    # The FairMOT recipes (ltr/train_settings/fairmot/base.py).
+    "data_config": "FairMOT training data (a data config JSON in jde_data_dir)",
+    "load_model": "FairMOT network initialisation (a weights file in network_path or pretrained_networks)",
+    "input_size": "FairMOT data pipeline (letterbox width, height)", "max_objs": "FairMOT targets (K)",
+    "hsv_fraction": "FairMOT data pipeline (HSV augmentation)", "affine": "FairMOT data pipeline (random affine)",
+    "clip_boxes": "FairMOT data pipeline (boxes clipped after the affine, MOT20)",
+    "objective_kwargs": "FairMOT loss (weights and initial uncertainties)",
 }
 
 

@@ -23,7 +23,7 @@ from torch import nn
 
 # Modules whose constructors register on import; imported on the first lookup.
 MODEL_MODULES: tuple[str, ...] = ("ltr.models.tracking.atom", "ltr.models.detection.faster_rcnn",
-                                  "ltr.models.reid.network")
+                                  "ltr.models.reid.network", "ltr.models.fairmot.network")
 
 NETWORK_CONSTRUCTORS: dict[str, Callable[..., nn.Module]] = {}
 

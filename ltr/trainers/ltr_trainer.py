@@ -9,6 +9,11 @@ Checkpoints are ``<Net>_ep<epoch>.pth.tar`` in the run's folder. A new run refus
 already holds some (continue with ``resume``, or start a run of another ``run_name``); a resumed
 run takes the newest readable one (or ``resume_checkpoint``), and rotation keeps the newest by
 epoch. Ctrl-C ends training with :class:`TrainingInterrupted`, naming what was kept.
+
+An objective with parameters (``BaseActor.objective`` a module that learns, e.g. FairMOT's
+identity classifier and loss weights) is moved to the device, wrapped in DistributedDataParallel
+across ranks like the network, saved under ``"objective"`` and restored on resume; a checkpoint
+without it (written before) still resumes, the objective keeping its initial values.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import torch
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from ltr.actors.base_actor import BaseActor
+from ltr.actors.base_actor import BaseActor, objective_with_parameters
 from ltr.trainers.schedules import EpochHook, LinearWarmup
 from ltr.data.loader import LTRLoader
 from ltr.fileio import stale_temporaries
@@ -174,6 +179,12 @@ class LTRTrainer:
             # Gradients are averaged over the ranks; each rank draws its own samples.
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             actor.net = torch.nn.parallel.DistributedDataParallel(actor.net, device_ids=device_ids)
+        objective = objective_with_parameters(actor.objective)
+        if (settings.distributed and objective is not None
+                and not isinstance(actor.objective, torch.nn.parallel.DistributedDataParallel)):
+            # An objective that learns (FairMOT's identity classifier) averages its gradients too.
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            actor.objective = torch.nn.parallel.DistributedDataParallel(objective, device_ids=device_ids)
 
     # Training ------------------------------------------------------------------------------
 
@@ -213,6 +224,8 @@ class LTRTrainer:
         # Release DistributedDataParallel (its reducer holds on to the process group) while the
         # group still exists; the actor keeps the trained network.
         self.actor.net = _unwrap(self.actor.net)
+        if isinstance(self.actor.objective, torch.nn.Module):
+            self.actor.objective = _unwrap(self.actor.objective)
 
     def _resume_command(self) -> str:
         settings = self.settings
@@ -436,6 +449,9 @@ class LTRTrainer:
             "settings": self.settings.as_plain_dict(),
             "input_normalization": self.input_normalization,
         }
+        objective = objective_with_parameters(self.actor.objective)
+        if objective is not None:
+            checkpoint["objective"] = objective.state_dict()
         path = self.checkpoint_path(self.epoch)
         save_checkpoint(path, checkpoint)
         logger.info("saved %s", path)
@@ -493,7 +509,21 @@ class LTRTrainer:
         if differences:
             raise CheckpointMismatchError(f"{path} does not fit the network being trained: {differences.describe()}; "
                                           f"{self._mismatch_advice(checkpoint)}")
+        objective = objective_with_parameters(self.actor.objective)
+        if objective is not None:
+            if checkpoint.get("objective") is None:
+                # A checkpoint of a trainer without objective support: the objective starts afresh.
+                logger.warning("%s holds no state of the objective (%s): its parameters start from their initial "
+                               "values", path, type(objective).__name__)
+            else:
+                differences = state_differences(objective, checkpoint["objective"])
+                if differences:
+                    raise CheckpointMismatchError(
+                        f"{path}: its objective ({type(objective).__name__}) does not fit this run's: "
+                        f"{differences.describe()}; {self._mismatch_advice(checkpoint)}")
         net.load_state_dict(checkpoint["net"])
+        if objective is not None and checkpoint.get("objective") is not None:
+            objective.load_state_dict(checkpoint["objective"])
         try:
             self.optimizer.load_state_dict(checkpoint["optimizer"])
         except (ValueError, KeyError) as error:  # other parameter groups: another recipe
