@@ -64,11 +64,15 @@ class FairMOTWeightsReport:
 
 def guess_arch(state: Mapping[str, Any]) -> str | None:
     """FairMOT's ``--arch`` whose networks have the keys of ``state`` (``dla_34``,
-    ``dlaconv_34``, ``resdcn_34``, ``resdcn_50`` or deeper ResNets, ``resdcn_18``), from marker
-    keys; ``None`` when none fits."""
+    ``dlaconv_34``, ``resdcn_34``, ``resdcn_50`` or deeper ResNets, ``resdcn_18``, and the
+    toolkit's ``tiny``, told from DLA-34 by its first layer's width), from marker keys;
+    ``None`` when none fits."""
     keys = set(state)
     if "base.base_layer.0.weight" in keys and "dla_up.ida_0.proj_1.conv.weight" in keys:
         deformable = "dla_up.ida_0.proj_1.conv.conv_offset_mask.weight" in keys
+        first = state["base.base_layer.0.weight"]
+        if getattr(first, "shape", (16,))[0] != 16:  # DLA-34's 16 channels; fairmot_tiny has the same keys
+            return "tiny"
         base = "dla_34" if "base.level5.tree1.conv1.weight" in keys else "dla"
         return base if deformable else base.replace("dla", "dlaconv")
     if "conv1.weight" in keys and "deconv_layers.0.weight" in keys:

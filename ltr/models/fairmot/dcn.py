@@ -5,7 +5,7 @@ module that FairMOT imports as ``from dcn_v2 import DCN``), on torchvision's
 Published rules (DCNv2's ``dcn_v2.py`` and ``modulated_deformable_im2col`` kernels):
 
 - parameters ``weight`` ``(out, in, kh, kw)`` and ``bias`` ``(out,)`` of the convolution, and
-  ``conv_offset_mask``: a Conv2d (same kernel, stride and padding, with bias) producing
+  ``conv_offset_mask``: a Conv2d (same kernel, stride and padding, no dilation, with bias) producing
   ``deformable_groups * 3 * kh * kw`` channels; ``weight`` uniform in ``+-1/sqrt(in * kh * kw)``,
   ``bias`` zero, ``conv_offset_mask`` all zero (so an untrained layer samples the plain grid
   with mask 0.5);
@@ -51,9 +51,9 @@ class DCN(nn.Module):
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, *self.kernel_size))
         self.bias = nn.Parameter(torch.empty(out_channels))
         kh, kw = self.kernel_size
+        # As DCNv2: the offset convolution has the kernel, stride and padding but not the dilation.
         self.conv_offset_mask = nn.Conv2d(in_channels, deformable_groups * 3 * kh * kw, self.kernel_size,
-                                          stride=self.stride, padding=self.padding, dilation=self.dilation,
-                                          bias=True)
+                                          stride=self.stride, padding=self.padding, bias=True)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

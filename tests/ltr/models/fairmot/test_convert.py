@@ -56,14 +56,14 @@ def test_released_layouts_load(layout, tmp_path, caplog):
 def test_missing_keys_name_the_arch_to_pick():
     state = _released(fairmot_tiny(deformable=False))  # dlaconv layout: no offsets, no DCN bias
     with pytest.raises(FairMOTWeightsError, match=r"<state dict> lacks \d+ of the \d+ tensors of the tiny network.*"
-                                                  r"conv_offset_mask.*--arch dlaconv"):
+                                                  r"conv_offset_mask.*--arch tiny"):
         load_fairmot_weights(fairmot_tiny(deformable=True), state)
 
 
 def test_unexpected_keys_are_errors():
     state = _released(fairmot_tiny(deformable=True))
     with pytest.raises(FairMOTWeightsError, match=r"<state dict> has \d+ tensors that the tiny network does not "
-                                                  r"have.*conv_offset_mask.*--arch dla"):
+                                                  r"have.*conv_offset_mask.*--arch tiny"):
         load_fairmot_weights(fairmot_tiny(deformable=False), state)
     state = _released(fairmot_tiny())
     state["extra.weight"] = torch.zeros(3)
@@ -113,6 +113,7 @@ def test_guess_arch_from_fixture_keys():
     for arch, rows in module.read_keys().items():
         assert guess_arch(dict.fromkeys(key for key, _ in rows)) == arch
     assert guess_arch({"foo": 1}) is None
+    assert guess_arch(fairmot_tiny().state_dict()) == "tiny"
 
 
 def test_dla34_imagenet_layout_loads_into_the_base(tmp_path, caplog):

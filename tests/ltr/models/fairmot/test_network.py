@@ -102,3 +102,20 @@ def test_bad_input_is_one_clear_error():
         net(torch.rand(1, 3, 48, 64))
     with pytest.raises(ValueError, match=r"images \(B, 3, H, W\), got shape \(1, 1, 64, 64\)"):
         net(torch.rand(1, 1, 64, 64))
+
+
+def test_a_toolkit_checkpoint_rebuilds_fairmot_tiny(tmp_path):
+    from ltr.models.loading import load_network, save_checkpoint
+
+    torch.manual_seed(0)
+    net = build_network("fairmot_tiny", reid_dim=16, deformable=True)
+    path = save_checkpoint(tmp_path / "fairmot_tiny.pth.tar",
+                           {"epoch": 1, "net": net.state_dict(), "constructor": net.constructor,
+                            "net_type": "DLASeg", "actor_type": "FairMOTActor"})
+    rebuilt = load_network(path).eval()
+    assert rebuilt.constructor == net.constructor
+    images = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        expected, again = net.eval()(images), rebuilt(images)
+    for key in expected:
+        assert torch.equal(again[key], expected[key])
