@@ -21,11 +21,13 @@ The multi-object quick start:
 1. writes the synthetic MOT dataset (MOTChallenge layout, a simulated detector's det.txt) into
    synthetic_mot_dir (TRACKING_SYNTHETIC_MOT_DIR), completing it if a run was interrupted;
 2. trains Tracktor's small detector and ReID network (``ltr/train_settings/tracktor/
-   tracktor_synthetic``, resuming from its checkpoints) on its train split and puts them into
-   network_path (--no-tracktor skips this and Tracktor's rows);
-3. runs SORT and ByteTrack on the public detections of its val split (``synthetic_mot``), and
+   tracktor_synthetic``) and FairMOT's small network (``ltr/train_settings/fairmot/
+   fairmot_synthetic``) on its train split, each resuming from its checkpoints, and puts them
+   into network_path (--no-tracktor and --no-fairmot skip a tracker's training and rows);
+3. runs SORT and ByteTrack on the public detections of its val split (``synthetic_mot``),
    Tracktor with its own detector (``tracktor synthetic``) and on the public detections
-   (``tracktor synthetic_public``); Tracktor's results are redone when its networks changed;
+   (``tracktor synthetic_public``), and FairMOT (``fairmot synthetic``); a trained tracker's
+   results are redone when its networks changed;
 4. prints the metrics table (HOTA, DetA, AssA, MOTA, IDF1, IDSW, FP, FN, frames per second) and
    writes the tables and HOTA curve plots into result_plot_path/synthetic_mot.
 """
@@ -43,6 +45,7 @@ from ltr.dataset.synthetic.command import (add_generation_arguments, add_mot_gen
 from ltr.fileio import atomic_write_bytes
 from ltr.settings import TrainSettings, seed_everything
 from ltr.train_settings.bbreg import atom_default, atom_synthetic
+from ltr.train_settings.fairmot import fairmot_synthetic
 from ltr.run_training import USER_ERRORS, one_line
 from ltr.train_settings.tracktor import tracktor_synthetic
 from ltr.trainers import TrainingInterrupted
@@ -55,7 +58,8 @@ logger = logging.getLogger("quickstart")
 NETWORK_NAME = "atom_synthetic.pth.tar"  # what pytracking/parameter/atom/synthetic.py loads
 # SORT and ByteTrack on public detections; the trackers with trained networks after them.
 MOT_BASELINES = [("sort", "default", "SORT"), ("bytetrack", "default", "ByteTrack")]
-MOT_TRAINED = [("tracktor", "synthetic", "Tracktor"), ("tracktor", "synthetic_public", "Tracktor (public)")]
+TRACKTOR = [("tracktor", "synthetic", "Tracktor"), ("tracktor", "synthetic_public", "Tracktor (public)")]
+FAIRMOT = [("fairmot", "synthetic", "FairMOT")]
 TRACKERS = [("atom", "synthetic", "ATOM"), ("atom", "synthetic_improved", "ATOM improved"),
             ("atom", "synthetic_no_iounet", "ATOM without IoU-Net"), ("opencv", "csrt", "OpenCV CSRT")]
 
@@ -80,17 +84,28 @@ def train_network(args: argparse.Namespace, network_path: Path) -> bool:
     return True
 
 
-def train_tracktor(args: argparse.Namespace, network_path: Path) -> bool:
-    """Train (or resume) tracktor_synthetic, which puts its two networks into ``network_path``.
-    Returns whether they changed."""
-    files = [network_path / tracktor_synthetic.DETECTOR_FILE, network_path / tracktor_synthetic.REID_FILE]
+def train_mot_recipe(args: argparse.Namespace, module_name: str, recipe, files: list[Path]) -> bool:
+    """Train (or resume) the MOT recipe ``module_name/<recipe>``, whose ``run`` puts its networks
+    into ``files``. Returns whether they changed."""
     before = [path.read_bytes() if path.is_file() else None for path in files]
     overrides = {"epochs": args.epochs} if args.epochs is not None else None
-    settings = TrainSettings(module_name="tracktor", script_name="tracktor_synthetic", seed=args.seed, resume=True,
+    script_name = recipe.__name__.rsplit(".", 1)[-1]
+    settings = TrainSettings(module_name=module_name, script_name=script_name, seed=args.seed, resume=True,
                              overrides=overrides)
     seed_everything(args.seed)
-    tracktor_synthetic.run(settings)
+    recipe.run(settings)
     return [path.read_bytes() for path in files] != before
+
+
+def train_tracktor(args: argparse.Namespace, network_path: Path) -> bool:
+    """tracktor_synthetic: Tracktor's detector and ReID network. Returns whether they changed."""
+    files = [network_path / tracktor_synthetic.DETECTOR_FILE, network_path / tracktor_synthetic.REID_FILE]
+    return train_mot_recipe(args, "tracktor", tracktor_synthetic, files)
+
+
+def train_fairmot(args: argparse.Namespace, network_path: Path) -> bool:
+    """fairmot_synthetic: FairMOT's network. Returns whether it changed."""
+    return train_mot_recipe(args, "fairmot", fairmot_synthetic, [network_path / fairmot_synthetic.PUBLISHED_FILE])
 
 
 def track_and_analyse(dataset_name: str, groups: list[tuple[list[tuple[str, str, str]], bool]], *, workers: int,
@@ -127,8 +142,9 @@ def main_mot(argv: list[str]) -> int:
     add_mot_generation_arguments(parser)
     parser.add_argument("--no-tracktor", action="store_true",
                         help="skip Tracktor's training and rows (SORT and ByteTrack only: seconds)")
+    parser.add_argument("--no-fairmot", action="store_true", help="skip FairMOT's training and row")
     parser.add_argument("--epochs", type=int, default=None,
-                        help="training epochs of Tracktor's detector and ReID network (default: the recipe's)")
+                        help="training epochs of every network trained (default: each recipe's)")
     args = parser.parse_args(argv)
     settings = env_settings()
     log_file = setup_logging(Path(settings.workspace_dir) / "quickstart_mot", name="quickstart_mot")
@@ -138,15 +154,17 @@ def main_mot(argv: list[str]) -> int:
     summary = generate_mot_from_arguments(args, settings.synthetic_mot_dir)
     print(summary.format())
 
-    trained = [] if args.no_tracktor else MOT_TRAINED
-    networks_changed = False
-    if trained:
+    groups = [(MOT_BASELINES, False)]
+    network_path = Path(settings.network_path)
+    if not args.no_tracktor:
         logger.info("step 2 of 4: training Tracktor's detector and ReID network (tracktor_synthetic)")
-        networks_changed = train_tracktor(args, Path(settings.network_path))
-    else:
-        logger.info("step 2 of 4: skipped (--no-tracktor)")
+        groups.append((TRACKTOR, train_tracktor(args, network_path)))
+    if not args.no_fairmot:
+        logger.info("step 2 of 4: training FairMOT's network (fairmot_synthetic)")
+        groups.append((FAIRMOT, train_fairmot(args, network_path)))
+    if args.no_tracktor and args.no_fairmot:
+        logger.info("step 2 of 4: skipped (--no-tracktor --no-fairmot)")
 
-    groups = [(MOT_BASELINES, False)] + ([(trained, networks_changed)] if trained else [])
     return track_and_analyse("synthetic_mot", groups, workers=args.workers or 2, log_file=log_file, started=started,
                              plots="synthetic_mot")
 

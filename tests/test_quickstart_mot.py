@@ -1,6 +1,6 @@
 """The MOT quick start on tiny options: generates, tracks with SORT and ByteTrack, prints the
-metrics table and writes the plots; a second run only re-scores. With Tracktor: trains its two
-networks for an epoch and adds its rows."""
+metrics table and writes the plots; a second run only re-scores. With FairMOT or Tracktor: trains
+their networks for an epoch and adds their rows."""
 
 import os
 import subprocess
@@ -23,7 +23,7 @@ def test_mot_quickstart_prints_the_table_and_resumes(tmp_path):
     env = {**os.environ, "TRACKING_LOCAL_FILE": os.devnull, "TRACKING_WORKSPACE_DIR": str(tmp_path / "ws")}
     command = [sys.executable, "pytracking/run_quickstart.py", "--mot", "--train", "0", "--val", "2",
                "--frames", "20", "--width", "256", "--height", "192", "--min-objects", "4", "--max-objects", "6",
-               "--workers", "1", "--no-tracktor"]
+               "--workers", "1", "--no-tracktor", "--no-fairmot"]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 sequences written" in result.stdout and "4 sequences run" in result.stdout
@@ -42,7 +42,27 @@ def test_mot_quickstart_prints_the_table_and_resumes(tmp_path):
     assert [row[:-2] for row in _table(again.stdout)] == [row[:-2] for row in rows]
 
 
-@pytest.mark.slow  # trains a detector and a ReID network (one epoch each on tiny data)
+def test_mot_quickstart_trains_fairmot_and_adds_its_row(tmp_path):
+    env = {**os.environ, "TRACKING_LOCAL_FILE": os.devnull, "TRACKING_WORKSPACE_DIR": str(tmp_path / "ws")}
+    command = [sys.executable, "pytracking/run_quickstart.py", "--mot", "--train", "2", "--val", "1",
+               "--frames", "12", "--width", "320", "--height", "240", "--min-objects", "6", "--max-objects", "8",
+               "--workers", "1", "--epochs", "1", "--no-tracktor"]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    network = tmp_path / "ws" / "networks" / "fairmot_synthetic.pth.tar"
+    assert network.is_file()
+    rows = _table(result.stdout, rows=3)
+    assert [row[0] for row in rows] == ["SORT", "ByteTrack", "FairMOT"]
+    assert rows[2][-1] == "1" and 0 <= float(rows[2][1]) <= 100
+    trained = network.read_bytes()
+    again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert network.read_bytes() == trained  # resumed at its last epoch: the same network
+    assert "0 sequences run" in again.stdout and [row[:-2] for row in _table(again.stdout, rows=3)] == \
+        [row[:-2] for row in rows]
+
+
+@pytest.mark.slow  # trains a detector, a ReID network and FairMOT's network (one epoch each on tiny data)
 def test_mot_quickstart_trains_tracktor_and_adds_its_rows(tmp_path):
     env = {**os.environ, "TRACKING_LOCAL_FILE": os.devnull, "TRACKING_WORKSPACE_DIR": str(tmp_path / "ws")}
     command = [sys.executable, "pytracking/run_quickstart.py", "--mot", "--train", "2", "--val", "1",
@@ -53,8 +73,9 @@ def test_mot_quickstart_trains_tracktor_and_adds_its_rows(tmp_path):
     networks = tmp_path / "ws" / "networks"
     assert (networks / "tracktor_synthetic_detector.pth.tar").is_file()
     assert (networks / "tracktor_synthetic_reid.pth.tar").is_file()
-    rows = _table(result.stdout, rows=4)
-    assert [row[0] for row in rows] == ["SORT", "ByteTrack", "Tracktor", "Tracktor"]  # "Tracktor (public)"
+    rows = _table(result.stdout, rows=5)
+    # "Tracktor (public)" splits into two words
+    assert [row[0] for row in rows] == ["SORT", "ByteTrack", "Tracktor", "Tracktor", "FairMOT"]
     assert all(row[-1] == "1" for row in rows)
     # Nothing changed: a second run neither trains nor tracks again.
     again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)

@@ -139,20 +139,25 @@ class JDEAssociation:
         track.frame_id = self.frame_id
         track.start_frame = self.frame_id
 
-    def _correct(self, track: JDETrack, detection: JDETrack, refound: bool) -> None:
-        """``update`` (refound False: score and tracklet length too) or ``re_activate``."""
-        mean, covariance = self.kalman.update(track.mean[None], track.covariance[None],
-                                              xywh_to_cxcyah(detection.box)[None])
-        track.mean, track.covariance = mean[0], covariance[0]
-        track.update_embedding(detection.embedding)
-        track.state = TrackState.TRACKED
-        track.is_activated = True
-        track.frame_id = self.frame_id
-        if refound:
-            track.tracklet_len = 0
-        else:
-            track.tracklet_len += 1
-            track.score = detection.score
+    def _correct(self, tracks: list[JDETrack], detections: list[JDETrack], refound: list[bool]) -> None:
+        """``update`` (refound False: score and tracklet length too) or ``re_activate`` of each
+        track by its detection; one batched Kalman correction for all (each track's is its own)."""
+        if not tracks:
+            return
+        mean, covariance = self.kalman.update(np.stack([t.mean for t in tracks]),
+                                              np.stack([t.covariance for t in tracks]),
+                                              xywh_to_cxcyah(np.stack([d.box for d in detections])))
+        for track, detection, found_again, m, p in zip(tracks, detections, refound, mean, covariance):
+            track.mean, track.covariance = m, p
+            track.update_embedding(detection.embedding)
+            track.state = TrackState.TRACKED
+            track.is_activated = True
+            track.frame_id = self.frame_id
+            if found_again:
+                track.tracklet_len = 0
+            else:
+                track.tracklet_len += 1
+                track.score = detection.score
 
     def _predict(self, tracks: list[JDETrack]) -> None:
         if not tracks:
@@ -197,20 +202,18 @@ class JDEAssociation:
         self._predict(pool)
         cost = self.fuse_motion(embedding_distance(pool, detections), pool, detections)
         matches, unmatched_pool, unmatched_dets = thresholded_assignment(cost, self.embedding_match_thresh)
-        for t, d in matches:
-            track = pool[t]
-            refind = track.state != TrackState.TRACKED
-            self._correct(track, detections[d], refound=refind)
-            (refound if refind else activated).append(track)
+        refind = [pool[t].state != TrackState.TRACKED for t, _ in matches]
+        self._correct([pool[t] for t, _ in matches], [detections[d] for _, d in matches], refind)
+        for (t, _), found_again in zip(matches, refind):
+            (refound if found_again else activated).append(pool[t])
 
         # Second association: IoU of the tracked tracks left.
         detections = [detections[d] for d in unmatched_dets]
         remaining = [pool[t] for t in unmatched_pool if pool[t].state == TrackState.TRACKED]
         matches, unmatched_remaining, unmatched_dets = thresholded_assignment(
             iou_distance(remaining, detections), self.iou_match_thresh)
-        for t, d in matches:
-            self._correct(remaining[t], detections[d], refound=False)
-            activated.append(remaining[t])
+        self._correct([remaining[t] for t, _ in matches], [detections[d] for _, d in matches], [False] * len(matches))
+        activated.extend(remaining[t] for t, _ in matches)
         for t in unmatched_remaining:
             if remaining[t].state != TrackState.LOST:
                 remaining[t].state = TrackState.LOST
@@ -220,9 +223,9 @@ class JDEAssociation:
         detections = [detections[d] for d in unmatched_dets]
         matches, unmatched_unconfirmed, unmatched_dets = thresholded_assignment(
             iou_distance(unconfirmed, detections), self.unconfirmed_match_thresh)
-        for t, d in matches:
-            self._correct(unconfirmed[t], detections[d], refound=False)
-            activated.append(unconfirmed[t])
+        self._correct([unconfirmed[t] for t, _ in matches], [detections[d] for _, d in matches],
+                      [False] * len(matches))
+        activated.extend(unconfirmed[t] for t, _ in matches)
         for t in unmatched_unconfirmed:
             unconfirmed[t].state = TrackState.REMOVED
             newly_removed.append(unconfirmed[t])

@@ -89,10 +89,11 @@ def heatmap_peaks(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
 
 
 def _gather(feature: torch.Tensor, inds: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) features at flat cell indices (B, K) -> (B, K, C)."""
+    """(B, C, H, W) features at flat cell indices (B, K) -> (B, K, C); reads only those cells (no
+    channels-last copy of the whole map)."""
     batch, channels = feature.shape[:2]
-    flat = feature.permute(0, 2, 3, 1).reshape(batch, -1, channels)
-    return flat.gather(1, inds.unsqueeze(2).expand(-1, -1, channels))
+    flat = feature.reshape(batch, channels, -1)
+    return flat.gather(2, inds.unsqueeze(1).expand(-1, channels, -1)).transpose(1, 2)
 
 
 def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, ...]:
@@ -179,10 +180,10 @@ def decode_detections(outputs: dict[str, torch.Tensor], frame_size: tuple[int, i
     holds ``hm`` (logits), ``wh``, ``reg`` and ``id``; ``frame_size`` is the frame's (w, h),
     ``input_size`` the network input's (w, h). See the module's rules."""
     heat = outputs["hm"].float().sigmoid()
-    embeddings = F.normalize(outputs["id"].float(), dim=1)
     reg = outputs["reg"].float() if reg_offset else None
     dets, inds = mot_decode(heat, outputs["wh"].float(), reg, ltrb=ltrb, k=k)
-    embeddings = _gather(embeddings, inds)[0].cpu().numpy()
+    # Normalised per cell as published (over the whole map), here only at the peaks read: the same vectors.
+    embeddings = F.normalize(_gather(outputs["id"].float(), inds), dim=2)[0].cpu().numpy()
     dets = dets[0].cpu().numpy()  # (K, 6) float32
     transform = output_to_frame_transform(frame_size, input_size, down_ratio)
     boxes = np.concatenate([to_frame_pixels(dets[:, 0:2], transform), to_frame_pixels(dets[:, 2:4], transform)],
