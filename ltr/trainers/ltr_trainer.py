@@ -39,7 +39,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from ltr.actors.base_actor import BaseActor, objective_with_parameters
 from ltr.trainers.schedules import EpochHook, LinearWarmup
 from ltr.data.loader import LTRLoader
-from ltr.fileio import stale_temporaries
+from ltr.fileio import atomic_write_bytes, stale_temporaries
 from ltr.models.loading import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, input_normalization, load_checkpoint,
                                 save_checkpoint, state_differences)
 from ltr.settings import TrainSettings
@@ -417,6 +417,15 @@ class LTRTrainer:
 
     def checkpoint_path(self, epoch: int) -> Path:
         return self.checkpoint_dir / f"{self._net_type()}_ep{epoch:04d}.pth.tar"
+
+    def publish(self, target: str | os.PathLike) -> Path:
+        """Copy the checkpoint of the last epoch trained to ``target`` (written atomically), where
+        trackers load it from (``network_path``); returns ``target``."""
+        source = self.checkpoint_path(self.epoch)
+        target = Path(target)
+        atomic_write_bytes(target, source.read_bytes())
+        logger.info("%s (epoch %d) copied to %s", source.name, self.epoch, target)
+        return target
 
     def checkpoints(self) -> list[tuple[int, Path]]:
         """This network's checkpoints in the run's folder as (epoch, path), oldest epoch first

@@ -31,7 +31,7 @@ from admin.environment import resolve_dataset_root
 from ltr.dataset.mot.convert import mot_to_labels
 from ltr.dataset.mot.jde import JdeDataset
 from ltr.dataset.mot.motchallenge import list_sequence_folders
-from ltr.fileio import atomic_write_bytes, atomic_write_text
+from ltr.fileio import atomic_write_text
 from ltr.train_settings.fairmot import base
 
 logger = logging.getLogger(__name__)
@@ -94,17 +94,8 @@ def training_data(settings) -> JdeDataset:
     return JdeDataset(config, section="train")
 
 
-def publish(trainer, network_path: Path, name: str = PUBLISHED_FILE) -> Path:
-    """Copy the trainer's last checkpoint into ``network_path`` as ``name``."""
-    source = trainer.checkpoint_path(trainer.epoch)
-    target = network_path / name
-    atomic_write_bytes(target, source.read_bytes())
-    logger.info("%s (epoch %d) copied to %s", source.name, trainer.epoch, target)
-    return target
-
-
 def run(settings) -> None:
     configure(settings)
     trainer = base.train(settings, training_data)
     if settings.is_main_process:
-        publish(trainer, Path(settings.env.network_path))
+        trainer.publish(Path(settings.env.network_path) / PUBLISHED_FILE)

@@ -24,15 +24,11 @@ and ``tracktor_synthetic_reid.pth.tar``, which Tracktor's ``synthetic`` paramete
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from admin.environment import resolve_dataset_root
 from ltr.dataset.mot.cocovid import CocoDetectionSet
-from ltr.fileio import atomic_write_bytes
 from ltr.train_settings.tracktor import faster_rcnn_r50_fpn_4e_mot17_half as published
-
-logger = logging.getLogger(__name__)
 
 GENERATE_HINT = "generate it with: python -m ltr.dataset.synthetic --mot"
 DETECTOR_FILE = "tracktor_synthetic_detector.pth.tar"
@@ -83,22 +79,13 @@ def datasets(settings) -> tuple[CocoDetectionSet, CocoDetectionSet]:
     return train, val
 
 
-def publish(trainer, name: str, network_path: Path) -> Path:
-    """Copy the trainer's last checkpoint into ``network_path`` as ``name``."""
-    source = trainer.checkpoint_path(trainer.epoch)
-    target = network_path / name
-    atomic_write_bytes(target, source.read_bytes())
-    logger.info("%s (epoch %d) copied to %s", source.name, trainer.epoch, target)
-    return target
-
-
 def run(settings) -> None:
     configure(settings)
     detector = published.train(settings, datasets)
     network_path = Path(settings.env.network_path)
-    publish(detector, DETECTOR_FILE, network_path)
+    detector.publish(network_path / DETECTOR_FILE)
     from ltr.train_settings.tracktor import reid_synthetic  # the ReID recipe
 
     reid_synthetic.configure(settings)
     reid = reid_synthetic.train(settings, reid_synthetic.datasets)
-    publish(reid, REID_FILE, network_path)
+    reid.publish(network_path / REID_FILE)

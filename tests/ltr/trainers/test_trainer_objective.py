@@ -145,3 +145,11 @@ def test_the_actor_moves_the_objective_and_sets_its_mode():
     assert objective.training
     actor.to(torch.device("cpu"))
     assert objective.head.weight.device.type == "cpu"
+
+
+def test_publish_copies_the_last_checkpoint_where_trackers_load_it(workspace):
+    run = trainer(learnt=False)
+    run.train(2)
+    target = run.publish(workspace / "networks" / "published.pth.tar")
+    assert target.read_bytes() == run.checkpoint_path(2).read_bytes()
+    assert not list(target.parent.glob("*.tmp*"))  # written through a temporary file, renamed
