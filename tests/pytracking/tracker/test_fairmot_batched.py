@@ -133,3 +133,15 @@ def test_each_track_stores_the_box_of_its_kalman_state():
         for track in [*assoc.tracked, *assoc.lost]:
             np.testing.assert_array_equal(track.box, cxcyah_to_xywh(track.mean[:4]))
     assert len(assoc.tracked) >= 8
+
+
+def test_joint_keeps_a_whole_and_adds_b_once():
+    from types import SimpleNamespace
+
+    from pytracking.tracker.track_lists import joint
+
+    a = [SimpleNamespace(track_id=i) for i in (1, 2, 2)]
+    b = [SimpleNamespace(track_id=i) for i in (2, 3, 3, 4)]
+    # The published joint_stracks: a as it is (even a repeated identity), then b's new identities once.
+    assert [t.track_id for t in joint(a, b)] == [1, 2, 2, 3, 4]
+    assert joint(a, b)[3] is b[1]
