@@ -114,6 +114,8 @@ class KalmanFilter:
         for k, index in enumerate(self.velocity_of):
             self.motion[index, ndim + k] = 1.0
         self.observation = np.eye(ndim, self.dim)
+        self._moved = np.array(self.velocity_of, dtype=np.int64)
+        self._velocities = np.arange(ndim, self.dim)
 
     def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, ndim) measurements -> new states (N, D) with zero velocities, and (N, D, D)."""
@@ -124,12 +126,23 @@ class KalmanFilter:
     def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One frame ahead: ``x = F x``, ``P = F P F' + Q`` (Q from the state before the step)."""
         process = self.noise.process_covariance(mean)
-        return mean @ self.motion.T, self.motion @ covariance @ self.motion.T + process
+        # F is the identity plus ones linking each moved value to its velocity, so ``x F'`` and
+        # ``(F P) F'`` are single additions; done as such they are the matrix products' exact
+        # values (each sum has one non-zero term besides the value itself), without the products.
+        moved, velocities = self._moved, self._velocities
+        new_mean = np.array(mean, dtype=np.float64)
+        new_mean[:, moved] += mean[:, velocities]
+        left = np.array(covariance, dtype=np.float64)  # F P: rows
+        left[:, moved, :] += covariance[:, velocities, :]
+        new_covariance = left.copy()  # (F P) F': columns
+        new_covariance[:, :, moved] += left[:, :, velocities]
+        return new_mean, new_covariance + process
 
     def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The predicted measurement ``H x`` and its covariance ``H P H' + R``."""
-        projected = self.observation @ covariance @ self.observation.T
-        return mean @ self.observation.T, projected + self.noise.measurement_covariance(mean)
+        # H = [I 0]: H P H' and H x are the leading block and values (the products' exact values).
+        projected = covariance[:, :self.ndim, :self.ndim]
+        return mean[:, :self.ndim], projected + self.noise.measurement_covariance(mean)
 
     def update(self, mean: np.ndarray, covariance: np.ndarray,
                measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +150,7 @@ class KalmanFilter:
         ``P - K S K'``."""
         measurement = np.asarray(measurement, dtype=np.float64).reshape(-1, self.ndim)
         projected_mean, innovation_cov = self.project(mean, covariance)
-        cross = covariance @ self.observation.T  # P H', (N, D, ndim)
+        cross = covariance[:, :, :self.ndim]  # P H', (N, D, ndim)
         # S is symmetric, so K' = S^-1 (P H')'.
         gain = np.swapaxes(np.linalg.solve(innovation_cov, np.swapaxes(cross, 1, 2)), 1, 2)
         innovation = measurement - projected_mean
@@ -162,9 +175,18 @@ class KalmanFilter:
         if len(projected_mean) == 0 or len(measurements) == 0:
             return np.zeros((len(projected_mean), len(measurements)))
         cholesky = np.linalg.cholesky(projected_cov)  # (N, k, k)
-        d = measurements[None, :, :] - projected_mean[:, None, :]  # (N, M, k)
-        z = np.linalg.solve(cholesky, np.swapaxes(d, 1, 2))  # (N, k, M)
-        return np.sum(z * z, axis=1)
+        # z = L^-1 d by forward substitution over the k values (a general solve per track is
+        # slow for many measurements), each (N, M): z_i = (d_i - sum_j<i L_ij z_j) / L_ii, in the
+        # order of LAPACK's triangular solve (scipy's solve_triangular, which DeepSORT uses).
+        z: list[np.ndarray] = []
+        squared = np.zeros((len(projected_mean), len(measurements)))
+        for i in range(projected_mean.shape[1]):
+            value = measurements[None, :, i] - projected_mean[:, i, None]  # d_i, (N, M)
+            for j in range(i):
+                value = value - z[j] * cholesky[:, i, j, None]
+            z.append(value / cholesky[:, i, i, None])
+            squared = squared + z[i] * z[i]
+        return squared
 
 
 def sort_kalman_filter() -> KalmanFilter:

@@ -36,10 +36,11 @@ def iou_distance(a: Sequence[Any], b: Sequence[Any]) -> np.ndarray:
 
 
 def joint(a: Iterable[T], b: Iterable[T]) -> list[T]:
-    """a, then the tracks of b whose identity is not in a."""
-    seen: set[int] = set()
-    result = []
-    for track in [*a, *b]:
+    """Every track of a, then the tracks of b whose identity is not yet there (the published
+    ``joint_stracks``: a is kept whole, b is checked against a and against itself)."""
+    result = list(a)
+    seen = {track.track_id for track in result}
+    for track in b:
         if track.track_id not in seen:
             seen.add(track.track_id)
             result.append(track)

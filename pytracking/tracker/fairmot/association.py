@@ -33,6 +33,12 @@ its trackers), rule by rule as published (``src/lib/tracker/multitracker.py`` ``
 Identities start at 1 for every sequence (the published code counts in a class attribute that
 ``track.py`` never resets, so its identities run on from one sequence to the next).
 The assignment is lapjv's with ``extend_cost`` (:func:`pytracking.libs.assignment.thresholded_assignment`).
+
+The per-object work is batched: a frame's embeddings are normalised together, the matched tracks'
+Kalman corrections and embedding smoothing are one batch each, the first association's stacked
+states and embeddings are reused for the corrections, and every track stores its box after each
+Kalman step. Boxes, scores and identities are the one-by-one values; the normalised embeddings
+differ from the one-vector norms by float32 rounding only (the batched norm sums in another order).
 """
 
 from __future__ import annotations
@@ -45,13 +51,46 @@ from pytracking.libs.kalman_filter import CHI2INV95, bytetrack_kalman_filter
 from pytracking.tracker.track_lists import TrackState, iou_distance, joint, remove_duplicates, without
 
 
-class JDETrack:
-    """A detection with its embedding, and once activated a track (the published STrack)."""
+def normalised_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row of (N, D) ``vectors`` divided by its L2 norm, in float32: the published
+    ``feat /= np.linalg.norm(feat)``, one frame's rows in one batch (the batched norm sums in
+    another order than the one-vector ``np.linalg.norm``: equal to rounding)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
-    def __init__(self, box: np.ndarray, score: np.float32, embedding: np.ndarray, *, momentum: float = 0.9):
+
+def first_embeddings(embeddings: np.ndarray) -> np.ndarray:
+    """(N, D) detection embeddings as the published ``STrack`` holds them after its first
+    ``update_features``: divided by the norm, then (the smoothed embedding being that very array,
+    divided in place by its norm) divided by the norm once more. Current and smoothed embedding
+    are both this."""
+    return normalised_rows(normalised_rows(embeddings))
+
+
+def smoothed_embeddings(smoothed: np.ndarray, new: np.ndarray, momentum: float) -> tuple[np.ndarray, np.ndarray]:
+    """The published ``update_features`` of matched tracks, batched over rows: the new embedding
+    divided by its norm becomes the current one, and the smoothed one becomes ``momentum *
+    smoothed + (1 - momentum) * current`` divided by its norm; float32. Returns (current,
+    smoothed), each (N, D)."""
+    current = normalised_rows(new)
+    return current, normalised_rows(momentum * np.asarray(smoothed, dtype=np.float32) + (1 - momentum) * current)
+
+
+class JDETrack:
+    """A detection with its embedding, and once activated a track (the published STrack).
+
+    ``box`` ([x, y, w, h], float64) is the detection's until the track is activated and then the
+    Kalman state's (``cxcyah_to_xywh(mean[:4])``), stored after every step of the filter by
+    :class:`JDEAssociation` rather than recomputed at every read."""
+
+    __slots__ = ("detection_box", "box", "score", "mean", "covariance", "state", "is_activated", "track_id",
+                 "frame_id", "start_frame", "tracklet_len", "embedding", "smooth_embedding")
+
+    def __init__(self, box: np.ndarray, score: np.float32, embedding: np.ndarray):
+        """``embedding``: as the published STrack holds it once made (:func:`first_embeddings`)."""
         self.detection_box = np.asarray(box, dtype=np.float64)  # [x, y, w, h]
+        self.box = self.detection_box
         self.score = score
-        self.momentum = momentum
         self.mean: np.ndarray | None = None
         self.covariance: np.ndarray | None = None
         self.state = TrackState.NEW
@@ -60,46 +99,29 @@ class JDETrack:
         self.frame_id = 0
         self.start_frame = 0
         self.tracklet_len = 0
-        self.smooth_embedding: np.ndarray | None = None
-        self.embedding: np.ndarray
-        self.update_embedding(embedding)
-
-    @staticmethod
-    def _normalised(embedding: np.ndarray) -> np.ndarray:
-        embedding = np.asarray(embedding, dtype=np.float32)
-        return embedding / np.linalg.norm(embedding)
-
-    def update_embedding(self, embedding: np.ndarray) -> None:
-        """The published ``update_features``: the new embedding divided by its norm becomes the
-        current one; the smoothed one starts as that very array (so dividing it by its norm
-        divides the current one too, as published) and is then ``momentum * smoothed + (1 -
-        momentum) * new``, divided by its norm; all float32."""
-        embedding = self._normalised(embedding)
         self.embedding = embedding
-        if self.smooth_embedding is None:
-            self.smooth_embedding = embedding
-        else:
-            self.smooth_embedding = self.momentum * self.smooth_embedding + (1 - self.momentum) * embedding
-        self.smooth_embedding /= np.linalg.norm(self.smooth_embedding)
+        self.smooth_embedding = embedding
 
-    @property
-    def box(self) -> np.ndarray:
-        """[x, y, w, h]: the Kalman state's once a track, the detection's before."""
-        if self.mean is None:
-            return self.detection_box.copy()
-        return cxcyah_to_xywh(self.mean[:4])
+
+def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, D) and (M, D) vectors -> (N, M) cosine distance ``1 - u.v / (|u| |v|)`` in float64 (as
+    ``scipy``'s ``cdist``), clamped at 0."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    norms = np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(b, axis=1)[None, :]
+    return np.maximum(0.0, 1.0 - (a @ b.T) / norms)
 
 
 def embedding_distance(tracks: list[JDETrack], detections: list[JDETrack]) -> np.ndarray:
-    """Cosine distance (``scipy``'s ``cdist``: ``1 - u.v / (|u| |v|)``, float64) between the
-    tracks' smoothed embeddings and the detections' embeddings, clamped at 0."""
-    if not tracks or not detections:
-        return np.zeros((len(tracks), len(detections)))
-    a = np.stack([t.smooth_embedding for t in tracks]).astype(np.float64)
-    b = np.stack([d.embedding for d in detections]).astype(np.float64)
-    dot = a @ b.T
-    norms = np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(b, axis=1)[None, :]
-    return np.maximum(0.0, 1.0 - dot / norms)
+    """Cosine distance between the tracks' smoothed embeddings and the detections' embeddings,
+    clamped at 0 (the published ``embedding_distance``)."""
+    return cosine_distance(_stack([t.smooth_embedding for t in tracks]), _stack([d.embedding for d in detections]))
+
+
+def _stack(rows: list[np.ndarray]) -> np.ndarray:
+    return np.array(rows) if rows else np.zeros((0, 0))
 
 
 class JDEAssociation:
@@ -128,28 +150,51 @@ class JDEAssociation:
 
     # Track life ------------------------------------------------------------------------------
 
-    def _activate(self, track: JDETrack) -> None:
-        track.track_id = self._next_id
-        self._next_id += 1
-        mean, covariance = self.kalman.initiate(xywh_to_cxcyah(track.detection_box)[None])
-        track.mean, track.covariance = mean[0], covariance[0]
-        track.tracklet_len = 0
-        track.state = TrackState.TRACKED
-        track.is_activated = self.frame_id == 1
-        track.frame_id = self.frame_id
-        track.start_frame = self.frame_id
+    @staticmethod
+    def _set_states(tracks: list[JDETrack], mean: np.ndarray, covariance: np.ndarray) -> None:
+        """Each track's Kalman state from the batch, and its box from that state (once for all)."""
+        boxes = cxcyah_to_xywh(mean[:, :4])
+        for track, m, p, box in zip(tracks, mean, covariance, boxes):
+            track.mean, track.covariance, track.box = m, p, box
 
-    def _correct(self, tracks: list[JDETrack], detections: list[JDETrack], refound: list[bool]) -> None:
-        """``update`` (refound False: score and tracklet length too) or ``re_activate`` of each
-        track by its detection; one batched Kalman correction for all (each track's is its own)."""
+    def _activate(self, tracks: list[JDETrack]) -> None:
+        """The published ``activate`` of each detection, in order (identities in that order)."""
         if not tracks:
             return
-        mean, covariance = self.kalman.update(np.stack([t.mean for t in tracks]),
-                                              np.stack([t.covariance for t in tracks]),
-                                              xywh_to_cxcyah(np.stack([d.box for d in detections])))
-        for track, detection, found_again, m, p in zip(tracks, detections, refound, mean, covariance):
-            track.mean, track.covariance = m, p
-            track.update_embedding(detection.embedding)
+        mean, covariance = self.kalman.initiate(xywh_to_cxcyah(np.array([t.detection_box for t in tracks])))
+        self._set_states(tracks, mean, covariance)
+        for track in tracks:
+            track.track_id = self._next_id
+            self._next_id += 1
+            track.tracklet_len = 0
+            track.state = TrackState.TRACKED
+            track.is_activated = self.frame_id == 1
+            track.frame_id = self.frame_id
+            track.start_frame = self.frame_id
+
+    def _correct(self, tracks: list[JDETrack], detections: list[JDETrack], refound: list[bool], *,
+                 mean: np.ndarray | None = None, covariance: np.ndarray | None = None,
+                 smoothed: np.ndarray | None = None, boxes: np.ndarray | None = None,
+                 embeddings: np.ndarray | None = None) -> None:
+        """``update`` (refound False: score and tracklet length too) or ``re_activate`` of each
+        track by its detection; one batched Kalman correction and one batched embedding update for
+        all (each track's is its own). The tracks' states and smoothed embeddings and the
+        detections' boxes and embeddings, stacked, may be given (the same rows as the objects
+        hold); otherwise they are stacked here."""
+        if not tracks:
+            return
+        if mean is None or covariance is None:
+            mean, covariance = np.array([t.mean for t in tracks]), np.array([t.covariance for t in tracks])
+        if boxes is None:
+            boxes = np.array([d.box for d in detections])
+        mean, covariance = self.kalman.update(mean, covariance, xywh_to_cxcyah(boxes))
+        self._set_states(tracks, mean, covariance)
+        current, smoothed = smoothed_embeddings(
+            np.array([t.smooth_embedding for t in tracks]) if smoothed is None else smoothed,
+            np.array([d.embedding for d in detections]) if embeddings is None else embeddings,
+            self.embedding_momentum)
+        for track, detection, found_again, e, s in zip(tracks, detections, refound, current, smoothed):
+            track.embedding, track.smooth_embedding = e, s
             track.state = TrackState.TRACKED
             track.is_activated = True
             track.frame_id = self.frame_id
@@ -159,25 +204,31 @@ class JDEAssociation:
                 track.tracklet_len += 1
                 track.score = detection.score
 
-    def _predict(self, tracks: list[JDETrack]) -> None:
+    def _predict(self, tracks: list[JDETrack]) -> tuple[np.ndarray, np.ndarray]:
+        """Each track one frame ahead (a lost track's height velocity zeroed first); returns the
+        predicted states stacked, (N, 8) and (N, 8, 8)."""
         if not tracks:
-            return
-        mean = np.stack([t.mean for t in tracks])
-        covariance = np.stack([t.covariance for t in tracks])
+            return np.zeros((0, 8)), np.zeros((0, 8, 8))
+        mean = np.array([t.mean for t in tracks])
+        covariance = np.array([t.covariance for t in tracks])
         mean[np.array([t.state != TrackState.TRACKED for t in tracks]), 7] = 0.0
         mean, covariance = self.kalman.predict(mean, covariance)
-        for track, m, p in zip(tracks, mean, covariance):
-            track.mean, track.covariance = m, p
+        self._set_states(tracks, mean, covariance)
+        return mean, covariance
 
     def fuse_motion(self, cost: np.ndarray, tracks: list[JDETrack], detections: list[JDETrack]) -> np.ndarray:
         """``cost`` gated (infinite where the squared Mahalanobis distance is above the gate) and
         mixed: ``motion_weight * cost + (1 - motion_weight) * mahalanobis``."""
         if cost.size == 0:
             return cost
-        measurements = np.stack([xywh_to_cxcyah(d.box) for d in detections])
-        mean = np.stack([t.mean for t in tracks])
-        covariance = np.stack([t.covariance for t in tracks])
-        gating = self.kalman.gating_distance(mean, covariance, measurements)
+        return self._fuse(cost, np.array([t.mean for t in tracks]), np.array([t.covariance for t in tracks]),
+                          np.array([d.box for d in detections]))
+
+    def _fuse(self, cost: np.ndarray, mean: np.ndarray, covariance: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """:meth:`fuse_motion` on stacked track states and detection boxes ([x, y, w, h])."""
+        if cost.size == 0:
+            return cost
+        gating = self.kalman.gating_distance(mean, covariance, xywh_to_cxcyah(boxes))
         cost = np.where(gating > self.gating_threshold, np.inf, cost)
         return self.motion_weight * cost + (1 - self.motion_weight) * gating
 
@@ -185,10 +236,14 @@ class JDEAssociation:
 
     def detections_from(self, boxes_xyxy: np.ndarray, scores: np.ndarray, embeddings: np.ndarray) -> list[JDETrack]:
         """Detections from (N, 4) float32 ``[x0, y0, x1, y1]`` boxes (their width and height taken
-        in float32, as published), (N,) scores and (N, D) embeddings."""
-        boxes = xyxy_to_xywh(np.asarray(boxes_xyxy, dtype=np.float32))
-        return [JDETrack(box, score, embedding, momentum=self.embedding_momentum)
-                for box, score, embedding in zip(boxes, np.asarray(scores, dtype=np.float32), embeddings)]
+        in float32, as published), (N,) scores and (N, D) embeddings (normalised here, in one
+        batch, as the published STrack normalises each)."""
+        boxes = xyxy_to_xywh(np.asarray(boxes_xyxy, dtype=np.float32)).astype(np.float64)
+        scores = np.asarray(scores, dtype=np.float32)
+        if len(scores) == 0:
+            return []
+        return [JDETrack(box, score, embedding)
+                for box, score, embedding in zip(boxes, scores, first_embeddings(embeddings))]
 
     def update(self, detections: list[JDETrack]) -> list[JDETrack]:
         """One frame: the detections (from :meth:`detections_from`) -> the confirmed tracked tracks."""
@@ -198,12 +253,20 @@ class JDEAssociation:
         confirmed = [t for t in self.tracked if t.is_activated]
 
         # First association: embeddings fused with motion.
+        # The pool's states, smoothed embeddings and the detections' boxes and embeddings are
+        # stacked once and their matched rows handed on.
         pool = joint(confirmed, self.lost)
-        self._predict(pool)
-        cost = self.fuse_motion(embedding_distance(pool, detections), pool, detections)
+        mean, covariance = self._predict(pool)
+        smoothed = _stack([t.smooth_embedding for t in pool])
+        boxes = _stack([d.box for d in detections])
+        embeddings = _stack([d.embedding for d in detections])
+        cost = self._fuse(cosine_distance(smoothed, embeddings), mean, covariance, boxes)
         matches, unmatched_pool, unmatched_dets = thresholded_assignment(cost, self.embedding_match_thresh)
-        refind = [pool[t].state != TrackState.TRACKED for t, _ in matches]
-        self._correct([pool[t] for t, _ in matches], [detections[d] for _, d in matches], refind)
+        rows, cols = matches[:, 0], matches[:, 1]
+        refind = [pool[t].state != TrackState.TRACKED for t in rows]
+        self._correct([pool[t] for t in rows], [detections[d] for d in cols], refind, mean=mean[rows],
+                      covariance=covariance[rows], smoothed=smoothed[rows] if len(rows) else None,
+                      boxes=boxes[cols] if len(cols) else None, embeddings=embeddings[cols] if len(cols) else None)
         for (t, _), found_again in zip(matches, refind):
             (refound if found_again else activated).append(pool[t])
 
@@ -231,12 +294,9 @@ class JDEAssociation:
             newly_removed.append(unconfirmed[t])
 
         # New tracks.
-        for d in unmatched_dets:
-            detection = detections[d]
-            if detection.score < self.det_thresh:
-                continue
-            self._activate(detection)
-            activated.append(detection)
+        new = [detections[d] for d in unmatched_dets if not detections[d].score < self.det_thresh]
+        self._activate(new)
+        activated.extend(new)
 
         # Lost too long.
         for track in self.lost:

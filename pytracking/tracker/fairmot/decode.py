@@ -82,10 +82,27 @@ def prepare_input(image: np.ndarray, input_size: tuple[int, int]) -> torch.Tenso
     return (tensor / 255.0).unsqueeze(0)
 
 
+def sliding_max(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
+    """The ``kernel`` x ``kernel`` max-pool of (B, C, H, W) ``heat`` with stride 1 and padding
+    ``(kernel - 1) // 2`` (``F.max_pool2d``'s: the padding never wins): the same values, as the
+    maximum is exact, computed as a row maximum then a column maximum of shifted views (several
+    times faster than ``max_pool2d`` on one CPU thread for a 152 x 272 map)."""
+    pad = (kernel - 1) // 2
+    padded = F.pad(heat, (pad, pad, pad, pad), value=float("-inf"))
+    height, width = heat.shape[-2:]
+    rows = padded[..., 0:width]
+    for shift in range(1, kernel):
+        rows = torch.maximum(rows, padded[..., shift:shift + width])
+    pooled = rows[..., 0:height, :]
+    for shift in range(1, kernel):
+        pooled = torch.maximum(pooled, rows[..., shift:shift + height, :])
+    return pooled
+
+
 def heatmap_peaks(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
-    """``heat`` where it equals its ``kernel`` x ``kernel`` max-pool, 0 elsewhere (``_nms``)."""
-    pooled = F.max_pool2d(heat, (kernel, kernel), stride=1, padding=(kernel - 1) // 2)
-    return heat * (pooled == heat).float()
+    """``heat`` where it equals its ``kernel`` x ``kernel`` max-pool, 0 elsewhere (``_nms``: the
+    map times the mask, as published)."""
+    return heat * (sliding_max(heat, kernel) == heat).to(heat.dtype)
 
 
 def _gather(feature: torch.Tensor, inds: torch.Tensor) -> torch.Tensor:
@@ -113,6 +130,26 @@ def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, ...]:
     return best, inds, best_classes, ys, xs
 
 
+def _boxes_at(xs: torch.Tensor, ys: torch.Tensor, inds: torch.Tensor, size: torch.Tensor,
+              reg: torch.Tensor | None, *, ltrb: bool) -> torch.Tensor:
+    """(B, n, 4) ``[x0, y0, x1, y1]`` in output cells at the cells ``inds`` (B, n) whose whole
+    coordinates are ``xs``, ``ys`` (B, n): the centre ``(x + reg_x, y + reg_y)`` (``(x + 0.5,
+    y + 0.5)`` without ``reg``) and the size head's distances (``ltrb``) or width and height."""
+    batch, count = inds.shape
+    if reg is not None:
+        offset = _gather(reg, inds)
+        xs = xs.view(batch, count, 1) + offset[:, :, 0:1]
+        ys = ys.view(batch, count, 1) + offset[:, :, 1:2]
+    else:
+        xs = xs.view(batch, count, 1) + 0.5
+        ys = ys.view(batch, count, 1) + 0.5
+    sizes = _gather(size, inds)
+    if ltrb:
+        return torch.cat([xs - sizes[..., 0:1], ys - sizes[..., 1:2], xs + sizes[..., 2:3], ys + sizes[..., 3:4]], 2)
+    return torch.cat([xs - sizes[..., 0:1] / 2, ys - sizes[..., 1:2] / 2,
+                      xs + sizes[..., 0:1] / 2, ys + sizes[..., 1:2] / 2], 2)
+
+
 def mot_decode(heat: torch.Tensor, size: torch.Tensor, reg: torch.Tensor | None, *, ltrb: bool,
                k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Boxes at the heatmap's peaks in output cells (``mot_decode``). ``heat`` (B, C, H, W) after
@@ -122,19 +159,7 @@ def mot_decode(heat: torch.Tensor, size: torch.Tensor, reg: torch.Tensor | None,
     # At most every cell (the published code needs k <= H * W; a tiny test map may have fewer).
     scores, inds, classes, ys, xs = top_k(heatmap_peaks(heat), min(k, height * width))
     k = scores.shape[1]
-    if reg is not None:
-        offset = _gather(reg, inds)
-        xs = xs.view(batch, k, 1) + offset[:, :, 0:1]
-        ys = ys.view(batch, k, 1) + offset[:, :, 1:2]
-    else:
-        xs = xs.view(batch, k, 1) + 0.5
-        ys = ys.view(batch, k, 1) + 0.5
-    sizes = _gather(size, inds)
-    if ltrb:
-        boxes = torch.cat([xs - sizes[..., 0:1], ys - sizes[..., 1:2], xs + sizes[..., 2:3], ys + sizes[..., 3:4]], 2)
-    else:
-        boxes = torch.cat([xs - sizes[..., 0:1] / 2, ys - sizes[..., 1:2] / 2,
-                           xs + sizes[..., 0:1] / 2, ys + sizes[..., 1:2] / 2], 2)
+    boxes = _boxes_at(xs, ys, inds, size, reg, ltrb=ltrb)
     return torch.cat([boxes, scores.view(batch, k, 1), classes.view(batch, k, 1).float()], 2), inds
 
 
@@ -181,13 +206,23 @@ def decode_detections(outputs: dict[str, torch.Tensor], frame_size: tuple[int, i
     ``input_size`` the network input's (w, h). See the module's rules."""
     heat = outputs["hm"].float().sigmoid()
     reg = outputs["reg"].float() if reg_offset else None
-    dets, inds = mot_decode(heat, outputs["wh"].float(), reg, ltrb=ltrb, k=k)
-    # Normalised per cell as published (over the whole map), here only at the peaks read: the same vectors.
-    embeddings = F.normalize(_gather(outputs["id"].float(), inds), dim=2)[0].cpu().numpy()
-    dets = dets[0].cpu().numpy()  # (K, 6) float32
+    height, width = heat.shape[-2:]
+    scores, inds, classes, ys, xs = top_k(heatmap_peaks(heat), min(k, height * width))
+    # The published code builds all K boxes and then keeps the first class's above conf_thres;
+    # each box depends on its own cell only, so building just the kept ones gives the same boxes
+    # in the same (top-K) order.
+    scores = scores[0].cpu().numpy()
+    keep = np.flatnonzero((classes[0].cpu().numpy() == 0) & (scores > conf_thres))
+    keep_t = torch.from_numpy(keep).to(inds.device)
+    inds = inds[:, keep_t]
+    boxes = _boxes_at(xs[:, keep_t], ys[:, keep_t], inds, outputs["wh"].float(), reg, ltrb=ltrb)[0].cpu().numpy()
+    # Normalised per cell over the channels as published (there over the whole map), here only at
+    # the kept peaks: the same vectors, summed over the channels in the same order.
+    ids = outputs["id"][0].float()
+    # (index_select reads channel by channel: several times faster than advanced indexing.)
+    embeddings = F.normalize(ids.reshape(ids.shape[0], -1).index_select(1, inds[0]), dim=0).t().cpu().numpy()
     transform = output_to_frame_transform(frame_size, input_size, down_ratio)
-    boxes = np.concatenate([to_frame_pixels(dets[:, 0:2], transform), to_frame_pixels(dets[:, 2:4], transform)],
+    boxes = np.concatenate([to_frame_pixels(boxes[:, 0:2], transform), to_frame_pixels(boxes[:, 2:4], transform)],
                            axis=1).astype(np.float32)
-    scores = dets[:, 4].astype(np.float32)
-    keep = (dets[:, 5] == 0) & (scores > conf_thres)
-    return FrameDetections(boxes[keep], scores[keep], embeddings[keep].astype(np.float32))
+    return FrameDetections(boxes.reshape(-1, 4), scores[keep].astype(np.float32),
+                           np.ascontiguousarray(embeddings, dtype=np.float32))

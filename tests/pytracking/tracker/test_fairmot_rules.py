@@ -89,7 +89,7 @@ def test_fuse_motion_gates_and_mixes():
     assoc = JDEAssociation(det_thresh=0.4)
     tracks = detections(assoc, [[0, 0, 50, 100]], [0.9], [[1, 0]])
     assoc.frame_id = 1
-    assoc._activate(tracks[0])
+    assoc._activate(tracks[:1])
     near, far = detections(assoc, [[5, 0, 50, 100], [300, 0, 50, 100]], [0.9, 0.9], [[1, 0], [0, 1]])
     cost = embedding_distance(tracks, [near, far])
     np.testing.assert_allclose(cost, [[0.0, 1.0]], atol=1e-7)
