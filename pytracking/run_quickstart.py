@@ -84,11 +84,12 @@ def train_network(args: argparse.Namespace, network_path: Path) -> bool:
     return True
 
 
-def train_mot_recipe(args: argparse.Namespace, module_name: str, recipe, files: list[Path]) -> bool:
-    """Train (or resume) the MOT recipe ``module_name/<recipe>``, whose ``run`` puts its networks
-    into ``files``. Returns whether they changed."""
+def train_mot_recipe(args: argparse.Namespace, module_name: str, recipe, files: list[Path], **overrides) -> bool:
+    """Train (or resume) the MOT recipe ``module_name/<recipe>`` (with the settings ``overrides``),
+    whose ``run`` puts its networks into ``files``. Returns whether they changed."""
     before = [path.read_bytes() if path.is_file() else None for path in files]
-    overrides = {"epochs": args.epochs} if args.epochs is not None else None
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
     script_name = recipe.__name__.rsplit(".", 1)[-1]
     settings = TrainSettings(module_name=module_name, script_name=script_name, seed=args.seed, resume=True,
                              overrides=overrides)
@@ -98,9 +99,10 @@ def train_mot_recipe(args: argparse.Namespace, module_name: str, recipe, files: 
 
 
 def train_tracktor(args: argparse.Namespace, network_path: Path) -> bool:
-    """tracktor_synthetic: Tracktor's detector and ReID network. Returns whether they changed."""
+    """tracktor_synthetic: Tracktor's detector and ReID network. Returns whether they changed. Without
+    the recipe's track evaluation after training: the quick start tracks the same sequences next."""
     files = [network_path / tracktor_synthetic.DETECTOR_FILE, network_path / tracktor_synthetic.REID_FILE]
-    return train_mot_recipe(args, "tracktor", tracktor_synthetic, files)
+    return train_mot_recipe(args, "tracktor", tracktor_synthetic, files, track_eval=None)
 
 
 def train_fairmot(args: argparse.Namespace, network_path: Path) -> bool:

@@ -21,6 +21,7 @@ from ltr.settings import TrainSettings
 from ltr.train_settings.tracktor import faster_rcnn_r50_fpn_4e_mot17_half as half
 from ltr.train_settings.tracktor import tracktor_synthetic
 from ltr.trainers.hooks import CommandHook
+from ltr.trainers.ltr_trainer import LTRTrainer
 
 from ltr.dataset.mot.cocovid import CocoDetectionSet
 
@@ -213,6 +214,8 @@ def test_synthetic_recipe_trains_detector_then_reid_and_publishes_both(isolated_
         def checkpoint_path(self, epoch):
             assert epoch == 3
             return self.path
+
+        publish = LTRTrainer.publish  # the trainer's own copy into network_path
 
     def detector_train(settings, datasets):
         calls.append(("detector", settings.network, datasets))

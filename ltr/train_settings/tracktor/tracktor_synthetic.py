@@ -7,15 +7,16 @@
 The detector recipe is mmtracking's (faster_rcnn_r50_fpn_4e_mot17_half: the same pipeline,
 optimiser, warm-up and step schedule) with what a CPU and no pretrained weights require: the tiny
 network at its test scale 384 (so Resize 384 x 0.8-1.2 and RandomCrop 384), 4 images a batch,
-and 8 epochs instead of 4 (from scratch it needs the steps), the step before the last as
+and 6 epochs instead of 4 (from scratch it needs the steps), the step before the last as
 published. The synthetic dataset's train sequences are converted to the COCO-video format by the MOTChallenge converter (``ltr.dataset.mot.convert``) into
 ``<workspace_dir>/synthetic_mot_annotations``; bbox AP is measured on every third frame of its
 val sequences after each epoch, and Tracktor's track metrics (parameters ``synthetic``, without
 ReID, which trains afterwards) after the last.
 
 On the default dataset (4 train sequences of 150 frames, 640x480) the detector trains in about
-8.5 minutes on two idle cores; bbox AP on the val frames after epochs 1-8: 0.018, 0.17, 0.28,
-0.28, 0.37, 0.40, 0.41, 0.42 (AP50 0.74, AP75 0.43 at the end; 4 epochs gave 0.26).
+<<DETMIN>> minutes on two idle cores; bbox AP on the val frames after epochs 1-6: <<APS>>.
+(8 epochs with the step at 7 took 8.5 minutes for AP 0.42 (AP50 0.74); 4 gave 0.26: 6 leave
+the MOT quick start, which trains FairMOT too, within its 15 minutes.)
 
 Then ``ltr.train_settings.tracktor.reid_synthetic`` trains the ReID network in the same folder.
 The final checkpoints are copied into ``network_path`` as ``tracktor_synthetic_detector.pth.tar``
@@ -45,9 +46,9 @@ def configure(settings) -> None:
     settings.network = "faster_rcnn_tiny"
     settings.network_kwargs = {"num_classes": 1}
     settings.detector_weights = None  # nothing pretrained: trained from scratch
-    # From scratch it needs more steps than 4 epochs of 600 frames: 8, the step before the last.
-    settings.epochs = 8
-    settings.lr_milestones = [7]
+    # From scratch it needs more steps than 4 epochs of 600 frames: 6, the step before the last.
+    settings.epochs = 6
+    settings.lr_milestones = [5]
     settings.img_scale = [384, 384]  # faster_rcnn_tiny's test scale
     settings.crop_size = [384, 384]
     settings.ap_max_dets = 100
