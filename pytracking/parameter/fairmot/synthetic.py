@@ -3,8 +3,8 @@
 ``network_path``).
 
 Two values follow that network rather than FairMOT's MOT17 settings (0.4 and the training
-size), measured on the two validation sequences with the network of the quick start's recipe
-(trained at 320 x 256), HOTA / IDF1 / MOTA in percent:
+size), measured on the two validation sequences with a network of the quick start's recipe
+(trained at 320 x 256 with the scale drawn from 0.8-1.2), HOTA / IDF1 / MOTA in percent:
 
 - ``conf_thres`` 0.3 (also the new-track threshold, as published). The small network trained
   for four minutes scores its peaks low: at 0.4 it finds almost nothing. At 384 x 288: 0.25 gave
@@ -16,7 +16,9 @@ size), measured on the two validation sequences with the network of the quick st
   frame of SYN-V001), 384 x 288 gave 29.8 / 37.4 / 26.6, 416 x 320 gave 30.4 / 39.6 / 28.0,
   448 x 352 gave 30.3 / 37.6 / 23.6.
 
-``track_buffer`` stays 30: 60 gave 29.0 / 37.0 / 26.6 (at 384 x 288)."""
+``track_buffer`` stays 30: 60 gave 29.0 / 37.0 / 26.6 (at 384 x 288). With the recipe's scale
+drawn from 0.9-1.5 the same values stay best: 416 x 320 at 0.3 gave 31.6 / 40.0 / 28.4, at 0.35
+27.9 / 34.2 / 28.2; 352 x 288 at 0.3 gave 28.4 / 34.2 / 20.5, 448 x 352 gave 31.4 / 40.5 / 26.3."""
 
 from pytracking.parameter.fairmot.default import parameters as base
 from pytracking.tracker.base import TrackerParams

@@ -33,7 +33,7 @@ RECIPES = {
                           "num_workers": 1, "data_config": None,
                           "network_kwargs": {"num_classes": 1, "reid_dim": 64, "head_conv": 64, "ltrb": True},
                           # milder than FairMOT's: the synthetic camera is fixed
-                          "affine": {"degrees": [-2, 2], "translate": [0.05, 0.05], "scale": [0.8, 1.2],
+                          "affine": {"degrees": [-2, 2], "translate": [0.05, 0.05], "scale": [0.9, 1.5],
                                      "shear": [-1, 1]}},
 }
 
