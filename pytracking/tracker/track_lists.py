@@ -71,3 +71,27 @@ def remove_duplicates(tracked: list[T], lost: list[T], max_distance: float) -> t
             drop_tracked.add(int(p))
     return ([t for i, t in enumerate(tracked) if i not in drop_tracked],
             [t for i, t in enumerate(lost) if i not in drop_lost])
+
+
+def end_of_frame(tracked: list[T], lost: list[T], removed_ids: set[int], *, frame_id: int, max_time_lost: int,
+                 duplicate_iou_distance: float, activated: list[T], refound: list[T], newly_lost: list[T],
+                 newly_removed: list[T]) -> tuple[list[T], list[T]]:
+    """The published end of a frame (``update``'s last steps in both trackers), from the lists
+    before the frame and what the frame did; returns the new (tracked, lost) lists:
+
+    - lost tracks unmatched for more than ``max_time_lost`` frames are removed;
+    - tracked: those still tracked, then the activated, then the found again (:func:`joint`);
+    - lost: the lost without the tracked identities, then the newly lost, without the identities
+      removed before this frame (a lost track removed now leaves the list in the next frame, as
+      published); this frame's removed identities join ``removed_ids`` (updated in place);
+    - then :func:`remove_duplicates`."""
+    for track in lost:
+        if frame_id - track.frame_id > max_time_lost:
+            track.state = TrackState.REMOVED
+            newly_removed.append(track)
+    tracked = joint(joint([t for t in tracked if t.state == TrackState.TRACKED], activated), refound)
+    lost = without(lost, {t.track_id for t in tracked})
+    lost.extend(newly_lost)
+    lost = without(lost, removed_ids)
+    removed_ids.update(t.track_id for t in newly_removed)
+    return remove_duplicates(tracked, lost, duplicate_iou_distance)

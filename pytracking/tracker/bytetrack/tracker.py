@@ -50,7 +50,7 @@ from pytracking.libs.kalman_filter import bytetrack_kalman_filter
 from pytracking.tracker.base import BaseTracker, TrackerParams
 from pytracking.tracker.mot_inputs import frame_detections
 from pytracking.tracker.outputs import MULTI_OBJECT
-from pytracking.tracker.track_lists import TrackState, iou_distance, joint, remove_duplicates, without
+from pytracking.tracker.track_lists import TrackState, end_of_frame, iou_distance, joint
 
 
 class _Track:
@@ -263,20 +263,10 @@ class ByteTracker(BaseTracker):
             self._activate(detection)
             activated.append(detection)
 
-        # Lost too long.
-        for track in self.lost:
-            if self.frame_id - track.frame_id > self.max_time_lost:
-                track.state = TrackState.REMOVED
-                newly_removed.append(track)
-
-        tracked = [t for t in self.tracked if t.state == TrackState.TRACKED]
-        tracked = joint(joint(tracked, activated), refound)
-        lost = without(self.lost, {t.track_id for t in tracked})
-        lost.extend(newly_lost)
-        # The removed identities before this frame's: a lost track removed now leaves next frame.
-        lost = without(lost, self.removed_ids)
-        self.removed_ids.update(t.track_id for t in newly_removed)
-        self.tracked, self.lost = remove_duplicates(tracked, lost, self.duplicate_iou_distance)
+        self.tracked, self.lost = end_of_frame(
+            self.tracked, self.lost, self.removed_ids, frame_id=self.frame_id, max_time_lost=self.max_time_lost,
+            duplicate_iou_distance=self.duplicate_iou_distance, activated=activated, refound=refound,
+            newly_lost=newly_lost, newly_removed=newly_removed)
         return self._output([t for t in self.tracked if t.is_activated])
 
     def _output(self, tracks: list[_Track]) -> np.ndarray:

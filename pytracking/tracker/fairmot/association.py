@@ -48,7 +48,7 @@ import numpy as np
 from ltr.data.boxes import cxcyah_to_xywh, xywh_to_cxcyah, xyxy_to_xywh
 from pytracking.libs.assignment import thresholded_assignment
 from pytracking.libs.kalman_filter import CHI2INV95, bytetrack_kalman_filter
-from pytracking.tracker.track_lists import TrackState, iou_distance, joint, remove_duplicates, without
+from pytracking.tracker.track_lists import TrackState, end_of_frame, iou_distance, joint
 
 
 def normalised_rows(vectors: np.ndarray) -> np.ndarray:
@@ -298,17 +298,8 @@ class JDEAssociation:
         self._activate(new)
         activated.extend(new)
 
-        # Lost too long.
-        for track in self.lost:
-            if self.frame_id - track.frame_id > self.max_time_lost:
-                track.state = TrackState.REMOVED
-                newly_removed.append(track)
-
-        tracked = [t for t in self.tracked if t.state == TrackState.TRACKED]
-        tracked = joint(joint(tracked, activated), refound)
-        lost = without(self.lost, {t.track_id for t in tracked})
-        lost.extend(newly_lost)
-        lost = without(lost, self.removed_ids)
-        self.removed_ids.update(t.track_id for t in newly_removed)
-        self.tracked, self.lost = remove_duplicates(tracked, lost, self.duplicate_iou_distance)
+        self.tracked, self.lost = end_of_frame(
+            self.tracked, self.lost, self.removed_ids, frame_id=self.frame_id, max_time_lost=self.max_time_lost,
+            duplicate_iou_distance=self.duplicate_iou_distance, activated=activated, refound=refound,
+            newly_lost=newly_lost, newly_removed=newly_removed)
         return [t for t in self.tracked if t.is_activated]
