@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ltr.models.loading import load_checkpoint
 from ltr.settings import OverrideError, TrainSettings, UnknownSettingError, parse_overrides
 from ltr.trainers import CheckpointMismatchError, CheckpointsExistError, NonFiniteLossError
 
@@ -115,26 +116,51 @@ settings = run_training("tests", "tiny", seed=3, device="cpu")
 net = settings._trainer.actor.net
 assert not isinstance(net, torch.nn.parallel.DistributedDataParallel)
 print("PARAMS", ",".join(f"{v:.6f}" for v in net.weight.flatten().tolist()))
+objective = settings._trainer.actor.objective
+if isinstance(objective, torch.nn.Module) and list(objective.parameters()):
+    assert not isinstance(objective, torch.nn.parallel.DistributedDataParallel)
+    print("OBJECTIVE", ",".join(f"{v:.6f}" for p in objective.parameters() for v in p.flatten().tolist()))
 """
 
 
-def test_two_process_gloo_run(workspace):
+def two_process_run(extra_env: dict[str, str] | None = None) -> list[str]:
+    """The tiny experiment on two gloo ranks; their standard outputs."""
     port = free_port()
     processes = []
     for rank in range(2):
         env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
-               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), **(extra_env or {})}
         processes.append(subprocess.Popen([sys.executable, "-c", RANK_SCRIPT, str(HERE / "tiny_experiment.py")],
                                           env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     outputs = [p.communicate(timeout=240) for p in processes]
     for rank, (process, (out, err)) in enumerate(zip(processes, outputs)):
         assert process.returncode == 0, f"rank {rank}: {err}\n{out}"
-    params = [next(line for line in out.splitlines() if line.startswith("PARAMS")) for out, _ in outputs]
+    return [out for out, _ in outputs]
+
+
+def _line(out: str, tag: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(tag))
+
+
+def test_two_process_gloo_run(workspace):
+    outputs = two_process_run()
+    params = [_line(out, "PARAMS") for out in outputs]
+    assert not any(line.startswith("OBJECTIVE") for out in outputs for line in out.splitlines())
     assert params[0] == params[1]  # gradients averaged: the ranks hold the same network
     checkpoints = list(workspace.glob("checkpoints/**/*.pth.tar"))
     assert len(checkpoints) == 3  # rank 0 only: epochs 2, 3, 4 kept
     logs = list(workspace.glob("tests/tiny/train.log"))
     assert len(logs) == 1 and "2 process(es)" in logs[0].read_text()
+
+
+def test_two_process_gloo_run_averages_a_learnt_objective(workspace):
+    outputs = two_process_run({"TINY_LEARNT_OBJECTIVE": "1"})
+    objectives = [_line(out, "OBJECTIVE") for out in outputs]
+    assert objectives[0] == objectives[1]  # the ranks saw other samples: equal only if averaged
+    assert objectives[0] != "OBJECTIVE 0.000000"  # and it learnt
+    assert _line(outputs[0], "PARAMS") == _line(outputs[1], "PARAMS")
+    checkpoint = load_checkpoint(sorted(workspace.glob("checkpoints/**/*.pth.tar"))[-1])
+    assert set(checkpoint["objective"]) == {"log_weight"}
 
 
 # Checkpoints of one run, resuming, overrides, progress ------------------------------------------

@@ -1,6 +1,7 @@
 """A tiny experiment in the shape of a train_settings module: linear regression from random
 samples, through the real sampler-style dataset protocol, LTRLoader and LTRTrainer."""
 
+import os
 import time
 
 import numpy as np
@@ -44,6 +45,18 @@ class RegressionActor(BaseActor):
         return loss, {"Loss/total": loss.item()}
 
 
+class LearntWeighting(torch.nn.Module):
+    """The squared error with a learnt log-weight, as FairMOT's uncertainty weights: an objective
+    whose parameters train (TINY_LEARNT_OBJECTIVE=1 in the environment)."""
+
+    def __init__(self):
+        super().__init__()
+        self.log_weight = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, prediction, target):
+        return torch.exp(-self.log_weight) * torch.nn.functional.mse_loss(prediction, target) + self.log_weight
+
+
 class RecordingWarmup(LinearWarmup):
     def before_iteration(self, optimizer, iteration):
         super().before_iteration(optimizer, iteration)
@@ -66,7 +79,8 @@ def run(settings):
     # network_kwargs={"in_features": n} trains a network of another size (resume mismatch tests).
     features = (getattr(settings, "network_kwargs", None) or {}).get("in_features", 8)
     net = torch.nn.Linear(features, 1)
-    actor = RegressionActor(net, torch.nn.MSELoss())
+    learnt = os.environ.get("TINY_LEARNT_OBJECTIVE") == "1"
+    actor = RegressionActor(net, LearntWeighting() if learnt else torch.nn.MSELoss())
     actor.poison_at = getattr(settings, "_poison_at", None)
     actor.step_delay = float(getattr(settings, "_step_delay", 0))
     loaders = [LTRLoader("train", RegressionSamples(getattr(settings, "train_samples_per_epoch", 64), features),
@@ -74,6 +88,8 @@ def run(settings):
                LTRLoader("val", RegressionSamples(32, features), training=False, batch_size=8, seed=settings.seed + 1,
                          epoch_interval=2)]
     optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.5)
+    if learnt:
+        optimizer.add_param_group({"params": actor.objective.parameters()})
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     warmup = None
     if getattr(settings, "_warmup_iterations", None):
