@@ -215,6 +215,10 @@ def write_resized_video(video: Path, tracks, size: tuple[int, int], path: Path) 
             rows = tracks[tracks[:, 0] == index + 1][:, 1:7] if len(tracks) else np.zeros((0, 6))
             writer.write(annotate_tracks(cv2.resize(frame, size), rows, index, None))
             index += 1
+    except BaseException:
+        writer.release()
+        temporary.unlink(missing_ok=True)  # no half-written video left behind
+        raise
     finally:
         writer.release()
         capture.release()

@@ -12,13 +12,14 @@ its file is unchanged (the runner builds one tracker per sequence; the network h
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
 import torch
 from torch import nn
 
+from ltr.models.fairmot.convert import load_fairmot_weights
+from ltr.models.fairmot.network import build_fairmot
 from ltr.models.loading import load_network
 from pytracking.features.net_wrappers import resolve_network_path
 
@@ -46,14 +47,8 @@ def load_fairmot_network(*, checkpoint: str | None, arch: str | None, load_model
     if checkpoint is not None:
         net = load_network(path)
     else:
-        try:
-            network = importlib.import_module("ltr.models.fairmot.network")
-            convert = importlib.import_module("ltr.models.fairmot.convert")
-        except ModuleNotFoundError as error:
-            raise ValueError(f"FairMOT: arch={arch!r} with load_model needs ltr.models.fairmot ({error}); use a "
-                             f"checkpoint of this toolkit instead") from None
-        net = network.build_fairmot(arch, **network_kwargs)
-        convert.load_fairmot_weights(net, path)
+        net = build_fairmot(arch, **network_kwargs)
+        load_fairmot_weights(net, path)
     net = net.to(device).eval()
     for parameter in net.parameters():
         parameter.requires_grad_(False)

@@ -101,6 +101,7 @@ class FairMOTTracker(BaseTracker):
                             "head_conv": int(params.get("head_conv", 256)), "ltrb": self.ltrb})
         self.network = network
         self.association = self._new_association(self.default_frame_rate)
+        self.dropped_boxes = 0  # detections without area, this sequence
 
     def _new_association(self, frame_rate: float) -> JDEAssociation:
         # The published det_thresh is conf_thres.
@@ -112,6 +113,7 @@ class FairMOTTracker(BaseTracker):
             if key in info:
                 frame_rate = info[key]
         self.association = self._new_association(float(frame_rate))
+        self.dropped_boxes = 0
         return self.track(image, info)
 
     def track(self, image: np.ndarray, info: dict | None = None) -> dict:
@@ -126,8 +128,25 @@ class FairMOTTracker(BaseTracker):
         found = decode_detections(outputs, (frame.shape[1], frame.shape[0]), self.input_size,
                                   conf_thres=self.conf_thres, k=self.k, ltrb=self.ltrb, reg_offset=self.reg_offset,
                                   down_ratio=self.down_ratio)
-        detections = self.association.detections_from(found.boxes, found.scores, found.embeddings)
+        boxes, scores, embeddings = self._usable(found.boxes, found.scores, found.embeddings)
+        detections = self.association.detections_from(boxes, scores, embeddings)
         return {"tracks": self.output(self.association.update(detections))}
+
+    def _usable(self, boxes: np.ndarray, scores: np.ndarray,
+                embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The detections whose box is finite with a positive width and height. A box without
+        area has no aspect ratio for the Kalman filter (the published tracker fails on it: an
+        untrained or diverged network gives such boxes); they are dropped, counted in
+        ``dropped_boxes`` and said once per sequence."""
+        usable = np.isfinite(boxes).all(axis=1) & (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        if usable.all():
+            return boxes, scores, embeddings
+        if self.dropped_boxes == 0:
+            logger.warning("FairMOT: detections without area (or not finite) are dropped; %d in frame %d of this "
+                           "sequence (the network's size head gives them: is it trained?)", int((~usable).sum()),
+                           self.association.frame_id + 1)
+        self.dropped_boxes += int((~usable).sum())
+        return boxes[usable], scores[usable], embeddings[usable]
 
     def output(self, tracks: list[JDETrack]) -> np.ndarray:
         """(K, 6) ``[id, x, y, w, h, score]`` by id, of the tracks passing the output filter."""
