@@ -89,6 +89,12 @@ def xyxy_to_cxcywh(boxes: Boxes) -> Boxes:
     return xywh_to_cxcywh(xyxy_to_xywh(boxes))
 
 
+def xyxy_to_cxcywh_mean(boxes: Boxes) -> Boxes:
+    """(..., 4) [x0, y0, x1, y1] -> [cx, cy, w, h] with the centre as the corners' mean, cx =
+    (x0 + x1) / 2 (FairMOT's and YOLO's arithmetic: :func:`xyxy_to_cxcywh` up to rounding)."""
+    return _cat((boxes[..., :2] + boxes[..., 2:]) / 2, boxes[..., 2:] - boxes[..., :2])
+
+
 def xywh_to_pixel_cxcywh(boxes: Boxes) -> Boxes:
     """(..., 4) [x, y, w, h] -> [cx, cy, w, h] with the centre a pixel index, cx = x + (w - 1) / 2."""
     return _cat(pixel_centre_from_corner(boxes[..., :2], boxes[..., 2:]), boxes[..., 2:])

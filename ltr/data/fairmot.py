@@ -54,7 +54,7 @@ import cv2
 import numpy as np
 import torch
 
-from ltr.data.boxes import cxcywh_to_xyxy, xywh_to_cxcywh, xywh_to_xyxy, xyxy_to_xywh
+from ltr.data.boxes import cxcywh_to_xyxy, xywh_to_cxcywh, xywh_to_xyxy, xyxy_to_cxcywh_mean, xyxy_to_xywh
 from ltr.data.tensordict import TensorDict
 
 logger = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def warp_boxes(boxes: np.ndarray, matrix: np.ndarray, angle: float, *, width: in
     count = len(corners)
     if count == 0:
         return np.zeros((0, 4)), np.zeros(0, dtype=np.int64)
-    area0 = (corners[:, 2] - corners[:, 0]) * (corners[:, 3] - corners[:, 1])
+    area0 = np.prod(xyxy_to_xywh(corners)[:, 2:], axis=1)
     points = np.ones((count * 4, 3))
     points[:, :2] = corners[:, [0, 1, 2, 3, 0, 3, 2, 1]].reshape(count * 4, 2)
     points = (points @ matrix.T)[:, :2].reshape(count, 8)
@@ -153,14 +153,13 @@ def warp_boxes(boxes: np.ndarray, matrix: np.ndarray, angle: float, *, width: in
     warped = np.stack([xs.min(1), ys.min(1), xs.max(1), ys.max(1)], axis=1)
     radians = angle * math.pi / 180
     reduction = max(abs(math.sin(radians)), abs(math.cos(radians))) ** 0.5
-    centre_x, centre_y = (warped[:, 2] + warped[:, 0]) / 2, (warped[:, 3] + warped[:, 1]) / 2
-    w = (warped[:, 2] - warped[:, 0]) * reduction
-    h = (warped[:, 3] - warped[:, 1]) * reduction
-    warped = np.stack([centre_x - w / 2, centre_y - h / 2, centre_x + w / 2, centre_y + h / 2], axis=1)
+    centred = xyxy_to_cxcywh_mean(warped)
+    centred[:, 2:] *= reduction
+    warped = cxcywh_to_xyxy(centred)
     if clip:
         warped[:, [0, 2]] = np.clip(warped[:, [0, 2]], 0, width)
         warped[:, [1, 3]] = np.clip(warped[:, [1, 3]], 0, height)
-    w, h = warped[:, 2] - warped[:, 0], warped[:, 3] - warped[:, 1]
+    w, h = xyxy_to_xywh(warped)[:, 2:].T
     area = w * h
     aspect = np.maximum(w / (h + 1e-16), h / (w + 1e-16))
     keep = (w > 4) & (h > 4) & (area / (area0 + 1e-16) > 0.1) & (aspect < 10)

@@ -115,3 +115,11 @@ def test_iou_of_integer_arrays():
 def test_box_is_valid(kind):
     boxes = as_type([[0, 0, 1, 1], [0, 0, 0, 1], [0, 0, 1, -1], [np.nan, 0, 1, 1], [0, np.inf, 1, 1]], kind)
     assert np.asarray(B.box_is_valid(boxes)).tolist() == [True, False, False, False, False]
+
+
+def test_xyxy_to_cxcywh_mean_takes_the_corners_mean():
+    boxes = np.array([[10.0, 20.0, 30.0, 60.0], [0.1, 0.2, 0.7, 0.3]])
+    out = B.xyxy_to_cxcywh_mean(boxes)
+    assert out[0].tolist() == [20.0, 40.0, 20.0, 40.0]
+    assert out[1, 0] == (0.1 + 0.7) / 2 and out[1, 3] == 0.3 - 0.2  # FairMOT's float arithmetic
+    np.testing.assert_allclose(out, B.xyxy_to_cxcywh(boxes), rtol=0, atol=1e-15)
