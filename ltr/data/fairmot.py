@@ -111,6 +111,12 @@ def letterbox_boxes(boxes: np.ndarray, geometry: Letterbox) -> np.ndarray:
     return scaled
 
 
+def image_tensor(image: np.ndarray) -> torch.Tensor:
+    """An (H, W, 3) uint8 RGB image as FairMOT's network takes it (rule 5): (3, H, W) float32,
+    divided by 255."""
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255)
+
+
 def augment_hsv(image: np.ndarray, rng: np.random.Generator, *, fraction: float = 0.5) -> np.ndarray:
     """FairMOT's saturation and value augmentation of an RGB uint8 image (rule 1); two draws."""
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
@@ -356,5 +362,4 @@ class FairMOTSamples(torch.utils.data.Dataset):
         image, boxes, ids = self.sample(index)
         targets = fairmot_targets(boxes, ids, input_width=self.width, input_height=self.height,
                                   down_ratio=self.down_ratio, max_objs=self.max_objs, ltrb=self.ltrb)
-        tensor = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(255)
-        return TensorDict(images=tensor, **{name: torch.from_numpy(value) for name, value in targets.items()})
+        return TensorDict(images=image_tensor(image), **{name: torch.from_numpy(value) for name, value in targets.items()})

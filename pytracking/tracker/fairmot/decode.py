@@ -5,9 +5,9 @@
 
 Input (:func:`prepare_input`): the frame letterboxed to the network's input size (published: a
 fixed ``img_size`` of 1088 x 608 for every MOT model, whatever ``input_h`` / ``input_w`` say):
-scaled by ``min(h_in / h, w_in / w)`` to ``round(w * r) x round(h * r)`` with ``cv2.INTER_AREA``,
-padded evenly with grey 127.5 (``round(pad - 0.1)`` before, ``round(pad + 0.1)`` after), RGB,
-divided by 255 (no mean or standard deviation).
+the training pipeline's letterbox (:func:`ltr.data.fairmot.letterbox`: scaled by ``min(h_in / h,
+w_in / w)`` with ``cv2.INTER_AREA``, padded evenly with grey 127.5), RGB, divided by 255 (no mean
+or standard deviation).
 
 Output (:func:`decode_detections`):
 
@@ -41,8 +41,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# The published letterbox's padding value (on uint8 frames OpenCV writes 128).
-PAD_VALUE = 127.5
+from ltr.data.fairmot import image_tensor, letterbox
 
 
 @dataclass
@@ -58,28 +57,13 @@ class FrameDetections:
         return len(self.scores)
 
 
-def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``image`` (H, W, 3) uint8 resized, keeping its aspect ratio, to fit ``width`` x ``height`` and
-    padded to exactly that size with grey (the published ``letterbox``)."""
-    h, w = image.shape[:2]
-    ratio = min(float(height) / h, float(width) / w)
-    new_w, new_h = round(w * ratio), round(h * ratio)
-    pad_w, pad_h = (width - new_w) / 2, (height - new_h) / 2
-    top, bottom = round(pad_h - 0.1), round(pad_h + 0.1)
-    left, right = round(pad_w - 0.1), round(pad_w + 0.1)
-    resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
-    return cv2.copyMakeBorder(resized, top, bottom, left, right, cv2.BORDER_CONSTANT,
-                              value=(PAD_VALUE, PAD_VALUE, PAD_VALUE))
-
-
 def prepare_input(image: np.ndarray, input_size: tuple[int, int]) -> torch.Tensor:
     """The network input for an RGB uint8 frame (H, W, 3): letterboxed to ``input_size`` (w, h),
     (1, 3, h, w) float32 in [0, 1]. The published loader letterboxes the BGR frame and then swaps
     to RGB; the letterbox treats the channels alike, so letterboxing the RGB frame is the same."""
     width, height = input_size
-    boxed = letterbox(image, width, height)
-    tensor = torch.from_numpy(np.ascontiguousarray(boxed.transpose(2, 0, 1), dtype=np.float32))
-    return (tensor / 255.0).unsqueeze(0)
+    boxed, _ = letterbox(image, width=width, height=height)
+    return image_tensor(boxed).unsqueeze(0)
 
 
 def sliding_max(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from ltr.data.fairmot import letterbox
 from pytracking.libs.kalman_filter import CHI2INV95
 from pytracking.tracker.fairmot.association import JDEAssociation, embedding_distance
-from pytracking.tracker.fairmot.decode import (decode_detections, letterbox, mot_decode, output_to_frame_transform,
+from pytracking.tracker.fairmot.decode import (decode_detections, mot_decode, output_to_frame_transform,
                                                to_frame_pixels)
 from pytracking.tracker.track_lists import TrackState
 
@@ -58,7 +59,7 @@ def test_the_transform_undoes_the_letterbox():
     expected = np.array([[320.0, 240.0], [320 - s / 2, 240 - s / 2 * 152 / 272], [320 + s / 2, 240 + s / 2 * 152 / 272]])
     np.testing.assert_allclose(to_frame_pixels(points, transform), expected, atol=1e-3)
     # The letterbox: 480 rows scaled by 608 / 480 fill the height; 810.7 -> 811 columns, padded 138 / 139.
-    boxed = letterbox(np.zeros((480, 640, 3), np.uint8), 1088, 608)
+    boxed, _ = letterbox(np.zeros((480, 640, 3), np.uint8), width=1088, height=608)
     assert boxed.shape == (608, 1088, 3) and boxed[0, 137, 0] == 128 and boxed[0, 138, 0] == 0
     assert boxed[0, 1088 - 139, 0] == 128 and boxed[0, 1088 - 140, 0] == 0
 
