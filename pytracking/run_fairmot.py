@@ -27,8 +27,7 @@ from pathlib import Path
 import cv2
 
 from admin.environment import EnvironmentPathError
-from pytracking.evaluation.running import (EmptyRunError, ResultsFolderError, RunInterrupted, add_run_arguments,
-                                           entry_environment, run_from_arguments)
+from pytracking.evaluation.running import RunInterrupted, add_run_arguments, entry_environment
 from pytracking.evaluation.tracker import PARAMETER_PACKAGE, Tracker
 from pytracking.tracker.base import TrackerParams
 
@@ -135,27 +134,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _track(args: argparse.Namespace, overrides: dict) -> int:
-    from pytracking.evaluation import get_dataset
-    from pytracking.run_tracker import select_sequence
+    from pytracking.run_tracker import run_on_dataset
 
     entry_environment("run_fairmot", args.debug)
     try:
         tracker = fairmot_tracker(args.param, overrides)
         tracker.get_parameters()
-        dataset = get_dataset(args.dataset_name)
-        tracker.results_dir  # noqa: B018  (a results folder that cannot be made: said now)
     except (ValueError, EnvironmentPathError, FileNotFoundError) as error:
         raise SystemExit(str(error)) from None
-    if len(dataset) == 0:
-        raise SystemExit(f"the dataset {args.dataset_name!r} has no sequences: check its folder in admin/local.py")
-    if args.sequence is not None:
-        dataset = select_sequence(dataset, args.sequence)
-    try:
-        report = run_from_arguments(dataset, [tracker], args)
-    except (ResultsFolderError, EmptyRunError) as error:
-        raise SystemExit(str(error)) from None
-    print(report.summary())
-    return 0 if report.ok else 1
+    return run_on_dataset(tracker, args)
 
 
 def _demo(args: argparse.Namespace, overrides: dict) -> int:

@@ -72,6 +72,17 @@ def _main(argv: list[str] | None) -> int:
             from pytracking.features.net_wrappers import resolve_network_path
 
             resolve_network_path(tracker.network)  # a wrong path: said now, not once per sequence
+    except (ValueError, EnvironmentPathError, FileNotFoundError) as error:  # a typo in a name, a path not set
+        raise SystemExit(str(error)) from None
+    return run_on_dataset(tracker, args)
+
+
+def run_on_dataset(tracker: Tracker, args: argparse.Namespace) -> int:
+    """``tracker`` on ``args.dataset_name`` (only ``args.sequence`` when given) through the runner
+    with the run options of :func:`add_run_arguments`; prints the run's summary and returns the
+    exit status. A mistake (an unknown dataset, a path not set, a results folder that cannot be
+    made, an empty dataset, an unknown sequence) is one line (SystemExit)."""
+    try:
         dataset = get_dataset(args.dataset_name)
         results_dir = tracker.results_dir  # results_path not creatable: said before any tracking
     except (ValueError, EnvironmentPathError, FileNotFoundError) as error:  # a typo in a name, a path not set
