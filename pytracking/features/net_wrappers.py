@@ -18,7 +18,7 @@ import logging
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import torch
 from torch import nn
@@ -53,6 +53,27 @@ def resolve_network_path(net_path: str | os.PathLike) -> Path:
         f"network file {resolved} does not exist (nor {path.resolve()}): put {path} in the network_path folder "
         f"{folder} (from {settings.source('network_path')}), or set network_path in {settings.local_file} or the "
         f"environment variable {variable}, or give the checkpoint's path")
+
+
+# Networks kept for the process by kept_network: key -> network.
+_KEPT: dict[tuple, nn.Module] = {}
+
+
+def kept_network(path: Path, key: tuple, build: Callable[[], nn.Module], device: torch.device, *,
+                 what: str = "network") -> nn.Module:
+    """``build()``'s network (read from the file ``path``) in eval mode on ``device`` with its
+    weights frozen, kept for the process under ``key`` and the file's modification time: the
+    evaluation runner builds one tracker per sequence and the network holds no state between
+    frames, while a file trained again in this process is read again."""
+    full_key = (str(path), path.stat().st_mtime_ns, *key, str(device))
+    net = _KEPT.get(full_key)
+    if net is None:
+        net = build().to(device).eval()
+        for parameter in net.parameters():
+            parameter.requires_grad_(False)
+        logger.info("%s from %s on %s", what, path, device)
+        _KEPT[full_key] = net
+    return net
 
 
 AMP_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}

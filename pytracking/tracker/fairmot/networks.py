@@ -12,7 +12,6 @@ its file is unchanged (the runner builds one tracker per sequence; the network h
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import torch
@@ -21,12 +20,7 @@ from torch import nn
 from ltr.models.fairmot.convert import load_fairmot_weights
 from ltr.models.fairmot.network import build_fairmot
 from ltr.models.loading import load_network
-from pytracking.features.net_wrappers import resolve_network_path
-
-logger = logging.getLogger(__name__)
-
-_LOADED: dict[tuple, nn.Module] = {}
-
+from pytracking.features.net_wrappers import kept_network, resolve_network_path
 
 def load_fairmot_network(*, checkpoint: str | None, arch: str | None, load_model: str | None,
                          network_kwargs: dict[str, Any], device: torch.device) -> nn.Module:
@@ -40,18 +34,13 @@ def load_fairmot_network(*, checkpoint: str | None, arch: str | None, load_model
         raise ValueError(f"FairMOT: load_model={load_model!r} needs arch (dla_34, dlaconv_34, resdcn_34, resdcn_50, "
                          f"tiny)")
     path = resolve_network_path(checkpoint if checkpoint is not None else load_model)
-    key = (str(path), path.stat().st_mtime_ns, None if checkpoint is not None else arch,
-           repr(sorted(network_kwargs.items())), str(device))
-    if key in _LOADED:
-        return _LOADED[key]
-    if checkpoint is not None:
-        net = load_network(path)
-    else:
+
+    def build() -> nn.Module:
+        if checkpoint is not None:
+            return load_network(path)
         net = build_fairmot(arch, **network_kwargs)
         load_fairmot_weights(net, path)
-    net = net.to(device).eval()
-    for parameter in net.parameters():
-        parameter.requires_grad_(False)
-    logger.info("FairMOT network from %s on %s", path, device)
-    _LOADED[key] = net
-    return net
+        return net
+
+    return kept_network(path, (None if checkpoint is not None else arch, repr(sorted(network_kwargs.items()))),
+                        build, device, what="FairMOT network")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,21 +24,11 @@ from torch import nn
 
 from ltr.models.loading import load_network
 from ltr.models.registry import build_network
-from pytracking.features.net_wrappers import resolve_network_path
-
-logger = logging.getLogger(__name__)
+from pytracking.features.net_wrappers import kept_network, resolve_network_path
 
 # kind -> (module of its weights converter, the converter's name)
 _CONVERTERS = {"detector": ("ltr.models.detection.convert", "load_detector_weights"),
                "reid": ("ltr.models.reid.convert", "load_reid_weights")}
-_LOADED: dict[tuple, nn.Module] = {}
-
-
-def _freeze(net: nn.Module, device: torch.device) -> nn.Module:
-    net = net.to(device).eval()
-    for parameter in net.parameters():
-        parameter.requires_grad_(False)
-    return net
 
 
 def load_tracktor_network(kind: str, *, checkpoint: str | None, network: str | None,
@@ -58,22 +47,18 @@ def load_tracktor_network(kind: str, *, checkpoint: str | None, network: str | N
         raise ValueError(f"Tracktor's {kind}: {kind}_network={network!r} needs {kind}_weights, the released "
                          f"weights file (absolute, or a file name in network_path)")
     path = resolve_network_path(checkpoint if checkpoint is not None else weights)
-    # The file's time in the key: a network trained again in this process is loaded again.
-    key = (kind, str(path), path.stat().st_mtime_ns, network, repr(sorted((network_kwargs or {}).items())),
-           str(device))
-    if key in _LOADED:
-        return _LOADED[key]
-    if checkpoint is not None:
-        net = load_network(path)
-    else:
+
+    def build() -> nn.Module:
+        if checkpoint is not None:
+            return load_network(path)
         net = build_network(network, dict(network_kwargs or {}))
         module_name, function_name = _CONVERTERS[kind]
         converter: Callable[[nn.Module, Any], Any] = getattr(importlib.import_module(module_name), function_name)
         converter(net, path)
-    net = _freeze(net, device)
-    logger.info("Tracktor %s from %s on %s", kind, path, device)
-    _LOADED[key] = net
-    return net
+        return net
+
+    return kept_network(path, (kind, network, repr(sorted((network_kwargs or {}).items()))), build, device,
+                        what=f"Tracktor {kind}")
 
 
 def default_prepare_images() -> Callable[..., Any]:

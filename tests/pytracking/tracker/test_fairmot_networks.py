@@ -10,7 +10,7 @@ import torch
 from ltr.models.fairmot.network import build_fairmot
 from ltr.models.loading import save_checkpoint
 from pytracking.parameter.fairmot.default import parameters as default_parameters
-from pytracking.tracker.fairmot import networks
+from pytracking.features import net_wrappers
 from pytracking.tracker.fairmot.tracker import FairMOTTracker
 
 
@@ -18,7 +18,7 @@ from pytracking.tracker.fairmot.tracker import FairMOTTracker
 def network_path(tmp_path, monkeypatch):
     monkeypatch.setenv("TRACKING_LOCAL_FILE", os.devnull)
     monkeypatch.setenv("TRACKING_WORKSPACE_DIR", str(tmp_path))
-    monkeypatch.setattr(networks, "_LOADED", {})
+    monkeypatch.setattr(net_wrappers, "_KEPT", {})
     path = tmp_path / "networks"
     path.mkdir()
     return path
@@ -55,7 +55,7 @@ def test_released_weights_load_through_arch_and_load_model(network_path):
     outputs = run_frames(small_params(arch="tiny", load_model="fairmot_tiny.pth", conf_thres=0.4))
     assert all(out.ndim == 2 and out.shape[1] == 6 for out in outputs)
     assert len(outputs[0]) > 0  # the first frame's detections are confirmed at once
-    loaded = next(iter(networks._LOADED.values()))
+    loaded = next(iter(net_wrappers._KEPT.values()))
     for name, value in net.state_dict().items():
         assert torch.equal(loaded.state_dict()[name], value), name
 
@@ -72,7 +72,7 @@ def test_a_toolkit_checkpoint_loads_and_is_kept_for_the_process(network_path):
                                                      "net_type": type(net).__name__, "epoch": 1})
     run_frames(small_params(checkpoint="mine.pth.tar", arch=None, load_model=None), frames=2)
     run_frames(small_params(checkpoint="mine.pth.tar", arch=None, load_model=None), frames=1)
-    assert len(networks._LOADED) == 1  # the second tracker (the runner's next sequence) reused it
+    assert len(net_wrappers._KEPT) == 1  # the second tracker (the runner's next sequence) reused it
 
 
 class ZeroHeightNetwork(torch.nn.Module):

@@ -11,12 +11,13 @@ import pytest
 import torch
 from torch import nn
 
+from pytracking.features import net_wrappers
 from pytracking.tracker.tracktor import networks
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache(monkeypatch):
-    monkeypatch.setattr(networks, "_LOADED", {})
+    monkeypatch.setattr(net_wrappers, "_KEPT", {})
 
 
 def test_a_checkpoint_is_resolved_loaded_frozen_in_eval_mode_and_kept(tmp_path, monkeypatch):
