@@ -67,3 +67,12 @@ def check_input(images: torch.Tensor, multiple: int) -> None:
     if height % multiple or width % multiple:
         raise ValueError(f"FairMOT's network takes H and W that are multiples of {multiple}, got {height}x{width}; "
                          f"pad or resize the input (FairMOT's letterbox does)")
+
+
+def gather_at(feature: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
+    """A head's output ``feature`` (B, C, H, W) at the flat cells ``ind`` (B, M) (``y * W + x``):
+    (B, M, C), FairMOT's ``_tranpose_and_gather_feat``; reads only those cells (no channels-last
+    copy of the whole map)."""
+    batch, channels = feature.shape[:2]
+    flat = feature.reshape(batch, channels, -1)
+    return flat.gather(2, ind.long().unsqueeze(1).expand(-1, channels, -1)).transpose(1, 2)

@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ltr.models.fairmot.heads import gather_at
+
 HM_WEIGHT, WH_WEIGHT, OFF_WEIGHT = 1.0, 0.1, 1.0
 S_DET_INIT, S_ID_INIT = -1.85, -1.05
 
@@ -61,13 +63,6 @@ def focal_loss(pred: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     if count == 0:
         return -negative_loss
     return -(positive_loss + negative_loss) / count
-
-
-def gather_at(feature: torch.Tensor, ind: torch.Tensor) -> torch.Tensor:
-    """``feature`` (B, C, H, W) at the flat positions ``ind`` (B, M) (``y * W + x``): (B, M, C)."""
-    batch, channels = feature.shape[:2]
-    flat = feature.permute(0, 2, 3, 1).reshape(batch, -1, channels)
-    return flat.gather(1, ind.long().unsqueeze(2).expand(-1, -1, channels))
 
 
 def reg_l1_loss(output: torch.Tensor, mask: torch.Tensor, ind: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from ltr.data.fairmot import image_tensor, letterbox
+from ltr.models.fairmot.heads import gather_at
 
 
 @dataclass
@@ -89,14 +90,6 @@ def heatmap_peaks(heat: torch.Tensor, kernel: int = 3) -> torch.Tensor:
     return heat * (sliding_max(heat, kernel) == heat).to(heat.dtype)
 
 
-def _gather(feature: torch.Tensor, inds: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) features at flat cell indices (B, K) -> (B, K, C); reads only those cells (no
-    channels-last copy of the whole map)."""
-    batch, channels = feature.shape[:2]
-    flat = feature.reshape(batch, channels, -1)
-    return flat.gather(2, inds.unsqueeze(1).expand(-1, channels, -1)).transpose(1, 2)
-
-
 def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, ...]:
     """The published two-stage ``_topk``: per class the ``k`` best cells, then the ``k`` best of
     those. (B, C, H, W) -> scores, flat cell indices, classes, ys, xs, each (B, k); ys and xs are
@@ -121,13 +114,13 @@ def _boxes_at(xs: torch.Tensor, ys: torch.Tensor, inds: torch.Tensor, size: torc
     y + 0.5)`` without ``reg``) and the size head's distances (``ltrb``) or width and height."""
     batch, count = inds.shape
     if reg is not None:
-        offset = _gather(reg, inds)
+        offset = gather_at(reg, inds)
         xs = xs.view(batch, count, 1) + offset[:, :, 0:1]
         ys = ys.view(batch, count, 1) + offset[:, :, 1:2]
     else:
         xs = xs.view(batch, count, 1) + 0.5
         ys = ys.view(batch, count, 1) + 0.5
-    sizes = _gather(size, inds)
+    sizes = gather_at(size, inds)
     if ltrb:
         return torch.cat([xs - sizes[..., 0:1], ys - sizes[..., 1:2], xs + sizes[..., 2:3], ys + sizes[..., 3:4]], 2)
     return torch.cat([xs - sizes[..., 0:1] / 2, ys - sizes[..., 1:2] / 2,
