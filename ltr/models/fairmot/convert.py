@@ -43,8 +43,9 @@ UNUSED_CLASSIFIER = ("base.fc.weight", "base.fc.bias")
 DLA34_IMAGENET_STEM = "dla34"  # dla34-ba72cf86.pth
 
 
-class FairMOTWeightsError(RuntimeError):
-    """A weights file that cannot be read or does not fit the FairMOT network."""
+class FairMOTWeightsError(ValueError):
+    """A weights file that cannot be read or does not fit the FairMOT network (a user's mistake:
+    the entry scripts report it in one line)."""
 
 
 @dataclass
@@ -99,7 +100,9 @@ def _read(path: Path) -> Any:
                                   f"replace it with an intact copy of the released file") from error
 
 
-def _resolve(source: str | Path | Mapping[str, Any]) -> tuple[Any, str]:
+def read_weights(source: str | Path | Mapping[str, Any]) -> tuple[Any, str]:
+    """The content of a weights file (read with ``weights_only=True``), or a given mapping as it
+    is, and the name to report it by."""
     if isinstance(source, Mapping):
         return source, "<state dict>"
     path = Path(source)
@@ -109,8 +112,9 @@ def _resolve(source: str | Path | Mapping[str, Any]) -> tuple[Any, str]:
     return _read(path), str(path)
 
 
-def _unwrap(content: Any, source: str) -> tuple[dict[str, torch.Tensor], int | None]:
-    """The state dict (``module.`` stripped as FairMOT's ``load_model``) and epoch of a file."""
+def fairmot_state_dict(content: Any, source: str) -> tuple[dict[str, torch.Tensor], int | None]:
+    """The state dict (``module.`` stripped as FairMOT's ``load_model``) and epoch of a file's
+    content (bare, or ``{'epoch', 'state_dict'}``); ``source`` names it in errors."""
     epoch = None
     if isinstance(content, Mapping) and isinstance(content.get("state_dict"), Mapping):
         epoch = content.get("epoch")
@@ -177,8 +181,8 @@ def load_fairmot_weights(net: nn.Module, source: str | Path | Mapping[str, Any])
     """Load a FairMOT model file (path) or state dict (mapping; bare, ``{'epoch', 'state_dict'}``,
     ``module.``-prefixed) into ``net`` (built by :mod:`ltr.models.fairmot.network`), strictly
     (module docstring). Raises :class:`FairMOTWeightsError` with one line naming the file."""
-    content, name = _resolve(source)
-    state, epoch = _unwrap(content, name)
+    content, name = read_weights(source)
+    state, epoch = fairmot_state_dict(content, name)
     unused, kept = _load_strict(net, state, name, allowed_unused=UNUSED_CLASSIFIER, what="")
     logger.info("loaded FairMOT weights from %s (%d tensors%s)", name, len(state) - len(unused),
                 f", epoch {epoch}" if epoch is not None else "")
@@ -201,8 +205,8 @@ def load_dla34_imagenet(net: nn.Module, source: str | Path | Mapping[str, Any] |
     if base is None or not hasattr(base, "level5"):
         raise FairMOTWeightsError(f"DLA-34's ImageNet weights load into a DLA network's base; the {_net_arch(net)} "
                                   f"network has none (use fairmot_dla_34 or fairmot_dlaconv_34)")
-    content, name = _resolve(source)
-    state, _ = _unwrap(content, name)
+    content, name = read_weights(source)
+    state, _ = fairmot_state_dict(content, name)
     state = {key.removeprefix("base."): value for key, value in state.items()}
     unused, kept = _load_strict(base, state, name, allowed_unused=("fc.weight", "fc.bias"),
                                 what=" base (DLA-34's ImageNet layout)",

@@ -31,6 +31,7 @@ everything: a variant calls them and changes what differs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -39,6 +40,7 @@ from ltr.actors import FairMOTActor
 from ltr.data.fairmot import FairMOTSamples
 from ltr.data.loader import LTRLoader
 from ltr.dataset.mot.jde import JdeDataset
+from ltr.models.fairmot.convert import fairmot_state_dict, read_weights
 from ltr.models.loss.fairmot import FairMOTLoss, fairmot_num_ids
 from ltr.models.registry import build_network
 from ltr.trainers import LTRTrainer
@@ -114,21 +116,10 @@ def load_initial_weights(net: torch.nn.Module, path: Path) -> dict[str, list[str
     or of a checkpoint of this toolkit (its ``net``); a weight of another shape (CenterNet's 80-class
     ``hm``) or missing from the file keeps its initial value, one the network lacks is dropped, each
     group logged. Returns the keys ``{"skipped": ..., "dropped": ..., "missing": ...}``."""
-    try:
-        content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # unpickling errors have no common type
-        raise ValueError(f"cannot read the starting weights {path} ({type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''}): is it a FairMOT model file?") from None
-    if isinstance(content, dict) and isinstance(content.get("net"), dict):
-        state = content["net"]
-    elif isinstance(content, dict) and isinstance(content.get("state_dict"), dict):
-        state = content["state_dict"]
-    else:
-        state = content
-    if not isinstance(state, dict):
-        raise ValueError(f"the starting weights {path} hold no state dict: is it a FairMOT model file?")
-    state = {(key[7:] if key.startswith("module") and not key.startswith("module_list") else key): value
-             for key, value in state.items()}
+    content, name = read_weights(path)
+    if isinstance(content, Mapping) and isinstance(content.get("net"), Mapping):
+        content = content["net"]  # a checkpoint of this toolkit
+    state, _ = fairmot_state_dict(content, name)
     own = net.state_dict()
     report = {"skipped": [], "dropped": [], "missing": []}
     for key in list(state):
