@@ -3,10 +3,22 @@ the two published trackers (ATOM and SiamRPN++ in ../shared/reference-results) a
 result folders copied to make --replicas trackers; and the result-file reader's fast path against
 the line-by-line checker.
 
-    python benchmarks/analysis.py [--replicas 10] [--repeat 3]
+    python benchmarks/analysis.py [--replicas 10] [--repeat 3] [--quick]
 
 Without the reference results, OTB-sized random ground truth and results (same sequence lengths)
-are generated into a temporary folder. Ends with one line holding a JSON object of the figures.
+are generated into a temporary folder. ``--quick`` scores generated results on the first
+sequences of OTB-100, cut short, with 3 replicas and one timing each: every figure, in seconds.
+Everything is written under a temporary folder. Ends with one line holding a JSON object of the
+figures (floats to 4 significant digits):
+
+- ``quick``: whether ``--quick`` ran; ``data``: ``"reference"`` or ``"generated"``;
+- ``sequences``, ``frames``: the size of the evaluation; ``load_sequences_s``: loading (or
+  generating) the sequences and results;
+- ``reader_fast_s``, ``reader_lines_s``: reading every result file with the fast path and with the
+  line-by-line checker (best of --repeat); ``reader_lines_over_fast``: their ratio;
+- ``published_*`` for the two published trackers and ``replicated_*`` for the ``replicas``
+  trackers: ``_no_cache_s`` (no curve cache), ``_cold_s`` (empty cache), ``_warm_s`` (filled
+  cache), ``_warm_with_plots_s`` (filled cache, plots written too) and ``_cold_over_warm``.
 """
 
 from __future__ import annotations
@@ -28,6 +40,13 @@ from pytracking.evaluation.data import Sequence, SequenceList
 from pytracking.evaluation.specdatasets import otb
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference-results"
+PARTS = ("no_cache_s", "cold_s", "warm_s", "warm_with_plots_s", "cold_over_warm")
+JSON_FIELDS: tuple[str, ...] = (
+    "quick", "data", "load_sequences_s", "sequences", "frames", "reader_fast_s", "reader_lines_s",
+    "reader_lines_over_fast", "replicas",
+    *(f"{setup}_{part}" for setup in ("published", "replicated") for part in PARTS))
+# --quick: this many of OTB-100's sequences, each cut to at most this many frames.
+QUICK_SEQUENCES, QUICK_FRAMES = 4, 60
 
 
 def reference_data() -> tuple[SequenceList, Path, list[str]] | None:
@@ -36,23 +55,26 @@ def reference_data() -> tuple[SequenceList, Path, list[str]] | None:
     return otb(REFERENCE / "otb100", strict=True), REFERENCE / "results" / "otb100", ["ATOM", "SiamRPN++"]
 
 
-def generated_data(folder: Path, seed: int = 0) -> tuple[SequenceList, Path, list[str]]:
-    """OTB-100's sequence names and lengths, random boxes, and two trackers' noisy results."""
+def generated_data(folder: Path, seed: int = 0, *, sequences: int | None = None,
+                   max_frames: int | None = None) -> tuple[SequenceList, Path, list[str]]:
+    """OTB-100's sequence names and lengths, random boxes, and two trackers' noisy results; the
+    first ``sequences`` of them, at most ``max_frames`` long, where given (--quick)."""
     rng = np.random.default_rng(seed)
-    sequences = []
-    for record in read_spec("otb100.json"):
+    made = []
+    for record in read_spec("otb100.json")[:sequences]:
         frames = int(record["endFrame"]) - int(record["startFrame"]) + 1 - int(record.get("initOmit", 0))
+        frames = min(frames, max_frames) if max_frames is not None else frames
         size = rng.uniform(20, 120, (1, 2)) * np.exp(np.cumsum(rng.normal(0, 0.01, (frames, 2)), 0))
         corner = 100 + np.cumsum(rng.normal(0, 2, (frames, 2)), 0)
         gt = np.concatenate([corner, size], 1)
-        sequences.append(Sequence(record["name"], [f"{i}.jpg" for i in range(frames)], "otb", gt))
+        made.append(Sequence(record["name"], [f"{i}.jpg" for i in range(frames)], "otb", gt))
         for tracker, noise in (("A", 3.0), ("B", 6.0)):
             boxes = gt + rng.normal(0, noise, gt.shape) * [1, 1, 0.3, 0.3]
             boxes[:, 2:] = np.abs(boxes[:, 2:])
             path = folder / tracker / "raw" / f"{record['name']}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             np.savetxt(path, boxes, fmt="%.2f", delimiter=",")
-    return SequenceList(sequences), folder, ["A", "B"]
+    return SequenceList(made), folder, ["A", "B"]
 
 
 def timed(function, repeat: int = 1) -> float:
@@ -65,60 +87,67 @@ def timed(function, repeat: int = 1) -> float:
     return best
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replicas", type=int, default=10, help="trackers in the scaling run")
     parser.add_argument("--repeat", type=int, default=3, help="warm runs timed (the best is reported)")
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true",
+                        help="a few short generated sequences, 3 replicas, one timing each: seconds")
+    args = parser.parse_args(argv)
     if args.replicas < 3:
         parser.error("--replicas must be at least 3 (the scaling run is compared with the 2 published trackers)")
-    figures = {}
+    replicas, repeat = (3, 1) if args.quick else (args.replicas, args.repeat)
+    figures = {"quick": args.quick}
     with tempfile.TemporaryDirectory(prefix="analysis-benchmark-") as temporary:
         temporary = Path(temporary)
         start = time.perf_counter()
-        data = reference_data()
+        data = None if args.quick else reference_data()
         figures["data"] = "reference" if data is not None else "generated"
-        sequences, results, names = data if data is not None else generated_data(temporary / "generated")
+        if data is None:
+            limits = {"sequences": QUICK_SEQUENCES, "max_frames": QUICK_FRAMES} if args.quick else {}
+            data = generated_data(temporary / "generated", **limits)
+        sequences, results, names = data
         figures["load_sequences_s"] = time.perf_counter() - start
         figures["sequences"] = len(sequences)
         figures["frames"] = int(sum(len(s) for s in sequences))
 
         files = [results / name / "raw" / f"{s.name}.txt" for name in names for s in sequences]
         texts = [f.read_text() for f in files]
-        figures["reader_fast_s"] = timed(lambda: [parse_fast(t) for t in texts], args.repeat)
-        figures["reader_lines_s"] = timed(lambda: [parse_lines(f, t) for f, t in zip(files, texts)], args.repeat)
+        figures["reader_fast_s"] = timed(lambda: [parse_fast(t) for t in texts], repeat)
+        figures["reader_lines_s"] = timed(lambda: [parse_lines(f, t) for f, t in zip(files, texts)], repeat)
+        figures["reader_lines_over_fast"] = figures["reader_lines_s"] / figures["reader_fast_s"]
+        figures["replicas"] = replicas
 
         replicated = temporary / "replicated"
-        for index in range(args.replicas):
+        for index in range(replicas):
             shutil.copytree(results / names[index % len(names)] / "raw", replicated / f"T{index:02d}" / "raw")
-        setups = {"2": (results, [TrackerRuns(n, "raw") for n in names]),
-                  str(args.replicas): (replicated, [TrackerRuns(f"T{i:02d}", "raw") for i in range(args.replicas)])}
-        for count, (results_path, trackers) in setups.items():
-            output = temporary / f"out{count}"
+        setups = {"published": (results, [TrackerRuns(n, "raw") for n in names]),
+                  "replicated": (replicated, [TrackerRuns(f"T{i:02d}", "raw") for i in range(replicas)])}
+        for setup, (results_path, trackers) in setups.items():
+            output = temporary / f"out-{setup}"
 
             def score(use_cache: bool = True, plots: bool = False) -> None:
                 analyse_dataset(sequences, trackers, results_path=results_path, output_dir=output, plots=plots,
                                 use_cache=use_cache)
 
-            figures[f"trackers{count}_no_cache_s"] = timed(lambda: score(use_cache=False), args.repeat)
-            figures[f"trackers{count}_cold_s"] = timed(score)
-            figures[f"trackers{count}_warm_s"] = timed(score, args.repeat)
-            figures[f"trackers{count}_warm_with_plots_s"] = timed(lambda: score(plots=True), args.repeat)
+            figures[f"{setup}_no_cache_s"] = timed(lambda: score(use_cache=False), repeat)
+            figures[f"{setup}_cold_s"] = timed(score)
+            figures[f"{setup}_warm_s"] = timed(score, repeat)
+            figures[f"{setup}_warm_with_plots_s"] = timed(lambda: score(plots=True), repeat)
+            figures[f"{setup}_cold_over_warm"] = figures[f"{setup}_cold_s"] / figures[f"{setup}_warm_s"]
 
-    figures["reader_speedup"] = figures["reader_lines_s"] / figures["reader_fast_s"]
-    for count in setups:
-        prefix = f"trackers{count}"
-        figures[f"{prefix}_cold_over_warm"] = figures[f"{prefix}_cold_s"] / figures[f"{prefix}_warm_s"]
     print(f"{figures['data']} data: {figures['sequences']} sequences, {figures['frames']} frames; "
           f"loading the sequences took {figures['load_sequences_s']:.3f} s")
     print(f"reading {len(files)} result files: fast path {figures['reader_fast_s']:.3f} s, line by line "
-          f"{figures['reader_lines_s']:.3f} s ({figures['reader_speedup']:.1f}x)")
-    for count in setups:
-        print(f"{count:>3} trackers: no cache {figures[f'trackers{count}_no_cache_s']:.3f} s, cold cache "
-              f"{figures[f'trackers{count}_cold_s']:.3f} s, warm cache {figures[f'trackers{count}_warm_s']:.3f} s "
-              f"({figures[f'trackers{count}_cold_over_warm']:.1f}x), warm with plots "
-              f"{figures[f'trackers{count}_warm_with_plots_s']:.3f} s (tables always written)")
-    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}))
+          f"{figures['reader_lines_s']:.3f} s ({figures['reader_lines_over_fast']:.1f}x)")
+    for setup, (_, trackers) in setups.items():
+        print(f"{len(trackers):>3} trackers: no cache {figures[f'{setup}_no_cache_s']:.3f} s, cold cache "
+              f"{figures[f'{setup}_cold_s']:.3f} s, warm cache {figures[f'{setup}_warm_s']:.3f} s "
+              f"({figures[f'{setup}_cold_over_warm']:.1f}x), warm with plots "
+              f"{figures[f'{setup}_warm_with_plots_s']:.3f} s (tables always written)")
+    figures = {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in figures.items()}
+    print(json.dumps(figures))
+    return figures
 
 
 if __name__ == "__main__":
