@@ -3,7 +3,7 @@ decodes every sequence folder under SOURCE (any folder holding image files) at t
 given (default 1, 2, 4, 8: full size, 1/2, 1/4, 1/8) and stores them as raw arrays in OUTPUT,
 which training reads through memory maps instead of decoding the JPEGs every epoch:
 
-    Got10k(root, image_loader=PreparedFrames(OUTPUT))      # ltr.data.prepared
+    Got10k(root, image_loader=frame_loader(OUTPUT))      # ltr.data.prepared
 
 Crops read from the copy are those made from the decoded frames, bit for bit (see
 ltr/data/prepared.py). It takes 1.33 x width x height x 3 bytes per frame with every level

@@ -3,8 +3,8 @@ training reads through memory maps instead of decoding JPEGs again every epoch.
 
 Made by ``python ltr/run_prepare.py SOURCE OUTPUT`` (:func:`prepare_frames`); read by
 :class:`PreparedFrames`, a frame loader that any dataset takes as its ``image_loader``
-(``Got10k(root, image_loader=PreparedFrames(OUTPUT))``): frames it holds come from the copy,
-any other frame is decoded as before.
+(``Got10k(root, image_loader=frame_loader(OUTPUT))``; :func:`frame_loader` decodes when there is
+no copy there): frames it holds come from the copy, any other frame is decoded as before.
 
 Exactness: level ``r`` of a frame is the decoder's own output at 1/``r`` of the size
 (``imread(path, r)``), so a crop read from the copy is the crop the pipeline would have made
@@ -246,3 +246,16 @@ class PreparedFrames:
         x0, y0 = min(max(int(region[0]), 0), width - 1), min(max(int(region[1]), 0), height - 1)
         x1, y1 = max(min(int(region[2]), width), x0 + 1), max(min(int(region[3]), height), y0 + 1)
         return np.array(array[index, y0:y1, x0:x1]), (x0, y0)
+
+
+def frame_loader(prepared: str | os.PathLike | None = None, *, fallback: Callable = imread) -> Callable:
+    """The frame loader for a dataset's ``image_loader``: the prepared copy in ``prepared`` when
+    there is one (:class:`PreparedFrames`), else ``fallback`` (decoding), with a warning when a
+    folder was named but holds no copy."""
+    if prepared is None:
+        return fallback
+    if not (Path(prepared) / INDEX_FILE).is_file():
+        logger.warning("no prepared copy in %s (make one with python ltr/run_prepare.py SOURCE %s): frames are "
+                       "decoded", prepared, prepared)
+        return fallback
+    return PreparedFrames(prepared, fallback=fallback)

@@ -158,3 +158,12 @@ def test_the_loader_pickles_for_loader_workers(tree, tmp_path):
     frames(path, 2)  # a memory map is open
     copy = pickle.loads(pickle.dumps(frames))
     assert np.array_equal(copy(path, 2), imread(path, 2))
+
+
+def test_frame_loader_uses_the_copy_when_present(tree, tmp_path, caplog):
+    from ltr.data.prepared import frame_loader
+    assert frame_loader(None) is imread
+    assert frame_loader(tmp_path / "copy") is imread and "no prepared copy" in caplog.text
+    prepare_frames(tree, tmp_path / "copy", levels=(2,))
+    loader = frame_loader(tmp_path / "copy")
+    assert isinstance(loader, PreparedFrames) and len(loader) == 2
