@@ -20,8 +20,8 @@ frames:
 
 The dataset (24 sequences of 60 frames) is generated once into DIR (default
 <workspace_dir>/benchmark_data/synthetic_1280x720) and reused, with its prepared copy in
-DIR/prepared (5.3 GB). --quick: 4 sequences of 20 frames at 640x360 in a temporary folder, 8
-samples, one repeat, 2 workers.
+DIR/prepared (5.3 GB). --quick: 2 sequences of 20 frames (the sampler's minimum) at 640x360 in a
+temporary folder, 8 samples, one repeat, every variant and the workers column.
 
 JSON fields (JSON_FIELDS): quick; frame_size ("WxH"); samples (per measurement); repeats;
 workers; for each variant V: V_one_process_samples_per_s, V_workers_samples_per_s (through
@@ -205,13 +205,13 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="data_pipeline_") as scratch:
         if args.quick:
-            root, config, sequences = Path(scratch) / "data", SceneConfig(width=640, height=360, frames=20), 4
+            root, config, sequences = Path(scratch) / "data", SceneConfig(width=640, height=360, frames=20), 2
             samples, repeats, batch = 8, 1, 4
         else:
             root = Path(args.data or Path(env_settings().workspace_dir) / "benchmark_data" / "synthetic_1280x720")
             config, sequences = SceneConfig(width=1280, height=720, frames=60), 24
             samples, repeats, batch = args.samples, args.repeats, 16
-        generate_dataset(root, seed=0, train=sequences, val=0, config=config)
+        generate_dataset(root, seed=0, train=sequences, val=0, config=config, workers=1 if args.quick else None)
         prepared = root / "prepared"
         start = time.perf_counter()
         counts = prepare_frames(root / "train", prepared)

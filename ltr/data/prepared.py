@@ -188,13 +188,15 @@ class PreparedFrames:
                 continue
             try:
                 entry = json.loads(manifest.read_text())
-                folder = str(Path(self.source, entry["folder"]))
-                self._sequences[os.path.normpath(folder)] = (
+                folder = os.path.realpath(Path(self.source, entry["folder"]))
+                self._sequences[folder] = (
                     manifest.stem, {name: index for index, name in enumerate(entry["frames"])})
             except (ValueError, KeyError, TypeError) as error:
                 raise PreparedCopyError(f"{manifest} is unreadable ({error}): delete it and run the prepare "
                                         f"command again to redo that sequence") from error
         self._arrays: dict[tuple[str, int], np.ndarray] = {}
+        self._folders: dict[str, str] = {}  # folder as asked -> real path (links resolved)
+        self._asked = self._held = 0
 
     def __len__(self) -> int:
         """The number of sequences held."""
@@ -209,10 +211,18 @@ class PreparedFrames:
         """The memory-mapped array holding ``path`` at ``reduction`` and the frame's index."""
         if reduction not in self.levels:
             return None
-        folder, name = os.path.split(os.path.abspath(path))
-        sequence = self._sequences.get(folder)
+        folder, name = os.path.split(str(path))
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(folder or ".")
+        sequence = self._sequences.get(real)
+        self._asked += 1
         if sequence is None or name not in sequence[1]:
+            if self._asked == 100 and self._held == 0:
+                logger.warning("the prepared copy %s (of %s) held none of the first 100 frames asked for, e.g. %s: "
+                               "is it a copy of this dataset?", self.folder, self.source, path)
             return None
+        self._held += 1
         key = (sequence[0], reduction)
         array = self._arrays.get(key)
         if array is None:

@@ -167,3 +167,15 @@ def test_frame_loader_uses_the_copy_when_present(tree, tmp_path, caplog):
     prepare_frames(tree, tmp_path / "copy", levels=(2,))
     loader = frame_loader(tmp_path / "copy")
     assert isinstance(loader, PreparedFrames) and len(loader) == 2
+
+
+def test_frames_are_found_through_links_to_the_source(tree, tmp_path):
+    # A dataset root reached through a symbolic link (a shared data folder) still finds its
+    # frames in a copy prepared from the real folder, and the other way round.
+    prepare_frames(tree, tmp_path / "copy", levels=(2,))
+    link = tmp_path / "link"
+    link.symlink_to(tree)
+    frames = PreparedFrames(tmp_path / "copy")
+    assert frames._frames(link / "seq_a" / "00000001.jpg", 2) is not None
+    prepare_frames(link, tmp_path / "copy2", levels=(2,))
+    assert PreparedFrames(tmp_path / "copy2")._frames(tree / "seq_a" / "00000001.jpg", 2) is not None
