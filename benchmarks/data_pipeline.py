@@ -30,7 +30,8 @@ frames: decoding, or the prepared copy); ratios X_over_straightforward_one_proce
 X_over_straightforward_workers for X in full_size, reduced, ours, prepared; same_frame_share
 (share of samples whose train and test frames are the same frame, so that decoding once per
 pair could save a decode); prepare_s (seconds to prepare the copy in this run, 0 when it was
-there already).
+there already); torch_threads (torch's intra-op threads in the one-process runs: on a busy
+machine, several threads contending for the cores slow the unfused tensor passes most).
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ JSON_FIELDS: tuple[str, ...] = (
     *(f"{variant}_{field}" for variant in VARIANTS
       for field in ("one_process_samples_per_s", "workers_samples_per_s", "read_share")),
     *(f"{variant}_over_straightforward_{setting}" for variant in list(VARIANTS)[1:] for setting in SETTINGS),
-    "same_frame_share", "prepare_s")
+    "same_frame_share", "prepare_s", "torch_threads")
 
 
 def frame_loader(variant: str, prepared: Path):
@@ -218,7 +219,8 @@ def main(argv: list[str] | None = None) -> dict:
         prepare_s = time.perf_counter() - start if counts["prepared"] else 0.0
         figures = measure(root, prepared, samples, repeats, args.workers, batch)
     figures.update(quick=args.quick, frame_size=f"{config.width}x{config.height}", samples=samples,
-                   repeats=repeats, workers=args.workers, prepare_s=round(prepare_s, 1))
+                   repeats=repeats, workers=args.workers, prepare_s=round(prepare_s, 1),
+                   torch_threads=torch.get_num_threads())
     figures = {key: figures[key] for key in JSON_FIELDS}
 
     print(f"atom_default data pipeline, GOT-10k layout, {figures['frame_size']} frames, {samples} samples, "

@@ -244,7 +244,9 @@ class PreparedFrames:
 
     def region(self, path, reduction: int, region: tuple[int, int, int, int]) -> tuple[np.ndarray, tuple[int, int]]:
         """At least ``region`` (x0, y0, x1, y1; clipped) of the frame at 1/``reduction``, and the
-        position of the returned pixels' top-left (as ``ltr.data.image_loader.read_region``)."""
+        position of the returned pixels' top-left (as ``ltr.data.image_loader.read_region``).
+        Pixels from the copy are a read-only view of the memory map: the crop reads them once,
+        straight from the page cache, with no copy in between."""
         found = self._frames(path, reduction)
         if found is None:
             read = getattr(self.fallback, "region", None)
@@ -255,7 +257,7 @@ class PreparedFrames:
         height, width = array.shape[1:3]
         x0, y0 = min(max(int(region[0]), 0), width - 1), min(max(int(region[1]), 0), height - 1)
         x1, y1 = max(min(int(region[2]), width), x0 + 1), max(min(int(region[3]), height), y0 + 1)
-        return np.array(array[index, y0:y1, x0:x1]), (x0, y0)
+        return array[index, y0:y1, x0:x1], (x0, y0)
 
 
 def frame_loader(prepared: str | os.PathLike | None = None, *, fallback: Callable = imread) -> Callable:

@@ -162,8 +162,10 @@ class ToTensorAndJitter(TransformBase):
             table = self.table(shared if joint else self.roll(rng), normalize)
             height, width, channels = img.shape
             out = np.empty((channels, height, width), np.float32)
-            for channel in range(channels):
-                np.take(table[channel], img[:, :, channel], out=out[channel], mode="clip")
+            for channel, plane in enumerate(cv2.split(img)):
+                looked_up = cv2.LUT(plane, table[channel].reshape(1, 256), dst=out[channel])
+                if not np.shares_memory(looked_up, out):  # OpenCV wrote elsewhere
+                    out[channel] = looked_up
             images.append(torch.from_numpy(out))
         return images, (list(bbox) if bbox is not None else None)
 
