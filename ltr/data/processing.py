@@ -121,5 +121,9 @@ class ATOMProcessing(BaseProcessing):
 
         keys = ("train_images", "train_anno", "test_images", "test_anno", "test_proposals", "proposal_iou")
         for key in keys:
-            data[key] = data[key][0] if self.mode == "pair" else torch.stack(data[key])
+            if self.mode == "pair":
+                data[key] = data[key][0]
+            else:
+                # One frame (ATOM's case): a view with the new dimension, not a copy.
+                data[key] = data[key][0].unsqueeze(0) if len(data[key]) == 1 else torch.stack(data[key])
         return data

@@ -83,3 +83,21 @@ def test_sampler_with_processing_feeds_atom_batches(fake_dataset):
     assert batch["train_images"].shape == (1, 4, 3, 64, 64) and batch["test_anno"].shape == (1, 4, 4)
     assert batch["test_proposals"].shape == (1, 4, 16, 4) and batch["proposal_iou"].shape == (1, 4, 16)
     assert batch["dataset"] == ["fake"] * 4 and batch["load_failures"].tolist() == [0] * 4
+
+
+def test_fused_transforms_and_one_frame_stacking_change_nothing():
+    # The whole ATOM processing, one frame per split as ATOM trains: fused jitter and
+    # normalisation (a table look-up) and the one-frame view give the unfused, stacked result
+    # bit for bit, with the same random draws (the proposals that follow agree too).
+    generator = np.random.default_rng(4)
+    image = generator.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    box = torch.tensor([60.0, 40.0, 20.0, 16.0])
+    outputs = []
+    for fuse in (True, False):
+        process = processing(mode="sequence", seed=7,
+                             transform=tfm.Transform(tfm.ToTensorAndJitter(0.2), tfm.Normalize(), fuse=fuse))
+        outputs.append(process(sample(image, box)))
+    fused, unfused = outputs
+    for key in ("train_images", "test_images", "train_anno", "test_anno", "test_proposals", "proposal_iou"):
+        assert fused[key].shape == unfused[key].shape and torch.equal(fused[key], unfused[key]), key
+    assert fused["test_images"].shape == (1, 3, 64, 64) and fused["test_images"].is_contiguous()

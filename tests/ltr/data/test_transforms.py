@@ -55,3 +55,36 @@ def test_blur_keeps_a_constant_image_and_smooths_an_edge():
     assert 0 < out[0][4, 4, 0] < 255 and (out[1] == 77).all()
     tensor_out, _ = tfm.Blur(1.0)(image=[torch.from_numpy(image.transpose(2, 0, 1)).float()])
     assert tensor_out[0].shape == (3, 9, 9) and 0 < tensor_out[0][0, 4, 4] < 255
+
+
+def test_fused_jitter_and_normalize_equal_the_two_transforms_bit_for_bit():
+    # One table look-up per image instead of five tensor passes: the same float32 values, the
+    # same random draws, per image and joint, with boxes passed through.
+    boxes = [torch.tensor([1.0, 2.0, 3.0, 4.0]) for _ in range(4)]
+    for joint in (False, True):
+        results = []
+        for fuse in (True, False):
+            transform = tfm.Transform(tfm.ToTensorAndJitter(0.3), tfm.Normalize(), fuse=fuse)
+            generator = np.random.default_rng(11)
+            out, out_boxes = transform(image=images(), bbox=boxes, joint=joint, rng=generator)
+            results.append((out, out_boxes, generator.random()))
+        (fused, fused_boxes, after_fused), (plain, plain_boxes, after_plain) = results
+        assert all(a.dtype == torch.float32 and a.shape == (3, 20, 30) and torch.equal(a, b)
+                   for a, b in zip(fused, plain))
+        assert all(torch.equal(a, b) for a, b in zip(fused_boxes, plain_boxes))
+        assert after_fused == after_plain  # the random stream advanced alike
+    # Brightness factors above 1 saturate: the clamp happens before normalising.
+    white = [np.full((2, 2, 3), 255, np.uint8)]
+    out, _ = tfm.Transform(tfm.ToTensorAndJitter(0.0), tfm.Normalize())(image=white, rng=np.random.default_rng(0))
+    expected = (1.0 - torch.tensor(tfm.IMAGENET_MEAN)) / torch.tensor(tfm.IMAGENET_STD)
+    assert torch.allclose(out[0][:, 0, 0], expected)
+
+
+def test_fusion_applies_only_to_uint8_images_before_normalize():
+    # Tensors (already converted) and other orders run the transforms one by one.
+    tensors = [torch.rand(3, 5, 6)]
+    transform = tfm.Transform(tfm.ToTensorAndJitter(0.2), tfm.Normalize())
+    assert not tfm._fusable(transform.transforms[0], transform.transforms[1], tensors)
+    assert not tfm._fusable(tfm.Normalize(), tfm.ToTensorAndJitter(0.2), images())
+    assert not tfm._fusable(tfm.ToTensorAndJitter(0.2, normalize=False), tfm.Normalize(), images())
+    assert tfm._fusable(transform.transforms[0], transform.transforms[1], images())
