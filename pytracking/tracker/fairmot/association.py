@@ -119,6 +119,39 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, 1.0 - dot / norms)
 
 
+def evident_assignment(cost: np.ndarray, cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`~pytracking.libs.assignment.thresholded_assignment` of ``cost`` when its answer is
+    evident, else None: when every row and every column has at most one cost within the limit,
+    and each of those is strictly below it, the best assignment holds exactly those pairs (a
+    solution without one of them can take it instead of its own pairs of that row and column,
+    which gain nothing, for a strictly lower cost, so every best solution holds them all and
+    nothing else within the limit); a pair at the limit exactly (which gains nothing) or
+    competing pairs need the solver. Same (pairs in row order, unmatched rows, unmatched
+    columns)."""
+    within = np.flatnonzero(cost <= cost_limit)  # row-major: in row order
+    if not (cost.reshape(-1)[within] < cost_limit).all():
+        return None
+    rows, cols = np.divmod(within, cost.shape[1])
+    if np.any(rows[1:] == rows[:-1]) or np.bincount(cols, minlength=cost.shape[1]).max(initial=0) > 1:
+        return None
+    free_rows = np.ones(cost.shape[0], dtype=bool)
+    free_rows[rows] = False
+    free_cols = np.ones(cost.shape[1], dtype=bool)
+    free_cols[cols] = False
+    return np.stack([rows, cols], axis=1).astype(np.int64), np.flatnonzero(free_rows), np.flatnonzero(free_cols)
+
+
+def assignment(cost: np.ndarray, cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`evident_assignment` when it answers, else the solver's
+    (:func:`~pytracking.libs.assignment.thresholded_assignment`): the same pairs."""
+    cost = np.asarray(cost, dtype=np.float64)
+    if cost.size:
+        found = evident_assignment(cost, cost_limit)
+        if found is not None:
+            return found
+    return thresholded_assignment(cost, cost_limit)
+
+
 def embedding_distance(tracks: list[JDETrack], detections: list[JDETrack]) -> np.ndarray:
     """Cosine distance between the tracks' smoothed embeddings and the detections' embeddings,
     clamped at 0 (the published ``embedding_distance``)."""
@@ -266,19 +299,20 @@ class JDEAssociation:
         boxes = _stack([d.box for d in detections])
         embeddings = _stack([d.embedding for d in detections])
         cost = self._fuse(cosine_distance(smoothed, embeddings), mean, covariance, boxes)
-        matches, unmatched_pool, unmatched_dets = thresholded_assignment(cost, self.embedding_match_thresh)
+        matches, unmatched_pool, unmatched_dets = assignment(cost, self.embedding_match_thresh)
         rows, cols = matches[:, 0], matches[:, 1]
-        refind = [pool[t].state != TrackState.TRACKED for t in rows]
-        self._correct([pool[t] for t in rows], [detections[d] for d in cols], refind, mean=mean[rows],
+        matched = [pool[t] for t in rows.tolist()]
+        refind = [track.state != TrackState.TRACKED for track in matched]
+        self._correct(matched, [detections[d] for d in cols.tolist()], refind, mean=mean[rows],
                       covariance=covariance[rows], smoothed=smoothed[rows] if len(rows) else None,
                       boxes=boxes[cols] if len(cols) else None, embeddings=embeddings[cols] if len(cols) else None)
-        for (t, _), found_again in zip(matches, refind):
-            (refound if found_again else activated).append(pool[t])
+        for track, found_again in zip(matched, refind):
+            (refound if found_again else activated).append(track)
 
         # Second association: IoU of the tracked tracks left.
-        detections = [detections[d] for d in unmatched_dets]
-        remaining = [pool[t] for t in unmatched_pool if pool[t].state == TrackState.TRACKED]
-        matches, unmatched_remaining, unmatched_dets = thresholded_assignment(
+        detections = [detections[d] for d in unmatched_dets.tolist()]
+        remaining = [track for track in (pool[t] for t in unmatched_pool.tolist()) if track.state == TrackState.TRACKED]
+        matches, unmatched_remaining, unmatched_dets = assignment(
             iou_distance(remaining, detections), self.iou_match_thresh)
         self._correct([remaining[t] for t, _ in matches], [detections[d] for _, d in matches], [False] * len(matches))
         activated.extend(remaining[t] for t, _ in matches)
@@ -289,7 +323,7 @@ class JDEAssociation:
 
         # Unconfirmed tracks.
         detections = [detections[d] for d in unmatched_dets]
-        matches, unmatched_unconfirmed, unmatched_dets = thresholded_assignment(
+        matches, unmatched_unconfirmed, unmatched_dets = assignment(
             iou_distance(unconfirmed, detections), self.unconfirmed_match_thresh)
         self._correct([unconfirmed[t] for t, _ in matches], [detections[d] for _, d in matches],
                       [False] * len(matches))
