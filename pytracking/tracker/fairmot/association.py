@@ -270,6 +270,29 @@ class JDEAssociation:
         cost = np.where(gating > self.gating_threshold, np.inf, cost)
         return self.motion_weight * cost + (1 - self.motion_weight) * gating
 
+    def _gated_embedding_cost(self, smoothed: np.ndarray, embeddings: np.ndarray, mean: np.ndarray,
+                              covariance: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """:meth:`_fuse` of :func:`cosine_distance`, with the cosine distance computed only for
+        the pairs the gate lets through: every other pair costs infinity whatever its cosine
+        distance (``0.98 * inf + 0.02 * g`` is infinite). Per pair the same steps (float64 dot
+        product over the row and column, the norms' product, ``1 - dot / norms`` clamped at
+        0); the dot product is summed by numpy's einsum rather than torch's matrix product (no
+        threads: the frame's few hundred pairs, not the whole matrix), which may differ from it
+        in the last bit, as both differ from the published ``cdist``."""
+        if len(smoothed) == 0 or len(embeddings) == 0:
+            return np.zeros((len(smoothed), len(embeddings)))
+        gating = self.kalman.gating_distance(mean, covariance, xywh_to_cxcyah(boxes))
+        cost = np.full(gating.shape, np.inf)
+        inside = np.flatnonzero(~(gating > self.gating_threshold))
+        rows, cols = np.divmod(inside, gating.shape[1])
+        a = np.asarray(smoothed, dtype=np.float64)
+        b = np.asarray(embeddings, dtype=np.float64)
+        norms = np.linalg.norm(a, axis=1)[rows] * np.linalg.norm(b, axis=1)[cols]
+        dot = np.einsum("ij,ij->i", a[rows], b[cols])
+        cosine = np.maximum(0.0, 1.0 - dot / norms)
+        cost.reshape(-1)[inside] = self.motion_weight * cosine + (1 - self.motion_weight) * gating.reshape(-1)[inside]
+        return cost
+
     # One frame -------------------------------------------------------------------------------
 
     def detections_from(self, boxes_xyxy: np.ndarray, scores: np.ndarray, embeddings: np.ndarray) -> list[JDETrack]:
@@ -298,7 +321,7 @@ class JDEAssociation:
         smoothed = _stack([t.smooth_embedding for t in pool])
         boxes = _stack([d.box for d in detections])
         embeddings = _stack([d.embedding for d in detections])
-        cost = self._fuse(cosine_distance(smoothed, embeddings), mean, covariance, boxes)
+        cost = self._gated_embedding_cost(smoothed, embeddings, mean, covariance, boxes)
         matches, unmatched_pool, unmatched_dets = assignment(cost, self.embedding_match_thresh)
         rows, cols = matches[:, 0], matches[:, 1]
         matched = [pool[t] for t in rows.tolist()]

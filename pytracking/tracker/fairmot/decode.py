@@ -209,6 +209,26 @@ def _in_frame(boxes: np.ndarray, frame_size: tuple[int, int], input_size: tuple[
     return boxes.reshape(-1, 4)
 
 
+# Fewer elements than torch's grain size (32768): one call runs on one thread. A multiple of every
+# vector width: each element sits where it sits in the whole map's vector blocks.
+SIGMOID_CHUNK = 16384
+
+
+def chunked_sigmoid(logits: torch.Tensor) -> torch.Tensor:
+    """``logits.sigmoid()`` (float32, CPU), computed in chunks of :data:`SIGMOID_CHUNK` elements:
+    each call is too small for torch to split over threads, which on cores shared with the
+    network's spinning threads can cost more than the sigmoid itself. The values are the
+    whole map's: torch's elementwise kernel handles each run of elements in vector blocks from its
+    start (and the last partial block by a scalar path that may differ in the last bit), so
+    chunks starting at multiples of every vector width put each element in the same place of the
+    same kind of block as one call over the map does."""
+    flat = logits.detach().float().contiguous().reshape(-1)
+    out = torch.empty_like(flat)
+    for start in range(0, flat.numel(), SIGMOID_CHUNK):
+        torch.sigmoid(flat[start:start + SIGMOID_CHUNK], out=out[start:start + SIGMOID_CHUNK])
+    return out.view(logits.shape)
+
+
 def sliding_max_numpy(heat: np.ndarray, kernel: int = 3) -> np.ndarray:
     """:func:`sliding_max` of a float32 array (..., H, W) in numpy: the maximum over the ``kernel``
     x ``kernel`` cells around each cell that lie inside the map (the padding never wins), rows
@@ -271,11 +291,11 @@ def decode_on_cpu(outputs: dict[str, torch.Tensor], frame_size: tuple[int, int],
                   down_ratio: int = 4) -> FrameDetections:
     """:func:`decode_with_torch` for heads on the CPU, the same arrays, with less work:
 
-    - the sigmoid is torch's over the whole map (the published values: torch computes a map's
-      last few values by a scalar path that may differ in the last bit from its vectorised one,
-      so a sigmoid of some cells only need not give the same values; and peaks found on the
-      logits could differ: two logits may round to one sigmoid value, both then peaks of the
-      sigmoid map but one only of the logits);
+    - the sigmoid is torch's over the whole map (:func:`chunked_sigmoid`), the published values:
+      torch computes a run's last few values by a scalar path that may differ in the last bit
+      from its vectorised one, so a sigmoid of some cells only need not give the same values;
+      and peaks found on the logits could differ: two logits may round to one sigmoid value,
+      both then peaks of the sigmoid map but one only of the logits;
     - with one class, the kept peaks by :func:`peaks_above` (only the cells above
       ``conf_thres``); when it cannot decide exactly, the published ranking: the peaks of the
       whole map (:func:`sliding_max_numpy`, ``heat * (hmax == heat)`` on the same float32
@@ -285,7 +305,7 @@ def decode_on_cpu(outputs: dict[str, torch.Tensor], frame_size: tuple[int, int],
       torch does it, the embeddings (D, n) normalised by ``F.normalize`` over the channels as
       :func:`decode_with_torch` does;
     - the affine transform is computed once per frame and input size."""
-    heat_t = outputs["hm"].detach().float().sigmoid()
+    heat_t = chunked_sigmoid(outputs["hm"])
     _, classes, height, width = heat_t.shape
     heat = heat_t.numpy()[0]
     k = min(k, height * width)
