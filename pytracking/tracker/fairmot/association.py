@@ -77,6 +77,11 @@ def smoothed_embeddings(smoothed: np.ndarray, new: np.ndarray, momentum: float) 
     return current, normalised_rows(momentum * np.asarray(smoothed, dtype=np.float32) + (1 - momentum) * current)
 
 
+# How far above the gate the Mahalanobis distance's lower bound must be for a pair to be left out
+# without computing the distance (see JDEAssociation._gated_embedding_cost).
+GATE_BOUND_MARGIN = 1.01
+
+
 class JDETrack:
     """A detection with its embedding, and once activated a track (the published STrack).
 
@@ -272,25 +277,43 @@ class JDEAssociation:
 
     def _gated_embedding_cost(self, smoothed: np.ndarray, embeddings: np.ndarray, mean: np.ndarray,
                               covariance: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """:meth:`_fuse` of :func:`cosine_distance`, with the cosine distance computed only for
-        the pairs the gate lets through: every other pair costs infinity whatever its cosine
-        distance (``0.98 * inf + 0.02 * g`` is infinite). Per pair the same steps (float64 dot
-        product over the row and column, the norms' product, ``1 - dot / norms`` clamped at
-        0); the dot product is summed by numpy's einsum rather than torch's matrix product (no
-        threads: the frame's few hundred pairs, not the whole matrix), which may differ from it
-        in the last bit, as both differ from the published ``cdist``."""
+        """:meth:`_fuse` of :func:`cosine_distance`, computed only for the pairs the gate lets
+        through: every other pair costs infinity whatever its cosine distance (``0.98 * inf +
+        0.02 * g`` is infinite).
+
+        - The gate first rules out the pairs that are far on the centre alone: with ``S`` the
+          projected covariance and ``d`` the difference, ``d' S^-1 d >= d_i^2 / S_ii`` for each
+          value ``i`` (Cauchy-Schwarz); a pair whose bound for ``cx`` or ``cy`` is finite and
+          above the gate by :data:`GATE_BOUND_MARGIN` (1 %, far beyond the rounding of either
+          side) is out.
+        - The others get the gate's very values
+          (:meth:`~pytracking.libs.kalman_filter.KalmanFilter.gating_distance_at`).
+        - Per pair within the gate the same steps as :func:`cosine_distance` (float64 dot
+          product, the norms' product, ``1 - dot / norms`` clamped at 0); the dot product is
+          summed by numpy's einsum rather than torch's matrix product (no threads, the frame's
+          few hundred pairs), which may differ from it in the last bit, as both differ from the
+          published ``cdist``."""
         if len(smoothed) == 0 or len(embeddings) == 0:
             return np.zeros((len(smoothed), len(embeddings)))
-        gating = self.kalman.gating_distance(mean, covariance, xywh_to_cxcyah(boxes))
-        cost = np.full(gating.shape, np.inf)
-        inside = np.flatnonzero(~(gating > self.gating_threshold))
-        rows, cols = np.divmod(inside, gating.shape[1])
+        measured = xywh_to_cxcyah(boxes)
+        projected_mean, projected_cov = self.kalman.project(mean, covariance)
+        bound = None
+        for i in (0, 1):
+            value = np.square(measured[None, :, i] - projected_mean[:, i, None]) / projected_cov[:, i, i, None]
+            bound = value if bound is None else np.maximum(bound, value)
+        far = (bound > self.gating_threshold * GATE_BOUND_MARGIN) & np.isfinite(bound)
+        candidates = np.flatnonzero(~far)
+        rows, cols = np.divmod(candidates, bound.shape[1])
+        gating = self.kalman.gating_distance_at(mean, covariance, measured, rows, cols)
+        within = ~(gating > self.gating_threshold)
+        candidates, rows, cols, gating = candidates[within], rows[within], cols[within], gating[within]
         a = np.asarray(smoothed, dtype=np.float64)
         b = np.asarray(embeddings, dtype=np.float64)
         norms = np.linalg.norm(a, axis=1)[rows] * np.linalg.norm(b, axis=1)[cols]
         dot = np.einsum("ij,ij->i", a[rows], b[cols])
         cosine = np.maximum(0.0, 1.0 - dot / norms)
-        cost.reshape(-1)[inside] = self.motion_weight * cosine + (1 - self.motion_weight) * gating.reshape(-1)[inside]
+        cost = np.full(bound.shape, np.inf)
+        cost.reshape(-1)[candidates] = self.motion_weight * cosine + (1 - self.motion_weight) * gating
         return cost
 
     # One frame -------------------------------------------------------------------------------

@@ -215,3 +215,23 @@ def test_association_with_and_without_the_fast_paths(monkeypatch):
     plain = [run_scene(seed) for seed in range(3)]
     assert fast == plain
     assert max(max(t[0] for t in frame) for frame in fast[0] if frame) > 25  # identities renewed
+
+
+def test_gate_at_pairs_is_the_whole_gate_and_the_centre_bound_is_below_it():
+    rng = np.random.default_rng(6)
+    kf = JDEAssociation(det_thresh=0.4).kalman
+    boxes = np.column_stack([rng.uniform(0, 300, (20, 2)), rng.uniform(0.3, 0.6, 20), rng.uniform(40, 120, 20)])
+    mean, covariance = kf.initiate(boxes)
+    for _ in range(3):
+        mean, covariance = kf.predict(mean, covariance)
+    measured = boxes[rng.permutation(20)] + rng.normal(0, 5, (20, 4)) * [1, 1, 0.01, 1]
+    whole = kf.gating_distance(mean, covariance, measured)
+    rows, cols = np.divmod(rng.permutation(400)[:150], 20)
+    np.testing.assert_array_equal(kf.gating_distance_at(mean, covariance, measured, rows, cols), whole[rows, cols])
+    assert kf.gating_distance_at(mean, covariance, measured, rows[:0], cols[:0]).shape == (0,)
+    projected_mean, projected_cov = kf.project(mean, covariance)
+    for i in (0, 1):
+        bound = np.square(measured[None, :, i] - projected_mean[:, i, None]) / projected_cov[:, i, i, None]
+        assert (bound <= whole * (1 + 1e-9)).all()
+    # Pairs on both sides of the gate, close to it: the gated cost's pattern is the gate's.
+    assert (whole < 9.4877).any() and (whole > 9.4877).any()
