@@ -61,6 +61,10 @@ JSON_FIELDS: tuple[str, ...] = (
     "tracker_ms", "tracker_over_network", "network_fps", "tracker_fps")
 
 
+def median_ms(times: list[float]) -> float:
+    return round(statistics.median(times) * 1000, 3)
+
+
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -132,7 +136,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--arch", default="dla_34", help="FairMOT's --arch (dla_34, dlaconv_34, resdcn_34, resdcn_50)")
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--objects", type=int, default=100, help="people in the scripted scene")
-    parser.add_argument("--repeats", type=int, default=5, help="replays of the scripted heads for decoding and association")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="replays of the scripted heads for decoding and association")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--quick", action="store_true", help="the small network on small frames: seconds")
     args = parser.parse_args(argv)
@@ -207,9 +212,6 @@ def main(argv: list[str] | None = None) -> dict:
             output_tracks.append(len(out["tracks"]))
 
     network_s = statistics.median(network_times[skip:])
-    def median_ms(times: list[float]) -> float:
-        return round(statistics.median(times) * 1000, 3)
-
     tracker_s = statistics.median(tracker_times[skip:])
     figures = {
         "device": str(device), "quick": args.quick, "arch": arch, "frames": frames, "repeats": max(1, args.repeats),
