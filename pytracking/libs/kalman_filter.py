@@ -101,6 +101,15 @@ class HeightScaledNoise(NoiseModel):
         return self._diagonal([pos, pos, np.full_like(h, 1e-1), pos])
 
 
+def _as_slice(indices: Sequence[int]) -> slice | np.ndarray:
+    """Consecutive ascending indices as a slice (a view, no copy: the same elements, read faster),
+    others as an index array."""
+    indices = list(indices)
+    if indices and indices == list(range(indices[0], indices[0] + len(indices))):
+        return slice(indices[0], indices[0] + len(indices))
+    return np.array(indices, dtype=np.int64)
+
+
 class KalmanFilter:
     """Constant-velocity Kalman filter over ``ndim`` measured values, of which those in
     ``velocity_of`` carry a velocity (state size ``ndim + len(velocity_of)``)."""
@@ -114,8 +123,8 @@ class KalmanFilter:
         for k, index in enumerate(self.velocity_of):
             self.motion[index, ndim + k] = 1.0
         self.observation = np.eye(ndim, self.dim)
-        self._moved = np.array(self.velocity_of, dtype=np.int64)
-        self._velocities = np.arange(ndim, self.dim)
+        self._moved = _as_slice(self.velocity_of)
+        self._velocities = _as_slice(range(ndim, self.dim))
 
     def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, ndim) measurements -> new states (N, D) with zero velocities, and (N, D, D)."""

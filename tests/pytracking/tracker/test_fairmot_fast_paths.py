@@ -235,3 +235,20 @@ def test_gate_at_pairs_is_the_whole_gate_and_the_centre_bound_is_below_it():
         assert (bound <= whole * (1 + 1e-9)).all()
     # Pairs on both sides of the gate, close to it: the gated cost's pattern is the gate's.
     assert (whole < 9.4877).any() and (whole > 9.4877).any()
+
+
+@pytest.mark.parametrize("make", ["bytetrack", "sort"])
+def test_kalman_predict_by_slices_is_by_index_arrays(make):
+    from pytracking.libs.kalman_filter import bytetrack_kalman_filter, sort_kalman_filter
+    kf = bytetrack_kalman_filter() if make == "bytetrack" else sort_kalman_filter()
+    assert isinstance(kf._moved, slice) and isinstance(kf._velocities, slice)
+    rng = np.random.default_rng(7)
+    mean = rng.normal(50, 20, (9, kf.dim))
+    covariance = rng.normal(size=(9, kf.dim, kf.dim))
+    covariance = covariance @ np.swapaxes(covariance, 1, 2) + np.eye(kf.dim)
+    sliced = kf.predict(mean, covariance)
+    kf._moved = np.array(kf.velocity_of, dtype=np.int64)
+    kf._velocities = np.arange(kf.ndim, kf.dim)
+    indexed = kf.predict(mean, covariance)
+    for a, b in zip(sliced, indexed):
+        np.testing.assert_array_equal(a, b)
