@@ -39,6 +39,10 @@ Kalman corrections and embedding smoothing are one batch each, the first associa
 states and embeddings are reused for the corrections, and every track stores its box after each
 Kalman step. Boxes, scores and identities are the one-by-one values; the normalised embeddings
 differ from the one-vector norms by float32 rounding only (the batched norm sums in another order).
+The first association's cost is computed only for the pairs within the gate
+(:meth:`JDEAssociation._gated_embedding_cost`), and an assignment whose answer is evident (each
+track and each detection with at most one cost within the limit) is taken without the solver
+(:func:`evident_assignment`); both give the straightforward path's matches (tested).
 """
 
 from __future__ import annotations
