@@ -2,22 +2,38 @@
 side in one run:
 
 - the network's forward pass alone (the frame already letterboxed: what the network costs),
-- decoding plus JDE association per frame, on head outputs that hold ``--objects`` people (100 by
-  default) moving through the scene with their own embeddings, so that every frame decodes that
-  many detections and the association keeps that many tracks,
+- decoding and JDE association per frame, each timed alone, on head outputs that hold
+  ``--objects`` people (100 by default) moving through the scene with their own embeddings and
+  their own scores, so that every frame decodes that many detections and the association keeps
+  that many tracks; the scripted sequence is replayed ``--repeats`` times (a fresh association
+  each time) and the medians taken, as the forward pass shares the cores with whatever else runs;
+- decoding the same heads with every person's score equal (ties: the published ranking of the
+  whole map decides their order, the slow path),
 - the full tracker per frame (letterbox, forward, decoding, association, output), and its ratio
   to the network alone.
 
 The weights are random (speed does not depend on them); the tracker's network runs its real
 forward pass and then hands the tracker the scripted head outputs of that frame, so that the
 tracker's load is that of a trained network following ``--objects`` people. Frames are made
-before timing.
+before timing. A sequence's first frame (no tracks yet, caches cold) is left out of the medians.
 
     python benchmarks/fairmot_speed.py [--arch dla_34|dlaconv_34|resdcn_34|...] [--frames 12]
-                                       [--objects 100] [--device cpu|cuda] [--quick]
+                                       [--objects 100] [--repeats 5] [--device cpu|cuda] [--quick]
 
 ``--quick`` runs the small network on a few small frames in seconds. Ends with one line holding
-a JSON object.
+a JSON object with the keys of ``JSON_FIELDS``:
+
+- ``device``, ``quick``, ``arch``, ``frames``, ``repeats``, ``frame_size`` ([w, h]),
+  ``input_size`` ([w, h]), ``objects``: what was run;
+- ``detections_per_frame``, ``tracks_per_frame``: mean detections decoded and tracks output;
+- ``network_ms``: median forward pass; ``network_fps`` its inverse;
+- ``decode_ms``: median decoding of one frame's heads (sigmoid, peaks, top-K, boxes in the
+  frame's pixels, embeddings); ``decode_tied_ms``: the same with all scores equal;
+- ``association_ms``: median JDE association of one frame (detections made, three assignments,
+  track bookkeeping);
+- ``decode_association_ms``: median of the two together per frame;
+- ``tracker_ms``: median full tracker per frame; ``tracker_fps`` its inverse;
+  ``tracker_over_network``: ``tracker_ms / network_ms``.
 """
 
 from __future__ import annotations
@@ -39,6 +55,16 @@ from pytracking.tracker.fairmot.decode import decode_detections, prepare_input
 from pytracking.tracker.fairmot.tracker import FairMOTTracker
 
 
+JSON_FIELDS: tuple[str, ...] = (
+    "device", "quick", "arch", "frames", "repeats", "frame_size", "input_size", "objects", "detections_per_frame",
+    "tracks_per_frame", "network_ms", "decode_ms", "decode_tied_ms", "association_ms", "decode_association_ms",
+    "tracker_ms", "tracker_over_network", "network_fps", "tracker_fps")
+
+
+def median_ms(times: list[float]) -> float:
+    return round(statistics.median(times) * 1000, 3)
+
+
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -57,6 +83,8 @@ class ScriptedScene:
         self.start = np.stack([rng.uniform(self.half_w, w_out - self.half_w),
                                rng.uniform(self.half_h, h_out - self.half_h)], axis=1)
         self.velocity = rng.uniform(-0.4, 0.4, (objects, 2))
+        # Each person's own peak logit (a trained network's scores differ), or one for all.
+        self.logits = rng.uniform(1.0, 6.0, objects)
         embeddings = rng.normal(size=(objects, reid_dim))
         self.embeddings = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
         self.reid_dim = reid_dim
@@ -69,7 +97,8 @@ class ScriptedScene:
         travelled = np.mod(self.start - low + self.velocity * t, 2 * span)
         return low + np.where(travelled > span, 2 * span - travelled, travelled)
 
-    def heads(self, t: int) -> dict[str, torch.Tensor]:
+    def heads(self, t: int, *, tied: bool = False) -> dict[str, torch.Tensor]:
+        """The heads at frame ``t``; ``tied``: every person's peak logit 4 (equal scores)."""
         h_out, w_out = self.grid
         hm = torch.full((1, 1, h_out, w_out), -8.0)
         wh = torch.zeros((1, 4, h_out, w_out))
@@ -78,7 +107,7 @@ class ScriptedScene:
         centres = self.centres(t)
         cells = np.floor(centres).astype(np.int64)
         xs, ys = torch.from_numpy(cells[:, 0]), torch.from_numpy(cells[:, 1])
-        hm[0, 0, ys, xs] = 4.0
+        hm[0, 0, ys, xs] = 4.0 if tied else torch.from_numpy(self.logits).float()
         sizes = np.stack([self.half_w, self.half_h, self.half_w, self.half_h], axis=1)
         wh[0, :, ys, xs] = torch.from_numpy(sizes.T).float()
         reg[0, :, ys, xs] = torch.from_numpy((centres - cells).T).float()
@@ -107,6 +136,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--arch", default="dla_34", help="FairMOT's --arch (dla_34, dlaconv_34, resdcn_34, resdcn_50)")
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--objects", type=int, default=100, help="people in the scripted scene")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="replays of the scripted heads for decoding and association")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--quick", action="store_true", help="the small network on small frames: seconds")
     args = parser.parse_args(argv)
@@ -115,6 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
     rng = np.random.default_rng(0)
     if args.quick:
         arch, frames, objects, frame_size, input_size = "tiny", 6, 40, (640, 360), (320, 192)
+        args.repeats = 2
         net = build_network("fairmot_tiny")
     else:
         arch, frames, objects, frame_size, input_size = args.arch, args.frames, args.objects, (1920, 1080), (1088, 608)
@@ -138,19 +170,36 @@ def main(argv: list[str] | None = None) -> dict:
             synchronize(device)
             network_times.append(time.perf_counter() - start)
 
-    # Decoding and association alone, on the scripted heads.
+    # Decoding and association alone, on the scripted heads, replayed; the tied heads decoded in a
+    # pass of their own after each replay (interleaved by replay, so that both see the same load;
+    # not frame by frame: the tied decoding's torch top-K leaves torch's threads spinning a while,
+    # which would slow the association that follows on two cores).
     params = default_parameters()
-    association = JDEAssociation(det_thresh=params.conf_thres, track_buffer=params.track_buffer)
-    decode_times, detections_per_frame, tracks_per_frame = [], [], []
-    for heads in outputs:
-        heads = {name: value.to(device) for name, value in heads.items()}
-        synchronize(device)
-        start = time.perf_counter()
-        found = decode_detections(heads, frame_size, input_size, conf_thres=params.conf_thres, k=params.K)
-        tracks = association.update(association.detections_from(found.boxes, found.scores, found.embeddings))
-        decode_times.append(time.perf_counter() - start)
-        detections_per_frame.append(len(found))
-        tracks_per_frame.append(len(tracks))
+    tied_outputs = [scene.heads(t, tied=True) for t in range(frames)]
+    decode_times, tied_times, association_times, both_times = [], [], [], []
+    detections_per_frame = []
+    for _ in range(max(1, args.repeats)):
+        association = JDEAssociation(det_thresh=params.conf_thres, track_buffer=params.track_buffer)
+        for index, heads in enumerate(outputs):
+            heads = {name: value.to(device) for name, value in heads.items()}
+            synchronize(device)
+            start = time.perf_counter()
+            found = decode_detections(heads, frame_size, input_size, conf_thres=params.conf_thres, k=params.K)
+            decoded = time.perf_counter()
+            association.update(association.detections_from(found.boxes, found.scores, found.embeddings))
+            end = time.perf_counter()
+            detections_per_frame.append(len(found))
+            if index >= skip:
+                decode_times.append(decoded - start)
+                association_times.append(end - decoded)
+                both_times.append(end - start)
+        for index, tied in enumerate(tied_outputs):
+            tied = {name: value.to(device) for name, value in tied.items()}
+            synchronize(device)
+            start = time.perf_counter()
+            decode_detections(tied, frame_size, input_size, conf_thres=params.conf_thres, k=params.K)
+            if index >= skip:
+                tied_times.append(time.perf_counter() - start)
 
     # The whole tracker.
     params.input_size = input_size
@@ -166,14 +215,15 @@ def main(argv: list[str] | None = None) -> dict:
             output_tracks.append(len(out["tracks"]))
 
     network_s = statistics.median(network_times[skip:])
-    decode_s = statistics.median(decode_times[skip:])
     tracker_s = statistics.median(tracker_times[skip:])
     figures = {
-        "device": str(device), "quick": args.quick, "arch": arch, "frames": frames,
+        "device": str(device), "quick": args.quick, "arch": arch, "frames": frames, "repeats": max(1, args.repeats),
         "frame_size": list(frame_size), "input_size": list(input_size), "objects": objects,
         "detections_per_frame": round(float(np.mean(detections_per_frame)), 2),
         "tracks_per_frame": round(float(np.mean(output_tracks[skip:])), 2),
-        "network_ms": round(network_s * 1000, 2), "decode_association_ms": round(decode_s * 1000, 3),
+        "network_ms": round(network_s * 1000, 2), "decode_ms": median_ms(decode_times),
+        "decode_tied_ms": median_ms(tied_times), "association_ms": median_ms(association_times),
+        "decode_association_ms": median_ms(both_times),
         "tracker_ms": round(tracker_s * 1000, 2), "tracker_over_network": round(tracker_s / network_s, 3),
         "network_fps": round(1.0 / network_s, 2), "tracker_fps": round(1.0 / tracker_s, 2),
     }
@@ -181,6 +231,9 @@ def main(argv: list[str] | None = None) -> dict:
           f"{figures['detections_per_frame']:.0f} detections and {figures['tracks_per_frame']:.0f} tracks a frame, "
           f"on {device}")
     print(f"network alone:             {figures['network_ms']:9.2f} ms/frame ({figures['network_fps']:.2f} fps)")
+    print(f"decoding:                  {figures['decode_ms']:9.3f} ms/frame "
+          f"({figures['decode_tied_ms']:.3f} with all scores tied)")
+    print(f"association:               {figures['association_ms']:9.3f} ms/frame")
     print(f"decoding + association:    {figures['decode_association_ms']:9.3f} ms/frame")
     print(f"FairMOT (whole tracker):   {figures['tracker_ms']:9.2f} ms/frame ({figures['tracker_fps']:.2f} fps), "
           f"{figures['tracker_over_network']:.3f}x the network")

@@ -101,6 +101,15 @@ class HeightScaledNoise(NoiseModel):
         return self._diagonal([pos, pos, np.full_like(h, 1e-1), pos])
 
 
+def _as_slice(indices: Sequence[int]) -> slice | np.ndarray:
+    """Consecutive ascending indices as a slice (a view, no copy: the same elements, read faster),
+    others as an index array."""
+    indices = list(indices)
+    if indices and indices == list(range(indices[0], indices[0] + len(indices))):
+        return slice(indices[0], indices[0] + len(indices))
+    return np.array(indices, dtype=np.int64)
+
+
 class KalmanFilter:
     """Constant-velocity Kalman filter over ``ndim`` measured values, of which those in
     ``velocity_of`` carry a velocity (state size ``ndim + len(velocity_of)``)."""
@@ -114,8 +123,8 @@ class KalmanFilter:
         for k, index in enumerate(self.velocity_of):
             self.motion[index, ndim + k] = 1.0
         self.observation = np.eye(ndim, self.dim)
-        self._moved = np.array(self.velocity_of, dtype=np.int64)
-        self._velocities = np.arange(ndim, self.dim)
+        self._moved = _as_slice(self.velocity_of)
+        self._velocities = _as_slice(range(ndim, self.dim))
 
     def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, ndim) measurements -> new states (N, D) with zero velocities, and (N, D, D)."""
@@ -175,18 +184,36 @@ class KalmanFilter:
         if len(projected_mean) == 0 or len(measurements) == 0:
             return np.zeros((len(projected_mean), len(measurements)))
         cholesky = np.linalg.cholesky(projected_cov)  # (N, k, k)
-        # z = L^-1 d by forward substitution over the k values (a general solve per track is
-        # slow for many measurements), each (N, M): z_i = (d_i - sum_j<i L_ij z_j) / L_ii, in the
-        # order of LAPACK's triangular solve (scipy's solve_triangular, which DeepSORT uses).
-        z: list[np.ndarray] = []
-        squared = np.zeros((len(projected_mean), len(measurements)))
-        for i in range(projected_mean.shape[1]):
-            value = measurements[None, :, i] - projected_mean[:, i, None]  # d_i, (N, M)
-            for j in range(i):
-                value = value - z[j] * cholesky[:, i, j, None]
-            z.append(value / cholesky[:, i, i, None])
-            squared = squared + z[i] * z[i]
-        return squared
+        differences = [measurements[None, :, i] - projected_mean[:, i, None] for i in range(projected_mean.shape[1])]
+        return _squared_norm_after_forward_substitution(differences, np.moveaxis(cholesky, 0, -1)[..., None])
+
+    def gating_distance_at(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray,
+                           rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """:meth:`gating_distance` (all measured values) at the pairs ``(rows[p], cols[p])`` of
+        states and measurements only: (P,), each the very value the whole matrix holds there (the
+        same operations on the same numbers, element by element)."""
+        measurements = np.asarray(measurements, dtype=np.float64).reshape(-1, self.ndim)
+        projected_mean, projected_cov = self.project(mean, covariance)
+        if len(rows) == 0:
+            return np.zeros(0)
+        cholesky = np.linalg.cholesky(projected_cov)
+        differences = [measurements[cols, i] - projected_mean[rows, i] for i in range(projected_mean.shape[1])]
+        return _squared_norm_after_forward_substitution(differences, np.moveaxis(cholesky[rows], 0, -1))
+
+
+def _squared_norm_after_forward_substitution(differences: list[np.ndarray], lower: np.ndarray) -> np.ndarray:
+    """``|L^-1 d|^2`` for the k values ``differences`` (arrays of one shape) and the lower
+    triangular ``lower`` (k, k, ...) broadcasting against them: ``z_i = (d_i - sum_j<i L_ij z_j)
+    / L_ii`` in the order of LAPACK's triangular solve (scipy's solve_triangular, which DeepSORT
+    uses), then the squares summed in order."""
+    z: list[np.ndarray] = []
+    squared = np.zeros(np.broadcast_shapes(differences[0].shape, lower[0, 0].shape))
+    for i, value in enumerate(differences):
+        for j in range(i):
+            value = value - z[j] * lower[i, j]
+        z.append(value / lower[i, i])
+        squared = squared + z[i] * z[i]
+    return squared
 
 
 def sort_kalman_filter() -> KalmanFilter:

@@ -39,6 +39,10 @@ Kalman corrections and embedding smoothing are one batch each, the first associa
 states and embeddings are reused for the corrections, and every track stores its box after each
 Kalman step. Boxes, scores and identities are the one-by-one values; the normalised embeddings
 differ from the one-vector norms by float32 rounding only (the batched norm sums in another order).
+The first association's cost is computed only for the pairs within the gate
+(:meth:`JDEAssociation._gated_embedding_cost`), and an assignment whose answer is evident (each
+track and each detection with at most one cost within the limit) is taken without the solver
+(:func:`evident_assignment`); both give the straightforward path's matches (tested).
 """
 
 from __future__ import annotations
@@ -75,6 +79,11 @@ def smoothed_embeddings(smoothed: np.ndarray, new: np.ndarray, momentum: float) 
     smoothed), each (N, D)."""
     current = normalised_rows(new)
     return current, normalised_rows(momentum * np.asarray(smoothed, dtype=np.float32) + (1 - momentum) * current)
+
+
+# How far above the gate the Mahalanobis distance's lower bound must be for a pair to be left out
+# without computing the distance (see JDEAssociation._gated_embedding_cost).
+GATE_BOUND_MARGIN = 1.01
 
 
 class JDETrack:
@@ -117,6 +126,39 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     # slower on two cores.
     dot = (torch.from_numpy(a) @ torch.from_numpy(b).T).numpy()
     return np.maximum(0.0, 1.0 - dot / norms)
+
+
+def evident_assignment(cost: np.ndarray, cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`~pytracking.libs.assignment.thresholded_assignment` of ``cost`` when its answer is
+    evident, else None: when every row and every column has at most one cost within the limit,
+    and each of those is strictly below it, the best assignment holds exactly those pairs (a
+    solution without one of them can take it instead of its own pairs of that row and column,
+    which gain nothing, for a strictly lower cost, so every best solution holds them all and
+    nothing else within the limit); a pair at the limit exactly (which gains nothing) or
+    competing pairs need the solver. Same (pairs in row order, unmatched rows, unmatched
+    columns)."""
+    within = np.flatnonzero(cost <= cost_limit)  # row-major: in row order
+    if not (cost.reshape(-1)[within] < cost_limit).all():
+        return None
+    rows, cols = np.divmod(within, cost.shape[1])
+    if np.any(rows[1:] == rows[:-1]) or np.bincount(cols, minlength=cost.shape[1]).max(initial=0) > 1:
+        return None
+    free_rows = np.ones(cost.shape[0], dtype=bool)
+    free_rows[rows] = False
+    free_cols = np.ones(cost.shape[1], dtype=bool)
+    free_cols[cols] = False
+    return np.stack([rows, cols], axis=1).astype(np.int64), np.flatnonzero(free_rows), np.flatnonzero(free_cols)
+
+
+def assignment(cost: np.ndarray, cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`evident_assignment` when it answers, else the solver's
+    (:func:`~pytracking.libs.assignment.thresholded_assignment`): the same pairs."""
+    cost = np.asarray(cost, dtype=np.float64)
+    if cost.size:
+        found = evident_assignment(cost, cost_limit)
+        if found is not None:
+            return found
+    return thresholded_assignment(cost, cost_limit)
 
 
 def embedding_distance(tracks: list[JDETrack], detections: list[JDETrack]) -> np.ndarray:
@@ -237,6 +279,47 @@ class JDEAssociation:
         cost = np.where(gating > self.gating_threshold, np.inf, cost)
         return self.motion_weight * cost + (1 - self.motion_weight) * gating
 
+    def _gated_embedding_cost(self, smoothed: np.ndarray, embeddings: np.ndarray, mean: np.ndarray,
+                              covariance: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """:meth:`_fuse` of :func:`cosine_distance`, computed only for the pairs the gate lets
+        through: every other pair costs infinity whatever its cosine distance (``0.98 * inf +
+        0.02 * g`` is infinite).
+
+        - The gate first rules out the pairs that are far on the centre alone: with ``S`` the
+          projected covariance and ``d`` the difference, ``d' S^-1 d >= d_i^2 / S_ii`` for each
+          value ``i`` (Cauchy-Schwarz); a pair whose bound for ``cx`` or ``cy`` is finite and
+          above the gate by :data:`GATE_BOUND_MARGIN` (1 %, far beyond the rounding of either
+          side) is out.
+        - The others get the gate's very values
+          (:meth:`~pytracking.libs.kalman_filter.KalmanFilter.gating_distance_at`).
+        - Per pair within the gate the same steps as :func:`cosine_distance` (float64 dot
+          product, the norms' product, ``1 - dot / norms`` clamped at 0); the dot product is
+          summed by numpy's einsum rather than torch's matrix product (no threads, the frame's
+          few hundred pairs), which may differ from it in the last bit, as both differ from the
+          published ``cdist``."""
+        if len(smoothed) == 0 or len(embeddings) == 0:
+            return np.zeros((len(smoothed), len(embeddings)))
+        measured = xywh_to_cxcyah(boxes)
+        projected_mean, projected_cov = self.kalman.project(mean, covariance)
+        bound = None
+        for i in (0, 1):
+            value = np.square(measured[None, :, i] - projected_mean[:, i, None]) / projected_cov[:, i, i, None]
+            bound = value if bound is None else np.maximum(bound, value)
+        far = (bound > self.gating_threshold * GATE_BOUND_MARGIN) & np.isfinite(bound)
+        candidates = np.flatnonzero(~far)
+        rows, cols = np.divmod(candidates, bound.shape[1])
+        gating = self.kalman.gating_distance_at(mean, covariance, measured, rows, cols)
+        within = ~(gating > self.gating_threshold)
+        candidates, rows, cols, gating = candidates[within], rows[within], cols[within], gating[within]
+        a = np.asarray(smoothed, dtype=np.float64)
+        b = np.asarray(embeddings, dtype=np.float64)
+        norms = np.linalg.norm(a, axis=1)[rows] * np.linalg.norm(b, axis=1)[cols]
+        dot = np.einsum("ij,ij->i", a[rows], b[cols])
+        cosine = np.maximum(0.0, 1.0 - dot / norms)
+        cost = np.full(bound.shape, np.inf)
+        cost.reshape(-1)[candidates] = self.motion_weight * cosine + (1 - self.motion_weight) * gating
+        return cost
+
     # One frame -------------------------------------------------------------------------------
 
     def detections_from(self, boxes_xyxy: np.ndarray, scores: np.ndarray, embeddings: np.ndarray) -> list[JDETrack]:
@@ -265,20 +348,21 @@ class JDEAssociation:
         smoothed = _stack([t.smooth_embedding for t in pool])
         boxes = _stack([d.box for d in detections])
         embeddings = _stack([d.embedding for d in detections])
-        cost = self._fuse(cosine_distance(smoothed, embeddings), mean, covariance, boxes)
-        matches, unmatched_pool, unmatched_dets = thresholded_assignment(cost, self.embedding_match_thresh)
+        cost = self._gated_embedding_cost(smoothed, embeddings, mean, covariance, boxes)
+        matches, unmatched_pool, unmatched_dets = assignment(cost, self.embedding_match_thresh)
         rows, cols = matches[:, 0], matches[:, 1]
-        refind = [pool[t].state != TrackState.TRACKED for t in rows]
-        self._correct([pool[t] for t in rows], [detections[d] for d in cols], refind, mean=mean[rows],
+        matched = [pool[t] for t in rows.tolist()]
+        refind = [track.state != TrackState.TRACKED for track in matched]
+        self._correct(matched, [detections[d] for d in cols.tolist()], refind, mean=mean[rows],
                       covariance=covariance[rows], smoothed=smoothed[rows] if len(rows) else None,
                       boxes=boxes[cols] if len(cols) else None, embeddings=embeddings[cols] if len(cols) else None)
-        for (t, _), found_again in zip(matches, refind):
-            (refound if found_again else activated).append(pool[t])
+        for track, found_again in zip(matched, refind):
+            (refound if found_again else activated).append(track)
 
         # Second association: IoU of the tracked tracks left.
-        detections = [detections[d] for d in unmatched_dets]
-        remaining = [pool[t] for t in unmatched_pool if pool[t].state == TrackState.TRACKED]
-        matches, unmatched_remaining, unmatched_dets = thresholded_assignment(
+        detections = [detections[d] for d in unmatched_dets.tolist()]
+        remaining = [track for track in (pool[t] for t in unmatched_pool.tolist()) if track.state == TrackState.TRACKED]
+        matches, unmatched_remaining, unmatched_dets = assignment(
             iou_distance(remaining, detections), self.iou_match_thresh)
         self._correct([remaining[t] for t, _ in matches], [detections[d] for _, d in matches], [False] * len(matches))
         activated.extend(remaining[t] for t, _ in matches)
@@ -289,7 +373,7 @@ class JDEAssociation:
 
         # Unconfirmed tracks.
         detections = [detections[d] for d in unmatched_dets]
-        matches, unmatched_unconfirmed, unmatched_dets = thresholded_assignment(
+        matches, unmatched_unconfirmed, unmatched_dets = assignment(
             iou_distance(unconfirmed, detections), self.unconfirmed_match_thresh)
         self._correct([unconfirmed[t] for t, _ in matches], [detections[d] for _, d in matches],
                       [False] * len(matches))

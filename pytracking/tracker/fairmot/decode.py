@@ -34,6 +34,7 @@ two-stage top-K never gives more, so it does nothing and is not repeated here.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -180,7 +181,171 @@ def decode_detections(outputs: dict[str, torch.Tensor], frame_size: tuple[int, i
                       down_ratio: int = 4) -> FrameDetections:
     """The detections of one frame from the network's head outputs (batch of one): ``outputs``
     holds ``hm`` (logits), ``wh``, ``reg`` and ``id``; ``frame_size`` is the frame's (w, h),
-    ``input_size`` the network input's (w, h). See the module's rules."""
+    ``input_size`` the network input's (w, h). See the module's rules.
+
+    Heads on the CPU are decoded by :func:`decode_on_cpu` (numpy around the one top-K), others by
+    :func:`decode_with_torch`; both give the same arrays."""
+    if all(value.device.type == "cpu" for value in outputs.values()):
+        return decode_on_cpu(outputs, frame_size, input_size, conf_thres=conf_thres, k=k, ltrb=ltrb,
+                             reg_offset=reg_offset, down_ratio=down_ratio)
+    return decode_with_torch(outputs, frame_size, input_size, conf_thres=conf_thres, k=k, ltrb=ltrb,
+                             reg_offset=reg_offset, down_ratio=down_ratio)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_transform(frame_size: tuple[int, int], input_size: tuple[int, int], down_ratio: int) -> np.ndarray:
+    transform = output_to_frame_transform(frame_size, input_size, down_ratio)
+    transform.setflags(write=False)
+    return transform
+
+
+def _in_frame(boxes: np.ndarray, frame_size: tuple[int, int], input_size: tuple[int, int],
+              down_ratio: int) -> np.ndarray:
+    """(N, 4) float32 boxes in output cells -> in the frame's pixels, float32."""
+    transform = _cached_transform(tuple(int(v) for v in frame_size), tuple(int(v) for v in input_size),
+                                  int(down_ratio))
+    boxes = np.concatenate([to_frame_pixels(boxes[:, 0:2], transform), to_frame_pixels(boxes[:, 2:4], transform)],
+                           axis=1).astype(np.float32)
+    return boxes.reshape(-1, 4)
+
+
+# Fewer elements than torch's grain size (32768): one call runs on one thread. A multiple of every
+# vector width: each element sits where it sits in the whole map's vector blocks.
+SIGMOID_CHUNK = 16384
+
+
+def chunked_sigmoid(logits: torch.Tensor) -> torch.Tensor:
+    """``logits.sigmoid()`` (float32, CPU), computed in chunks of :data:`SIGMOID_CHUNK` elements:
+    each call is too small for torch to split over threads, which on cores shared with the
+    network's spinning threads can cost more than the sigmoid itself. The values are the
+    whole map's: torch's elementwise kernel handles each run of elements in vector blocks from its
+    start (and the last partial block by a scalar path that may differ in the last bit), so
+    chunks starting at multiples of every vector width put each element in the same place of the
+    same kind of block as one call over the map does."""
+    flat = logits.detach().float().contiguous().reshape(-1)
+    out = torch.empty_like(flat)
+    for start in range(0, flat.numel(), SIGMOID_CHUNK):
+        torch.sigmoid(flat[start:start + SIGMOID_CHUNK], out=out[start:start + SIGMOID_CHUNK])
+    return out.view(logits.shape)
+
+
+def sliding_max_numpy(heat: np.ndarray, kernel: int = 3) -> np.ndarray:
+    """:func:`sliding_max` of a float32 array (..., H, W) in numpy: the maximum over the ``kernel``
+    x ``kernel`` cells around each cell that lie inside the map (the padding never wins), rows
+    then columns, in place on slices (no padded copy). The maximum is exact, so the values are
+    ``max_pool2d``'s (NaN spreads to its neighbours as through ``torch.maximum``)."""
+    pad = (kernel - 1) // 2
+    rows = heat.copy()
+    for shift in range(1, pad + 1):
+        np.maximum(rows[..., shift:], heat[..., :-shift], out=rows[..., shift:])
+        np.maximum(rows[..., :-shift], heat[..., shift:], out=rows[..., :-shift])
+    pooled = rows.copy()
+    for shift in range(1, pad + 1):
+        np.maximum(pooled[..., shift:, :], rows[..., :-shift, :], out=pooled[..., shift:, :])
+        np.maximum(pooled[..., :-shift, :], rows[..., shift:, :], out=pooled[..., :-shift, :])
+    return pooled
+
+
+_AROUND_Y = np.repeat(np.arange(-1, 2), 3)[None, :]
+_AROUND_X = np.tile(np.arange(-1, 2), 3)[None, :]
+
+
+def peaks_above(heat: np.ndarray, threshold: float, k: int) -> np.ndarray | None:
+    """The flat cells of the published top-K peaks of a one-class sigmoid map ``heat`` (H, W)
+    whose score is above ``threshold``, in top-K's order, found without ranking the whole map;
+    None when that cannot be done exactly (then rank the map with ``topk``).
+
+    A cell's peak value is its own where it equals the 3 x 3 maximum around it, else 0. Every
+    peak above ``threshold`` is greater than every other peak value, so when there are at most
+    ``k`` of them, top-K holds all of them, before the rest, in descending order; when their
+    values are distinct that order is the only one, and sorting them gives it. Otherwise (more
+    than ``k``, tied values whose order is ``topk``'s own, or NaN, which ``topk`` ranks first)
+    None. Only cells above ``threshold`` (or NaN) are examined, each against its neighbours
+    inside the map, which is the published max-pool's maximum (its padding never wins)."""
+    height, width = heat.shape
+    flat = heat.reshape(-1)
+    cells = np.flatnonzero(~(flat <= threshold))  # above it, or NaN
+    values = flat[cells]
+    if np.isnan(values).any():
+        return None
+    # The 3 x 3 cells around each, clipped into the map: a clipped cell is the cell itself or
+    # another of its neighbours inside the map, so the maximum is that over the neighbours inside.
+    ys, xs = np.divmod(cells, width)
+    around_ys = np.clip(ys[:, None] + _AROUND_Y, 0, height - 1)
+    around_xs = np.clip(xs[:, None] + _AROUND_X, 0, width - 1)
+    # np.max spreads NaN as the published max-pool does: a NaN neighbour makes the cell no peak.
+    neighbourhood = flat[around_ys * width + around_xs].max(axis=1, initial=-np.inf)
+    peaks = neighbourhood == values
+    cells, values = cells[peaks], values[peaks]
+    if len(cells) > k:
+        return None
+    order = np.argsort(-values, kind="stable")
+    cells, values = cells[order], values[order]
+    if np.any(values[1:] == values[:-1]):
+        return None
+    return cells
+
+
+def decode_on_cpu(outputs: dict[str, torch.Tensor], frame_size: tuple[int, int], input_size: tuple[int, int],
+                  *, conf_thres: float, k: int = 500, ltrb: bool = True, reg_offset: bool = True,
+                  down_ratio: int = 4) -> FrameDetections:
+    """:func:`decode_with_torch` for heads on the CPU, the same arrays, with less work:
+
+    - the sigmoid is torch's over the whole map (:func:`chunked_sigmoid`), the published values:
+      torch computes a run's last few values by a scalar path that may differ in the last bit
+      from its vectorised one, so a sigmoid of some cells only need not give the same values;
+      and peaks found on the logits could differ: two logits may round to one sigmoid value,
+      both then peaks of the sigmoid map but one only of the logits;
+    - with one class, the kept peaks by :func:`peaks_above` (only the cells above
+      ``conf_thres``); when it cannot decide exactly, the published ranking: the peaks of the
+      whole map (:func:`sliding_max_numpy`, ``heat * (hmax == heat)`` on the same float32
+      values) and the two ``topk`` stages on the very tensors the published code ranks, so that
+      tied scores come out in ``topk``'s order;
+    - boxes, scores and embeddings are read at the kept cells only: box arithmetic in float32 as
+      torch does it, the embeddings (D, n) normalised over the channels by ``F.normalize``'s
+      operations as :func:`decode_with_torch` does;
+    - the affine transform is computed once per frame and input size."""
+    heat_t = chunked_sigmoid(outputs["hm"])
+    _, classes, height, width = heat_t.shape
+    heat = heat_t.numpy()[0]
+    k = min(k, height * width)
+    cells = peaks_above(heat[0], conf_thres, k) if classes == 1 else None
+    if cells is None:
+        peaks = heat * (sliding_max_numpy(heat) == heat)
+        class_scores, class_inds = torch.topk(torch.from_numpy(peaks).view(1, classes, -1), k)
+        best, best_ind = torch.topk(class_scores.view(1, -1), k)
+        order = best_ind[0].numpy()
+        keep = np.flatnonzero((order // k == 0) & (best[0].numpy() > conf_thres))
+        cells = class_inds.numpy().reshape(-1)[order[keep]] % (height * width)
+    scores = heat.reshape(-1)[cells]  # class 0's cells
+    xs = (cells % width).astype(np.float32)
+    ys = (cells // width).astype(np.float32)
+    sizes = outputs["wh"].detach().float().numpy().reshape(-1, height * width).take(cells, axis=1)
+    if reg_offset:
+        offset = outputs["reg"].detach().float().numpy().reshape(-1, height * width).take(cells, axis=1)
+        cx, cy = xs + offset[0], ys + offset[1]
+    else:
+        cx, cy = xs + np.float32(0.5), ys + np.float32(0.5)
+    if ltrb:
+        boxes = np.stack([cx - sizes[0], cy - sizes[1], cx + sizes[2], cy + sizes[3]], axis=1)
+    else:
+        half_w, half_h = sizes[0] / np.float32(2), sizes[1] / np.float32(2)
+        boxes = np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
+    ids = outputs["id"].detach().float().numpy()[0]
+    # (D, n) C-contiguous, as index_select gives it: the layout decides the norm's summing order.
+    # (Advanced indexing reads cell by cell, all channels: faster than take's channel by channel.)
+    chosen = torch.from_numpy(np.ascontiguousarray(ids.reshape(ids.shape[0], -1)[:, cells]))
+    # F.normalize(chosen, dim=0)'s very operations (``norm``, ``clamp_min``, then the division,
+    # broadcast as its ``expand_as``), without its Python layers.
+    embeddings = (chosen / chosen.norm(2, 0, True).clamp_min(1e-12)).t().numpy()
+    return FrameDetections(_in_frame(boxes, frame_size, input_size, down_ratio), scores.astype(np.float32),
+                           np.ascontiguousarray(embeddings, dtype=np.float32))
+
+
+def decode_with_torch(outputs: dict[str, torch.Tensor], frame_size: tuple[int, int], input_size: tuple[int, int],
+                      *, conf_thres: float, k: int = 500, ltrb: bool = True, reg_offset: bool = True,
+                      down_ratio: int = 4) -> FrameDetections:
+    """:func:`decode_detections` in torch on the heads' device (the straightforward path)."""
     heat = outputs["hm"].float().sigmoid()
     reg = outputs["reg"].float() if reg_offset else None
     height, width = heat.shape[-2:]
