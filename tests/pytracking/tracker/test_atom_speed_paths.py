@@ -105,14 +105,14 @@ def test_box_gradient_alone_equals_autograd(backend):
 
 
 def test_tracker_boxes_are_those_of_autograd_refinement(monkeypatch):
-    images, boxes = moving_square()
+    images, boxes = moving_square(frames=7)
 
     def run():
         torch.manual_seed(0)
         network = AtomNetWrapper.from_network(atom_resnet_tiny(), device="cpu", fold_batch_norm=False)
         params = default_parameters()
-        params.image_sample_size, params.compressed_dim = 10 * 16, 16
-        params.init_CG_iter, params.init_GN_iter = 20, 2
+        params.image_sample_size, params.compressed_dim = 6 * 16, 16
+        params.init_CG_iter, params.init_GN_iter, params.train_skipping = 4, 1, 3
         params.advanced_localization, params.target_not_found_threshold = False, float("-inf")
         tracker = ATOM(params, network=network)
         tracker.initialize(images[0], {"init_bbox": boxes[0].tolist()})
