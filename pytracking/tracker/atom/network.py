@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional as nn_functional
 
 from external.PreciseRoIPooling import prroi_pool2d, prroi_pool2d_box_gradient
+from ltr.data.boxes import xyxy_gradient_to_xywh
 from ltr.models.bbreg.atom_iou_net import _rois
 from ltr.models.layers.blocks import LinearBlock
 from pytracking.features.net_wrappers import NetWrapper
@@ -180,9 +181,7 @@ class AtomNetWrapper(NetWrapper):
                 part = prroi_pool2d_box_gradient(features, rois, x, g, pool.pooled_height, pool.pooled_width,
                                                  pool.spatial_scale, backend=pool.backend)
                 grad_rois = part if grad_rois is None else grad_rois + part
-            corners = grad_rois[:, 1:].reshape(batch, count, 4)
-            # [x0, y0, x1, y1] = [x, y, x + w, y + h].
-            return torch.cat([corners[..., :2] + corners[..., 2:], corners[..., 2:]], dim=-1)
+            return xyxy_gradient_to_xywh(grad_rois[:, 1:].reshape(batch, count, 4))
 
     def iou_modulation(self, backbone_features: dict[str, torch.Tensor], boxes: torch.Tensor
                        ) -> tuple[torch.Tensor, ...]:

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from external.PreciseRoIPooling import compiled_available, prroi_pool2d, prroi_pool2d_box_gradient
+from ltr.data.boxes import xywh_to_xyxy, xyxy_gradient_to_xywh
 from ltr.models.tracking.atom import atom_resnet_tiny
 from pytracking.parameter.atom.default import parameters as default_parameters
 from pytracking.tracker.atom.atom import ATOM
@@ -126,3 +127,12 @@ def test_tracker_boxes_are_those_of_autograd_refinement(monkeypatch):
     slow = run()
     assert np.isfinite(fast).all()
     np.testing.assert_array_equal(fast, slow)
+
+
+def test_corner_gradient_carried_back_to_corner_and_size():
+    boxes = torch.tensor([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]], requires_grad=True)
+    weight = torch.tensor([[1.0, 10.0, 100.0, 1000.0], [2.0, 3.0, 5.0, 7.0]])
+    (expected,) = torch.autograd.grad((xywh_to_xyxy(boxes) * weight).sum(), boxes)
+    # By hand: d/dx = w_x0 + w_x1, d/dy = w_y0 + w_y1, d/dw = w_x1, d/dh = w_y1.
+    assert expected.tolist() == [[101.0, 1010.0, 100.0, 1000.0], [7.0, 10.0, 5.0, 7.0]]
+    assert torch.equal(xyxy_gradient_to_xywh(weight), expected)
