@@ -115,6 +115,33 @@ def prroi_pool2d(features: torch.Tensor, rois: torch.Tensor, pooled_height: int,
     return _PrRoIPool2DFunction.apply(features, rois, pooled_height, pooled_width, spatial_scale)
 
 
+def prroi_pool2d_box_gradient(features: torch.Tensor, rois: torch.Tensor, output: torch.Tensor,
+                              grad_output: torch.Tensor, pooled_height: int, pooled_width: int,
+                              spatial_scale: float, backend: str = "auto") -> torch.Tensor:
+    """The gradient (K, 5) of sum(``grad_output`` * pooled) with respect to ``rois`` (K, 5),
+    where ``output`` = :func:`prroi_pool2d` (``features``, ``rois``, ...) was computed before
+    (the batch-index column's gradient is 0): the backward pass of the boxes alone, without
+    autograd's graph, for a caller that pools the same boxes it then moves (ATOM's box
+    refinement). The compiled op gives the values its autograd backward gives; the reference
+    recomputes the pooling under autograd."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    pooled_height, pooled_width, spatial_scale = int(pooled_height), int(pooled_width), float(spatial_scale)
+    if rois.shape[0] == 0:
+        return torch.zeros_like(rois)
+    kind = features.device.type
+    compiled = compiled_available(features.device) and features.dtype in COMPILED_DTYPES[kind]
+    if backend == "torch" or not compiled:
+        with torch.enable_grad():
+            leaf = rois.detach().requires_grad_(True)
+            pooled = prroi_pool2d_torch(features.detach(), leaf, pooled_height, pooled_width, spatial_scale)
+            (gradient,) = torch.autograd.grad(pooled, leaf, grad_output)
+        return gradient
+    _, gradient = _C.backward(grad_output.contiguous(), features.contiguous(), rois.contiguous(),
+                              output.contiguous(), pooled_height, pooled_width, spatial_scale, features_grad=False)
+    return gradient
+
+
 def _warn_fallback(kind: str, dtype: torch.dtype) -> None:
     global _warned_fallback
     if not _warned_fallback:

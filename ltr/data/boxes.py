@@ -63,6 +63,13 @@ def xywh_to_xyxy(boxes: Boxes) -> Boxes:
     return _cat(boxes[..., :2], boxes[..., :2] + boxes[..., 2:])
 
 
+def xyxy_gradient_to_xywh(gradient: Boxes) -> Boxes:
+    """The gradient (..., 4) of a function of [x0, y0, x1, y1] carried back through
+    :func:`xywh_to_xyxy` to [x, y, w, h] (chain rule: d/dx = d/dx0 + d/dx1, d/dw = d/dx1), for a
+    backward pass written out without autograd."""
+    return _cat(gradient[..., :2] + gradient[..., 2:], gradient[..., 2:])
+
+
 def xyxy_to_xywh(boxes: Boxes) -> Boxes:
     """(..., 4) [x0, y0, x1, y1] -> [x, y, w, h], w = x1 - x0."""
     return _cat(boxes[..., :2], boxes[..., 2:] - boxes[..., :2])

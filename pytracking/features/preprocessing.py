@@ -115,21 +115,29 @@ def sample_patch_whole_pixels(image, pos: Sequence[float], sample_size: float, o
     if not side > 0 or not np.isfinite([x, y, side]).all():
         raise ValueError(f"cannot sample a patch of side {sample_size} at {tuple(pos)}: need a finite position "
                          f"and a positive side")
-    tensor = _image_tensor(image)
+    # An array is cut before it is converted: the window's pixels only, not the whole frame
+    # (the same values, as float32, in the same layout as numpy_to_torch gives).
+    tensor = image if isinstance(image, np.ndarray) and image.ndim == 3 else _image_tensor(image)
     output_size = int(output_size)
     centre = [int(y - 0.5), int(x - 0.5)]  # rows, columns; int() truncates towards zero
     side32 = torch.tensor(side, dtype=torch.float32)  # float32 arithmetic, as published
     df = max(int(float(side32 / output_size) - 0.1), 1)
+    is_array = isinstance(tensor, np.ndarray)
     if df > 1:
         offsets = [c % df for c in centre]
-        tensor = tensor[..., offsets[0]::df, offsets[1]::df]
+        tensor = (tensor[offsets[0]::df, offsets[1]::df] if is_array
+                  else tensor[..., offsets[0]::df, offsets[1]::df])
         centre = [(c - o) // df for c, o in zip(centre, offsets)]
     size = max(int(torch.round(side32 / df)), 2)
     spans = [_whole_pixel_span(c, size) for c in centre]
     # Clamped indices repeat the border, whether the window overlaps the image or not.
-    rows = torch.arange(*spans[0]).clamp_(0, tensor.shape[-2] - 1)
-    columns = torch.arange(*spans[1]).clamp_(0, tensor.shape[-1] - 1)
-    patch = tensor.index_select(-2, rows).index_select(-1, columns)
+    height, width = tensor.shape[:2] if is_array else tensor.shape[-2:]
+    rows = torch.arange(*spans[0]).clamp_(0, height - 1)
+    columns = torch.arange(*spans[1]).clamp_(0, width - 1)
+    if is_array:
+        patch = numpy_to_torch(tensor[rows.numpy()][:, columns.numpy()])
+    else:
+        patch = tensor.index_select(-2, rows).index_select(-1, columns)
     if patch.shape[-2:] == (output_size, output_size):
         return patch.clone()
     return torch.nn.functional.interpolate(patch, (output_size, output_size), mode="bilinear", align_corners=False)
@@ -141,7 +149,7 @@ def sample_patch_whole_pixels_multiscale(image, pos: Sequence[float], scales: Se
     (len(scales), 3, S, S)."""
     if not len(scales):
         raise ValueError("sample_patch_whole_pixels_multiscale needs at least one scale")
-    tensor = _image_tensor(image)
+    tensor = image if isinstance(image, np.ndarray) and image.ndim == 3 else _image_tensor(image)
     return torch.cat([sample_patch_whole_pixels(tensor, pos, float(sample_size) * float(scale), output_size)
                       for scale in scales])
 

@@ -123,6 +123,90 @@ void forward_kernel(const scalar_t* features, const scalar_t* rois,
   });
 }
 
+// The roi gradient of roi k over channels [c_begin, c_end), accumulated into
+// *sx0.. in the order of backward_kernel's loop (channel, bin row, bin column).
+template <typename scalar_t, typename acc_t>
+void roi_gradient_shared_edges(const scalar_t* grad_output,
+                               const scalar_t* features,
+                               const scalar_t* output, const Axis<acc_t>& ax,
+                               const Axis<acc_t>& ay, int64_t b,
+                               int64_t c_begin, int64_t c_end, int64_t k,
+                               int64_t C, int64_t H, int64_t W, int64_t PH,
+                               int64_t PW, acc_t inv_bw, acc_t inv_bh,
+                               acc_t* sx0_out, acc_t* sy0_out, acc_t* sx1_out,
+                               acc_t* sy1_out) {
+  const int64_t bins = PH * PW;
+  // vertical[ph * (PW + 1) + p]: integral along vertical edge p over bin row
+  // ph; horizontal[pw * (PH + 1) + p]: along horizontal edge p over column pw.
+  std::vector<acc_t> vertical(static_cast<size_t>(PH * (PW + 1)));
+  std::vector<acc_t> horizontal(static_cast<size_t>(PW * (PH + 1)));
+  acc_t sx0 = *sx0_out, sy0 = *sy0_out, sx1 = *sx1_out, sy1 = *sy1_out;
+  for (int64_t c = c_begin; c < c_end; ++c) {
+    const scalar_t* plane = features + (b * C + c) * H * W;
+    const scalar_t* go = grad_output + (k * C + c) * bins;
+    const scalar_t* op = output + (k * C + c) * bins;
+    for (int64_t ph = 0; ph < PH; ++ph) {
+      const int64_t ys = ay.start[ph], yl = ay.len[ph];
+      const acc_t* wy = ay.w.data() + ay.off[ph];
+      for (int64_t p = 0; p <= PW; ++p) {
+        const int64_t l0 = ax.e_i0[p], l1 = ax.e_i1[p];
+        const acc_t w0 = ax.e_w0[p], w1 = ax.e_w1[p];
+        acc_t e = 0;
+        for (int64_t r = 0; r < yl; ++r) {
+          const scalar_t* row = plane + (ys + r) * W;
+          const acc_t f = w0 * static_cast<acc_t>(row[l0]) +
+                          w1 * static_cast<acc_t>(row[l1]);
+          e += wy[r] * f;
+        }
+        vertical[ph * (PW + 1) + p] = e;
+      }
+    }
+    for (int64_t pw = 0; pw < PW; ++pw) {
+      const int64_t xs = ax.start[pw], xl = ax.len[pw];
+      const acc_t* wx = ax.w.data() + ax.off[pw];
+      for (int64_t p = 0; p <= PH; ++p) {
+        const scalar_t* r0 = plane + ay.e_i0[p] * W + xs;
+        const scalar_t* r1 = plane + ay.e_i1[p] * W + xs;
+        const acc_t w0 = ay.e_w0[p], w1 = ay.e_w1[p];
+        acc_t e = 0;
+        for (int64_t q = 0; q < xl; ++q) {
+          const acc_t f = w0 * static_cast<acc_t>(r0[q]) +
+                          w1 * static_cast<acc_t>(r1[q]);
+          e += wx[q] * f;
+        }
+        horizontal[pw * (PH + 1) + p] = e;
+      }
+    }
+    for (int64_t ph = 0; ph < PH; ++ph) {
+      for (int64_t pw = 0; pw < PW; ++pw) {
+        const acc_t g = static_cast<acc_t>(go[ph * PW + pw]);
+        if (g == acc_t(0)) continue;
+        const acc_t ea = vertical[ph * (PW + 1) + pw];
+        const acc_t eb = vertical[ph * (PW + 1) + pw + 1];
+        const acc_t ec = horizontal[pw * (PH + 1) + ph];
+        const acc_t ed = horizontal[pw * (PH + 1) + ph + 1];
+        const acc_t o = static_cast<acc_t>(op[ph * PW + pw]);
+        const acc_t da = g * (o - ea) * inv_bw;
+        const acc_t db = g * (eb - o) * inv_bw;
+        const acc_t dc = g * (o - ec) * inv_bh;
+        const acc_t dd = g * (ed - o) * inv_bh;
+        const acc_t ta = static_cast<acc_t>(pw) / static_cast<acc_t>(PW);
+        const acc_t tb = static_cast<acc_t>(pw + 1) / static_cast<acc_t>(PW);
+        const acc_t tc = static_cast<acc_t>(ph) / static_cast<acc_t>(PH);
+        const acc_t td = static_cast<acc_t>(ph + 1) / static_cast<acc_t>(PH);
+        sx0 += (acc_t(1) - ta) * da + (acc_t(1) - tb) * db;
+        sx1 += ta * da + tb * db;
+        sy0 += (acc_t(1) - tc) * dc + (acc_t(1) - td) * dd;
+        sy1 += tc * dc + td * dd;
+      }
+    }
+  }
+  *sx0_out = sx0;
+  *sy0_out = sy0;
+  *sx1_out = sx1;
+  *sy1_out = sy1;
+}
+
 template <typename scalar_t>
 void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
                      const scalar_t* rois, const scalar_t* output,
@@ -157,7 +241,17 @@ void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
         const acc_t inv_bh = static_cast<acc_t>(1.0 / box.bin_h);
         acc_t sx0 = 0, sy0 = 0, sx1 = 0, sy1 = 0;
 
-        for (int64_t c = c_begin; c < c_end; ++c) {
+        if (grad_features == nullptr) {
+          // The roi gradient alone: each edge integral is computed once and
+          // shared by the two bins on either side of the edge (the right edge
+          // of bin pw is the left edge of bin pw + 1, over the same rows with
+          // the same weights), with the same operations in the same order as
+          // the loop below, so the same values.
+          roi_gradient_shared_edges<scalar_t, acc_t>(
+              grad_output, features, output, ax, ay, b, c_begin, c_end, k, C,
+              H, W, PH, PW, inv_bw, inv_bh, &sx0, &sy0, &sx1, &sy1);
+        }
+        for (int64_t c = c_begin; grad_features != nullptr && c < c_end; ++c) {
           const int64_t plane_off = (b * C + c) * H * W;
           const scalar_t* plane = features + plane_off;
           scalar_t* gplane =

@@ -356,7 +356,10 @@ class ATOM(BaseTracker):
         def predict(boxes: torch.Tensor) -> torch.Tensor:
             return self.net.predict_iou_modulated(modulated, boxes.to(device))
 
-        result = refine(predict, init_box, self.refinement, self.generator)
+        def iou_and_gradient(boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return self.net.predict_iou_and_gradient(modulated, boxes.to(device))
+
+        result = refine(predict, init_box, self.refinement, self.generator, iou_and_gradient=iou_and_gradient)
         if result is None:
             return
         box = result[0].cpu()

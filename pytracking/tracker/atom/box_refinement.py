@@ -41,13 +41,29 @@ def candidate_boxes(box: torch.Tensor, params: RefinementParams, generator: torc
     return torch.cat([box.view(1, 4), cxcywh_to_xywh(torch.cat([centre, size], 1))])
 
 
-def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams) -> tuple[torch.Tensor, torch.Tensor]:
+def autograd_iou_and_gradient(predict_iou):
+    """``predict_iou`` ((1, K, 4) -> (1, K)) as the pair (IoU (1, K), its gradient (1, K, 4)
+    with respect to the boxes) that :func:`optimize_boxes` steps with, by autograd."""
+    def iou_and_gradient(boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        current = boxes.detach().requires_grad_(True)
+        with torch.enable_grad():
+            iou = predict_iou(current)
+            (gradient,) = torch.autograd.grad(iou.sum(), current)
+        return iou.detach(), gradient
+    return iou_and_gradient
+
+
+def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams, *, iou_and_gradient=None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradient ascent of ``predict_iou`` ((1, K, 4) -> (1, K)) from ``boxes`` (K, 4); steps
     are the gradient times the step length times the box size (w, h, w, h). With a
     ``step_length_decay`` below 1, a box whose predicted IoU fell since the last step takes that
     step back and its step length decays. Returns (boxes (K, 4), IoU (K,)): the boxes after the
     last step with the IoU predicted at the last step's start, as published (no extra forward
-    pass; with 0 iterations, the IoU of ``boxes``)."""
+    pass; with 0 iterations, the IoU of ``boxes``). ``iou_and_gradient`` ((1, K, 4) -> (IoU
+    (1, K), gradient (1, K, 4))) gives both without autograd where the caller can (the tracker's
+    :meth:`~pytracking.tracker.atom.network.AtomNetWrapper.predict_iou_and_gradient`); by
+    default they come from ``predict_iou`` through autograd."""
     boxes = boxes.view(1, -1, 4).detach()
     if params.iterations <= 0:
         with torch.no_grad():
@@ -60,12 +76,11 @@ def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams) -
     step_length = step_length.clone()
     previous = torch.full(boxes.shape[:2], -float("inf"), dtype=boxes.dtype, device=boxes.device)
     step = torch.zeros_like(boxes)
+    if iou_and_gradient is None:
+        iou_and_gradient = autograd_iou_and_gradient(predict_iou)
     for _ in range(params.iterations):
-        current = boxes.clone().requires_grad_(True)
-        with torch.enable_grad():
-            iou = predict_iou(current)
-            (gradient,) = torch.autograd.grad(iou.sum(), current)
-        iou = iou.detach()
+        current = boxes
+        iou, gradient = iou_and_gradient(current)
         improved = (iou > previous) | (params.step_length_decay >= 1)
         step_length[~improved] *= params.step_length_decay
         previous = iou
@@ -75,12 +90,13 @@ def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams) -
     return boxes.view(-1, 4), iou.view(-1)
 
 
-def refine(predict_iou, box: torch.Tensor, params: RefinementParams, generator: torch.Generator | None = None
-           ) -> tuple[torch.Tensor, float] | None:
+def refine(predict_iou, box: torch.Tensor, params: RefinementParams, generator: torch.Generator | None = None,
+           *, iou_and_gradient=None) -> tuple[torch.Tensor, float] | None:
     """The refined box (4,) and its predicted IoU, or None when every optimised box has an
     aspect ratio beyond ``maximal_aspect_ratio``. Sides are clamped to at least 1 pixel before
-    the aspect ratio is checked, as published."""
-    boxes, iou = optimize_boxes(predict_iou, candidate_boxes(box, params, generator), params)
+    the aspect ratio is checked, as published. ``iou_and_gradient``: see :func:`optimize_boxes`."""
+    boxes, iou = optimize_boxes(predict_iou, candidate_boxes(box, params, generator), params,
+                                iou_and_gradient=iou_and_gradient)
     boxes = boxes.clone()
     boxes[:, 2:] = boxes[:, 2:].clamp(min=1)
     aspect = boxes[:, 2] / boxes[:, 3]

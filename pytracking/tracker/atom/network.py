@@ -9,7 +9,13 @@ import math
 from typing import Sequence
 
 import torch
+from torch import nn
+from torch.nn import functional as nn_functional
 
+from external.PreciseRoIPooling import prroi_pool2d, prroi_pool2d_box_gradient
+from ltr.data.boxes import xyxy_gradient_to_xywh
+from ltr.models.bbreg.atom_iou_net import _rois
+from ltr.models.layers.blocks import LinearBlock
 from pytracking.features.net_wrappers import NetWrapper
 
 # Cells of context each side that the IoU predictor's test branch (two 3x3 convolutions) reads.
@@ -32,6 +38,30 @@ def _grow(cells: tuple[int, int, int, int], margin: int, size: Sequence[int]) ->
     row0, row1, col0, col1 = cells
     return (max(row0 - margin, 0), min(row1 + margin, int(size[0])), max(col0 - margin, 0),
             min(col1 + margin, int(size[1])))
+
+
+def _is_identity(module) -> bool:
+    return module is None or isinstance(module, nn.Identity)
+
+
+def _written_out_backward_applies(head, modulated: Sequence[torch.Tensor], proposals: torch.Tensor) -> bool:
+    """Whether :meth:`AtomNetWrapper.predict_iou_and_gradient` can write out the backward pass
+    of ``head``: ATOM's IoU head with its published blocks (fully connected layer, BatchNorm in
+    eval mode or folded into the layer, ReLU) on float32 or float64 inputs of the proposals' dtype."""
+    blocks = [getattr(head, name, None) for name in ("fc3_rt", "fc4_rt")]
+    if not all(isinstance(block, LinearBlock) for block in blocks) or not hasattr(head, "iou_predictor"):
+        return False
+    for block in blocks:
+        bn = block.bn
+        if block.relu is None or block.linear.bias is None:
+            return False
+        if _is_identity(bn):
+            continue  # folded into the fully connected layer (fold_batch_norm)
+        if (not isinstance(bn, nn.BatchNorm2d) or bn.training or not bn.track_running_stats or bn.weight is None
+                or bn.running_var is None):
+            return False
+    dtypes = {proposals.dtype, *(m.dtype for m in modulated)}
+    return len(dtypes) == 1 and proposals.dtype in (torch.float32, torch.float64) and proposals.dim() == 3
 
 
 class AtomNetWrapper(NetWrapper):
@@ -81,6 +111,77 @@ class AtomNetWrapper(NetWrapper):
     def predict_iou_modulated(self, modulated: Sequence[torch.Tensor], proposals: torch.Tensor) -> torch.Tensor:
         """:meth:`predict_iou` from :meth:`modulated_iou_features`."""
         return self.net.bb_regressor.predict_iou_modulated(list(modulated), proposals)
+
+    def predict_iou_and_gradient(self, modulated: Sequence[torch.Tensor], proposals: torch.Tensor
+                                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The predicted IoU (B, P) of :meth:`predict_iou_modulated` and its gradient (B, P, 4)
+        with respect to ``proposals`` (B, P, 4), computed as autograd computes them (the same
+        operations, in the same order, on the same values) but without building a graph: the
+        backward pass of the IoU head is written out (predictor -> ReLU -> BatchNorm -> fully
+        connected layer -> Precise RoI Pooling's box gradient -> [x, y, w, h]). Box refinement
+        calls this five times per frame. Heads of another structure take autograd's path."""
+        if not _written_out_backward_applies(self.net.bb_regressor, modulated, proposals):
+            with torch.enable_grad():
+                leaf = proposals.detach().requires_grad_(True)
+                iou = self.predict_iou_modulated(modulated, leaf)
+                (gradient,) = torch.autograd.grad(iou.sum(), leaf)
+            return iou.detach(), gradient
+        iou, saved = self.iou_head_forward(modulated, proposals)
+        return iou, self.iou_head_backward(saved)
+
+    def iou_head_forward(self, modulated: Sequence[torch.Tensor], proposals: torch.Tensor
+                         ) -> tuple[torch.Tensor, dict]:
+        """The forward half of :meth:`predict_iou_and_gradient`: the IoU (B, P) by the
+        operations of ``AtomIoUNet.predict_iou_modulated`` and ``LinearBlock.forward``, and what
+        :meth:`iou_head_backward` needs."""
+        head = self.net.bb_regressor
+        with torch.no_grad():
+            batch, count = proposals.shape[:2]
+            rois = _rois(proposals)
+            pools = (head.prroi_pool3t, head.prroi_pool4t)
+            blocks = (head.fc3_rt, head.fc4_rt)
+            pooled = [prroi_pool2d(features, rois, pool.pooled_height, pool.pooled_width, pool.spatial_scale,
+                                   backend=pool.backend) for features, pool in zip(modulated, pools)]
+            linear, activated = [], []
+            for x, block in zip(pooled, blocks):
+                y = nn_functional.linear(x.reshape(x.shape[0], -1), block.linear.weight, block.linear.bias)
+                y = y.reshape(y.shape[0], y.shape[1], 1, 1)
+                z = y if _is_identity(block.bn) else block.bn(y)
+                linear.append(y)
+                activated.append(torch.relu(z).reshape(z.shape[0], -1))
+            iou = head.iou_predictor(torch.cat(activated, dim=1)).reshape(batch, count)
+        saved = {"shape": (batch, count), "rois": rois, "modulated": modulated, "pooled": pooled,
+                 "linear": linear, "activated": activated, "dtype": iou.dtype}
+        return iou, saved
+
+    def iou_head_backward(self, saved: dict) -> torch.Tensor:
+        """The backward half of :meth:`predict_iou_and_gradient`: the gradient (B, P, 4) of the
+        summed IoU with respect to the proposals, from :meth:`iou_head_forward`'s ``saved``."""
+        head = self.net.bb_regressor
+        batch, count = saved["shape"]
+        rois = saved["rois"]
+        with torch.no_grad():
+            # Backward of iou.sum(): the predictor's weight row for every proposal, split per block.
+            grad = torch.ones(batch * count, 1, dtype=saved["dtype"], device=rois.device).mm(head.iou_predictor.weight)
+            grad_rois = None
+            offset = 0
+            empty = rois.new_empty(0)  # eval-mode BatchNorm saves no batch statistics
+            for x, y, relu_output, block, pool, features in zip(
+                    saved["pooled"], saved["linear"], saved["activated"], (head.fc3_rt, head.fc4_rt),
+                    (head.prroi_pool3t, head.prroi_pool4t), saved["modulated"]):
+                width = y.shape[1]
+                g = grad[:, offset:offset + width].reshape(y.shape)
+                offset += width
+                g = torch.ops.aten.threshold_backward(g, relu_output.reshape(y.shape), 0)
+                if not _is_identity(block.bn):
+                    g = torch.ops.aten.native_batch_norm_backward(
+                        g, y, block.bn.weight, block.bn.running_mean, block.bn.running_var, empty, empty, False,
+                        block.bn.eps, [True, False, False])[0]
+                g = g.reshape(g.shape[0], -1).mm(block.linear.weight).reshape(x.shape)
+                part = prroi_pool2d_box_gradient(features, rois, x, g, pool.pooled_height, pool.pooled_width,
+                                                 pool.spatial_scale, backend=pool.backend)
+                grad_rois = part if grad_rois is None else grad_rois + part
+            return xyxy_gradient_to_xywh(grad_rois[:, 1:].reshape(batch, count, 4))
 
     def iou_modulation(self, backbone_features: dict[str, torch.Tensor], boxes: torch.Tensor
                        ) -> tuple[torch.Tensor, ...]:

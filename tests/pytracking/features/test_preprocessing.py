@@ -116,3 +116,20 @@ def test_whole_pixel_patch_subsamples_large_windows_first():
     assert many.shape == (2, 3, 4, 4) and torch.equal(many[1], patch[0])
     with pytest.raises(ValueError, match="positive side"):
         sample_patch_whole_pixels(image, (3.0, 3.0), 0.0, 4)
+
+
+def test_whole_pixel_patch_of_an_array_equals_that_of_its_tensor():
+    # An (H, W, 3) array is cut before it is converted: the same patch, bit for bit, as from the
+    # frame converted whole, for windows inside, across and outside the image, with and without
+    # subsampling and resizing.
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    tensor = numpy_to_torch(image)
+    for _ in range(60):
+        pos = (float(rng.uniform(-20, 84)), float(rng.uniform(-20, 68)))
+        side, output = float(rng.uniform(3, 150)), int(rng.choice([16, 29, 32]))
+        expected = sample_patch_whole_pixels(tensor, pos, side, output)
+        got = sample_patch_whole_pixels(image, pos, side, output)
+        assert got.shape == expected.shape == (1, 3, output, output) and torch.equal(got, expected)
+    many = sample_patch_whole_pixels_multiscale(image, (30.5, 20.5), [1.0, 1.5, 3.0], 20.0, 16)
+    assert torch.equal(many, sample_patch_whole_pixels_multiscale(tensor, (30.5, 20.5), [1.0, 1.5, 3.0], 20.0, 16))

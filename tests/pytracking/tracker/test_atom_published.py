@@ -203,7 +203,7 @@ def test_refined_state_is_not_clamped_unless_asked(monkeypatch, tracker_run):
         # The IoU predictor returns a box far left of the image, 20 times the first frame's size.
         huge = tracker.base_target_sz / scale * 20
         box = torch.cat([torch.tensor([-500.0, 60.0]), huge])
-        monkeypatch.setattr(atom_module, "refine", lambda *args: (box, 0.9))
+        monkeypatch.setattr(atom_module, "refine", lambda *args, **kwargs: (box, 0.9))
         monkeypatch.setattr(tracker.net, "iou_features", lambda features, window: ())
         monkeypatch.setattr(tracker.net, "modulated_iou_features", lambda modulation, features: (torch.zeros(1),))
         sample_pos = tracker.pos.round()
