@@ -21,8 +21,8 @@ compiled op), and Adam on the IoU-Net. Columns, measured interleaved (median of 
 
 Each step's time is split into the backbone (forward hooks around the ResNet), the RoI pooling
 (forward and backward, timed by wrapping the compiled op module's functions; the module attribute
-is restored afterwards) and the rest (the IoU-Net's other layers, forward and backward, the loss
-and Adam).
+is restored afterwards) and the rest (the IoU-Net's other layers, forward and backward, the loss,
+Adam, and in ``ours`` the images' and features' conversions to and from channels-last).
 
 ``--loss-check [STEPS]`` (50 when given without a number) trains atom_synthetic's network
 (``atom_resnet_tiny``, width 24, trained backbone and template loss, 192-pixel crops, batch 16,
