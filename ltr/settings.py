@@ -56,7 +56,8 @@ SETTINGS: dict[str, str] = {
     "grayscale_probability": "transforms", "flip_probability": "transforms", "brightness_jitter": "transforms",
     "max_gap": "sampler", "train_samples_per_epoch": "sampler", "val_samples_per_epoch": "sampler",
     "val_epoch_interval": "validation loader", "network": "network registry", "network_kwargs": "network registry",
-    "train_backbone": "optimiser", "learning_rate": "optimiser", "weight_decay": "optimiser",
+    "train_backbone": "optimiser", "adam_fused": "optimiser (Adam's fused kernel)", "learning_rate": "optimiser",
+    "weight_decay": "optimiser",
     "lr_step": "scheduler", "lr_gamma": "scheduler", "template_loss_weight": "actor",
     "template_loss_layer": "actor", "template_loss_stride": "actor",
     # SGD, warm-up and step schedule (the Tracktor detector and ReID recipes).

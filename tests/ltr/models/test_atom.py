@@ -318,17 +318,20 @@ def test_gradients_flow_to_proposals():
     assert boxes.grad is not None and torch.isfinite(boxes.grad).all() and boxes.grad.abs().sum() > 0
 
 
-def test_frozen_backbone_stays_frozen():
-    net = atom_resnet18(backbone_pretrained=False)
+@pytest.mark.parametrize("frozen_batch_norm", ["train", "eval"])
+def test_frozen_backbone_stays_frozen(frozen_batch_norm):
+    net = atom_resnet18(backbone_pretrained=False, frozen_batch_norm=frozen_batch_norm)
     assert not any(p.requires_grad for p in net.feature_extractor.parameters())
     assert all(p.requires_grad for p in net.bb_regressor.parameters())
     net.train()
-    assert net.training and net.bb_regressor.training and not net.feature_extractor.training
+    # As published ("train"), the frozen backbone's BatchNorm layers train; "eval" keeps them in eval mode.
+    assert net.training and net.bb_regressor.training
+    assert net.feature_extractor.training == (frozen_batch_norm == "train")
     before = net.feature_extractor.bn1.running_mean.clone()
     train, test, bb, props = make_inputs(num_test=1, sequences=2, size=64)
     iou = net(train, test, bb * 0.6, props * 0.6)
     iou.sum().backward()
-    assert torch.equal(net.feature_extractor.bn1.running_mean, before)
+    assert torch.equal(net.feature_extractor.bn1.running_mean, before) == (frozen_batch_norm == "eval")
     assert all(p.grad is None for p in net.feature_extractor.parameters())
     assert net.bb_regressor.iou_predictor.weight.grad is not None
     assert net.bb_regressor.fc34_3r[1].num_batches_tracked.item() == 1
@@ -348,7 +351,8 @@ def test_registry():
     net = build_network("atom_resnet_tiny", {"width": 8}, iou_input_dim=(32, 32))
     assert net.constructor == {"name": "atom_resnet_tiny",
                                "kwargs": {"width": 8, "iou_input_dim": (32, 32), "iou_inter_dim": (64, 64),
-                                          "backbone_pretrained": False, "extractor_grad": True}}
+                                          "backbone_pretrained": False, "extractor_grad": True,
+                                          "frozen_batch_norm": "train", "channels_last": False}}
     rebuilt = build_network(net.constructor["name"], net.constructor["kwargs"])
     assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in net.state_dict().items()}
     with pytest.raises(UnknownNetworkError, match="atom_resnet18"):
