@@ -11,7 +11,7 @@ compiled op), and Adam on the IoU-Net. Columns, measured interleaved (median of 
 - ``original``: as pytracking runs it: float32, contiguous tensors, the backbone frozen only by
   ``requires_grad_(False)`` and called without ``torch.no_grad()``, its BatchNorm layers in train
   mode (as published), Adam's per-operation update, ``zero_grad()``.
-- ``ours``: the atom_default network and optimiser: the backbone under ``torch.no_grad()`` in the
+- ``ours``: the atom_fast recipe's network and optimiser (atom_default with its speed options): the backbone under ``torch.no_grad()`` in the
   channels-last memory format (BatchNorm in train mode too), Adam's fused kernel,
   ``zero_grad(set_to_none=True)``; float32.
 - ``ours_bf16``: ``ours`` under ``torch.autocast(dtype=bfloat16)``, as ``--amp bfloat16`` runs it;
@@ -26,11 +26,15 @@ Adam, and in ``ours`` the images' and features' conversions to and from channels
 
 ``--loss-check [STEPS]`` (50 when given without a number) trains atom_synthetic's network
 (``atom_resnet_tiny``, width 24, trained backbone and template loss, 192-pixel crops, batch 16,
-Adam lr 5e-4, weight decay 1e-4, fused) for STEPS steps on a small generated synthetic dataset (12
+Adam lr 5e-4, weight decay 1e-4) for STEPS steps on a small generated synthetic dataset (12
 training sequences of 40 frames at 320x240, in a temporary folder), once in float32 and once under
 bfloat16 autocast, from the same initial weights (seed 0) on the same batches, and reports the
 mean IoU loss of the last 10 steps of each and their relative difference (target: within 2%).
-The small network keeps it to minutes on a CPU where bfloat16 is slow.
+A third run, the float32 control, is float32 again with Adam's other kernel (fused instead of
+per-operation): parameters that differ in the last bit after the first step. Its difference from
+float32 is how far two runs apart only by rounding drift in this measurement, the floor against
+which bfloat16's difference is read. The small network keeps it to minutes on a CPU where
+bfloat16 is slow.
 
 JSON_FIELDS (the last stdout line; times in milliseconds, per step):
 
@@ -50,6 +54,8 @@ JSON_FIELDS (the last stdout line; times in milliseconds, per step):
 - ``loss_fp32_last10``, ``loss_bf16_last10``: the mean IoU loss of the last 10 steps (null
   without ``--loss-check``).
 - ``loss_bf16_over_fp32_minus_1``: their relative difference (target: magnitude at most 0.02).
+- ``loss_fp32_control_last10``, ``loss_control_over_fp32_minus_1``: the float32 control's loss
+  and its relative difference from float32 (rounding drift alone).
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ JSON_FIELDS: tuple[str, ...] = (
     "original_samples_per_s", "ours_samples_per_s",
     "ours_over_original", "ours_bf16_over_original", "ours_fp16_over_original", "original_over_ours",
     "parts_ms", "loss_check_steps", "loss_fp32_last10", "loss_bf16_last10", "loss_bf16_over_fp32_minus_1",
+    "loss_fp32_control_last10", "loss_control_over_fp32_minus_1",
 )
 PARTS = ("backbone", "roi_pool", "rest")
 NETWORK = ("atom_resnet18", {})
@@ -237,8 +244,9 @@ def measure_steps(args, device: str, synchronise: Callable[[], None]) -> dict:
     return {column.name: column for column in columns}
 
 
-def loss_check(steps: int, device: str, workdir: str) -> tuple[float, float]:
-    """Mean IoU loss of the last 10 of ``steps`` atom_synthetic steps, float32 and bfloat16."""
+def loss_check(steps: int, device: str, workdir: str) -> tuple[float, float, float]:
+    """Mean IoU loss of the last 10 of ``steps`` atom_synthetic steps: float32, bfloat16, and the
+    float32 control (Adam's other kernel)."""
     from ltr.data.loader import LTRLoader
     from ltr.data.sampler import ATOMSampler
     from ltr.dataset import SyntheticTracking
@@ -258,14 +266,15 @@ def loss_check(steps: int, device: str, workdir: str) -> tuple[float, float]:
     loader.set_epoch(1)
     batches = [batch.to(device) for batch in loader]
     means = []
-    for amp in (None, torch.bfloat16):
+    runs = ((None, settings.adam_fused), (torch.bfloat16, settings.adam_fused), (None, not settings.adam_fused))
+    for amp, fused in runs:
         torch.manual_seed(settings.seed)
         net = build_network(settings.network, **settings.network_kwargs).to(device)
         actor = AtomActor(net=net, objective=torch.nn.MSELoss(), **atom_default.template_loss(settings))
         actor.train()
         parameters = net.parameters() if settings.train_backbone else net.bb_regressor.parameters()
         optimizer = torch.optim.Adam(parameters, lr=settings.learning_rate, weight_decay=settings.weight_decay,
-                                     fused=True if settings.adam_fused else None)
+                                     fused=True if fused else None)
         losses = []
         for data in batches:
             autocast = (torch.autocast(torch.device(device).type, dtype=amp) if amp is not None
@@ -277,7 +286,7 @@ def loss_check(steps: int, device: str, workdir: str) -> tuple[float, float]:
             optimizer.step()
             losses.append(stats["Loss/iou"])
         means.append(statistics.fmean(losses[-10:]))
-    return means[0], means[1]
+    return means[0], means[1], means[2]
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -344,7 +353,7 @@ def _run(args, device: str, synchronise: Callable[[], None]) -> dict:
         original_over_ours=_ratio(step_ms["original"], step_ms["ours"]),
         parts_ms={name: column.parts_ms() for name, column in columns.items()},
         loss_check_steps=args.loss_check, loss_fp32_last10=None, loss_bf16_last10=None,
-        loss_bf16_over_fp32_minus_1=None)
+        loss_bf16_over_fp32_minus_1=None, loss_fp32_control_last10=None, loss_control_over_fp32_minus_1=None)
 
     print(f"atom_default training step: {args.batch} pairs x {args.proposals} proposals, {args.size}x{args.size}, "
           f"on {device} ({torch.get_num_threads()} threads), median of {args.repeats}, interleaved")
@@ -356,12 +365,15 @@ def _run(args, device: str, synchronise: Callable[[], None]) -> dict:
 
     if args.loss_check is not None:
         with tempfile.TemporaryDirectory(prefix="train_step_loss_check_") as workdir:
-            fp32, bf16 = loss_check(args.loss_check, device, workdir)
+            fp32, bf16, control = loss_check(args.loss_check, device, workdir)
         relative = bf16 / fp32 - 1 if fp32 else math.nan
+        drift = control / fp32 - 1 if fp32 else math.nan
         figures.update(loss_fp32_last10=round(fp32, 5), loss_bf16_last10=round(bf16, 5),
-                       loss_bf16_over_fp32_minus_1=round(relative, 4))
+                       loss_bf16_over_fp32_minus_1=round(relative, 4), loss_fp32_control_last10=round(control, 5),
+                       loss_control_over_fp32_minus_1=round(drift, 4))
         print(f"  loss check, atom_synthetic network, {args.loss_check} steps: mean IoU loss of the last 10 "
-              f"float32 {fp32:.5f}, bfloat16 {bf16:.5f}, relative difference {relative:+.2%} (target within 2%)")
+              f"float32 {fp32:.5f}, bfloat16 {bf16:.5f}, relative difference {relative:+.2%} (target within 2%); "
+              f"float32 control (Adam's other kernel) {control:.5f}, {drift:+.2%}")
     figures = dict(figures)
     print(json.dumps(figures))
     return figures
