@@ -37,21 +37,18 @@ TEMPORARY_SUFFIX = ".tmp"
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | Path, *, sync: bool = False,
-                  before_rename: Callable[[Path], None] | None = None) -> Iterator[BinaryIO]:
-    """Yield a binary file that becomes ``path`` when the block ends without an exception;
-    otherwise ``path`` keeps its old content and no temporary file is left. ``sync`` flushes it
-    (and the rename) to the disk; ``before_rename(temporary)`` may check the written file and
-    raise to refuse it."""
+def atomic_path(path: str | Path, *, before_rename: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (created empty) for a writer that opens files by
+    name (numpy's memory maps, say); it becomes ``path`` when the block ends without an
+    exception, with an ordinary file's permissions; otherwise it is removed (Ctrl-C included)
+    and ``path`` keeps its old content. ``before_rename(temporary)`` may check the written file
+    and raise to refuse it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX)
+    os.close(descriptor)
     try:
-        with os.fdopen(descriptor, "wb") as file:
-            yield file
-            if sync:
-                file.flush()
-                os.fsync(file.fileno())
+        yield Path(temporary)
         if before_rename is not None:
             before_rename(Path(temporary))
         # mkstemp creates the file readable by its owner only; give it the permissions an
@@ -62,8 +59,23 @@ def atomic_output(path: str | Path, *, sync: bool = False,
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | Path, *, sync: bool = False,
+                  before_rename: Callable[[Path], None] | None = None) -> Iterator[BinaryIO]:
+    """Yield a binary file that becomes ``path`` when the block ends without an exception;
+    otherwise ``path`` keeps its old content and no temporary file is left. ``sync`` flushes it
+    (and the rename) to the disk; ``before_rename(temporary)`` may check the written file and
+    raise to refuse it."""
+    with atomic_path(path, before_rename=before_rename) as temporary:
+        with open(temporary, "wb") as file:
+            yield file
+            if sync:
+                file.flush()
+                os.fsync(file.fileno())
     if sync:
-        _sync_folder(path.parent)
+        _sync_folder(Path(path).parent)
 
 
 def _sync_folder(folder: Path) -> None:

@@ -31,18 +31,16 @@ Size: all levels (1, 2, 4, 8) take 1.33 x width x height x 3 bytes per frame (3.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
 from ltr.data.image_loader import REDUCTIONS, ImageReadError, imread
-from ltr.fileio import TEMPORARY_SUFFIX, atomic_write_text, output_file_mode, stale_temporaries, temporary_prefix
+from ltr.fileio import atomic_path, atomic_write_text, stale_temporaries
 
 logger = logging.getLogger(__name__)
 
@@ -71,28 +69,12 @@ def sequence_key(relative: str) -> str:
     return "__".join(Path(relative).parts) or "_root"
 
 
-@contextlib.contextmanager
-def _temporary_beside(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` (named as ltr.fileio names them) that becomes ``path``
-    when the block ends normally and is removed otherwise (Ctrl-C included)."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=temporary_prefix(path), suffix=TEMPORARY_SUFFIX)
-    os.close(descriptor)
-    try:
-        yield Path(temporary)
-        os.chmod(temporary, output_file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
 def _prepare_sequence(folder: Path, frames: list[str], output: Path, key: str, levels: tuple[int, ...],
                       loader: Callable) -> dict:
     first = {level: loader(folder / frames[0], level) for level in levels}
     shapes = {level: image.shape for level, image in first.items()}
     for level in levels:
-        with _temporary_beside(output / f"{key}.r{level}.npy") as temporary:
+        with atomic_path(output / f"{key}.r{level}.npy") as temporary:
             array = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.uint8,
                                               shape=(len(frames), *shapes[level]))
             for index, name in enumerate(frames):
