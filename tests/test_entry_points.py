@@ -50,7 +50,10 @@ def test_ci_runs_the_readme_commands():
     fence = readme.index("```bash")
     end = readme.index("```", fence + 1)
     commands = [line.split("#")[0].strip() for line in readme[fence + 1:end]]
-    main_job, mot_quick_start, tests = commands
+    main_job, mot_quick_start, tests, slow_tests = commands
     assert main_job.endswith("pytracking/run_quickstart.py")
     assert mot_quick_start.endswith("pytracking/run_quickstart.py --mot")
-    assert tests in (REPO / ".ci" / "run").read_text().splitlines()
+    assert tests.endswith("-m pytest -q") and slow_tests.endswith("-m pytest -q -m slow")
+    ci = (REPO / ".ci" / "run").read_text().splitlines()
+    assert tests in ci and slow_tests in ci
+    assert ci.index(tests) < ci.index(slow_tests)  # installs first
