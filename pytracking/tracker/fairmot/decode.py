@@ -229,23 +229,6 @@ def chunked_sigmoid(logits: torch.Tensor) -> torch.Tensor:
     return out.view(logits.shape)
 
 
-def sliding_max_numpy(heat: np.ndarray, kernel: int = 3) -> np.ndarray:
-    """:func:`sliding_max` of a float32 array (..., H, W) in numpy: the maximum over the ``kernel``
-    x ``kernel`` cells around each cell that lie inside the map (the padding never wins), rows
-    then columns, in place on slices (no padded copy). The maximum is exact, so the values are
-    ``max_pool2d``'s (NaN spreads to its neighbours as through ``torch.maximum``)."""
-    pad = (kernel - 1) // 2
-    rows = heat.copy()
-    for shift in range(1, pad + 1):
-        np.maximum(rows[..., shift:], heat[..., :-shift], out=rows[..., shift:])
-        np.maximum(rows[..., :-shift], heat[..., shift:], out=rows[..., :-shift])
-    pooled = rows.copy()
-    for shift in range(1, pad + 1):
-        np.maximum(pooled[..., shift:, :], rows[..., :-shift, :], out=pooled[..., shift:, :])
-        np.maximum(pooled[..., :-shift, :], rows[..., shift:, :], out=pooled[..., :-shift, :])
-    return pooled
-
-
 _AROUND_Y = np.repeat(np.arange(-1, 2), 3)[None, :]
 _AROUND_X = np.tile(np.arange(-1, 2), 3)[None, :]
 
@@ -297,10 +280,9 @@ def decode_on_cpu(outputs: dict[str, torch.Tensor], frame_size: tuple[int, int],
       and peaks found on the logits could differ: two logits may round to one sigmoid value,
       both then peaks of the sigmoid map but one only of the logits;
     - with one class, the kept peaks by :func:`peaks_above` (only the cells above
-      ``conf_thres``); when it cannot decide exactly, the published ranking: the peaks of the
-      whole map (:func:`sliding_max_numpy`, ``heat * (hmax == heat)`` on the same float32
-      values) and the two ``topk`` stages on the very tensors the published code ranks, so that
-      tied scores come out in ``topk``'s order;
+      ``conf_thres``); when it cannot decide exactly, the published ranking
+      (:func:`heatmap_peaks` and :func:`top_k` on the same float32 map), so that tied scores
+      come out in ``topk``'s order;
     - boxes, scores and embeddings are read at the kept cells only: box arithmetic in float32 as
       torch does it, the embeddings (D, n) normalised over the channels by ``F.normalize``'s
       operations as :func:`decode_with_torch` does;
@@ -311,12 +293,8 @@ def decode_on_cpu(outputs: dict[str, torch.Tensor], frame_size: tuple[int, int],
     k = min(k, height * width)
     cells = peaks_above(heat[0], conf_thres, k) if classes == 1 else None
     if cells is None:
-        peaks = heat * (sliding_max_numpy(heat) == heat)
-        class_scores, class_inds = torch.topk(torch.from_numpy(peaks).view(1, classes, -1), k)
-        best, best_ind = torch.topk(class_scores.view(1, -1), k)
-        order = best_ind[0].numpy()
-        keep = np.flatnonzero((order // k == 0) & (best[0].numpy() > conf_thres))
-        cells = class_inds.numpy().reshape(-1)[order[keep]] % (height * width)
+        best, inds, best_classes, _, _ = top_k(heatmap_peaks(heat_t), k)
+        cells = inds[0].numpy()[(best_classes[0].numpy() == 0) & (best[0].numpy() > conf_thres)]
     scores = heat.reshape(-1)[cells]  # class 0's cells
     xs = (cells % width).astype(np.float32)
     ys = (cells // width).astype(np.float32)
@@ -363,8 +341,5 @@ def decode_with_torch(outputs: dict[str, torch.Tensor], frame_size: tuple[int, i
     ids = outputs["id"][0].float()
     # (index_select reads channel by channel: several times faster than advanced indexing.)
     embeddings = F.normalize(ids.reshape(ids.shape[0], -1).index_select(1, inds[0]), dim=0).t().cpu().numpy()
-    transform = output_to_frame_transform(frame_size, input_size, down_ratio)
-    boxes = np.concatenate([to_frame_pixels(boxes[:, 0:2], transform), to_frame_pixels(boxes[:, 2:4], transform)],
-                           axis=1).astype(np.float32)
-    return FrameDetections(boxes.reshape(-1, 4), scores[keep].astype(np.float32),
+    return FrameDetections(_in_frame(boxes, frame_size, input_size, down_ratio), scores[keep].astype(np.float32),
                            np.ascontiguousarray(embeddings, dtype=np.float32))

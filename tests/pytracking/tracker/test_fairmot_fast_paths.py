@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 import pytracking.tracker.fairmot.association as association_module
 import pytracking.tracker.fairmot.decode as decode_module
@@ -18,24 +17,13 @@ from pytracking.libs.assignment import thresholded_assignment
 from pytracking.tracker.fairmot.association import (JDEAssociation, assignment, cosine_distance,
                                                     evident_assignment)
 from pytracking.tracker.fairmot.decode import (SIGMOID_CHUNK, chunked_sigmoid, decode_on_cpu, decode_with_torch,
-                                               peaks_above, sliding_max_numpy)
+                                               peaks_above)
 
 
 @pytest.mark.parametrize("count", [1, 17, 33, SIGMOID_CHUNK + 5, 41344, 3 * SIGMOID_CHUNK + 7])
 def test_chunked_sigmoid_is_the_whole_map_sigmoid(count):
     logits = torch.from_numpy(np.random.default_rng(count).normal(0, 6, count).astype(np.float32))
     assert torch.equal(chunked_sigmoid(logits.view(1, 1, 1, -1)), logits.sigmoid().view(1, 1, 1, -1))
-
-
-@pytest.mark.parametrize("kernel", [3, 5])
-def test_numpy_sliding_max_is_max_pool(kernel):
-    rng = np.random.default_rng(kernel)
-    for ties in (False, True):
-        heat = rng.normal(size=(2, 23, 31)).astype(np.float32)
-        if ties:
-            heat = np.round(heat * 2) / 2
-        pooled = F.max_pool2d(torch.from_numpy(heat)[None], kernel, stride=1, padding=(kernel - 1) // 2)[0]
-        np.testing.assert_array_equal(sliding_max_numpy(heat, kernel), pooled.numpy())
 
 
 def heads(hm: np.ndarray, rng: np.random.Generator, dim: int = 16) -> dict[str, torch.Tensor]:
