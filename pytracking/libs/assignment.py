@@ -20,7 +20,25 @@ def min_cost_assignment(cost: np.ndarray) -> np.ndarray:
     return np.stack([rows, cols], axis=1).astype(np.int64)
 
 
-def thresholded_assignment(cost: np.ndarray, cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def evident_pairs(cost: np.ndarray, cost_limit: float) -> np.ndarray | None:
+    """The pairs of :func:`thresholded_assignment` when its answer is evident, else None: when
+    every row and every column has at most one cost within the limit, and each of those is
+    strictly below it, the best assignment holds exactly those pairs (a solution without one of
+    them can take it instead of its own pairs of that row and column, which gain nothing, for a
+    strictly lower cost, so every best solution holds them all and nothing else within the
+    limit); a pair at the limit exactly (which gains nothing) or competing pairs need the solver.
+    (K, 2) ``[row, col]`` pairs in row order."""
+    within = np.flatnonzero(cost <= cost_limit)  # row-major: in row order
+    if not (cost.reshape(-1)[within] < cost_limit).all():
+        return None
+    rows, cols = np.divmod(within, cost.shape[1])
+    if np.any(rows[1:] == rows[:-1]) or np.bincount(cols, minlength=cost.shape[1]).max(initial=0) > 1:
+        return None
+    return np.stack([rows, cols], axis=1).astype(np.int64)
+
+
+def thresholded_assignment(cost: np.ndarray, cost_limit: float, *, evident_shortcut: bool = True
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Assignment where leaving a row or a column unmatched costs ``cost_limit / 2``: the
     semantics of ``lap.lapjv(cost, extend_cost=True, cost_limit=...)`` that ByteTrack uses. Only
     pairs with ``cost <= cost_limit`` can match (a pair exactly at the limit gains nothing over
@@ -28,16 +46,20 @@ def thresholded_assignment(cost: np.ndarray, cost_limit: float) -> tuple[np.ndar
     maximises ``sum(cost_limit - cost)`` over the matched pairs.
 
     Returns the (K, 2) ``[row, col]`` pairs in row order, and the unmatched rows and columns in
-    ascending order."""
+    ascending order. With ``evident_shortcut``, an evident answer (:func:`evident_pairs`: most
+    frames of a tracker, where objects are far apart) is taken without the solver; it is the
+    solver's answer."""
     cost = np.asarray(cost, dtype=np.float64)
     rows, cols = cost.shape
     if cost.size == 0:
         return _empty_pairs(), np.arange(rows), np.arange(cols)
-    allowed = cost <= cost_limit
-    # Gains as negative costs; a forbidden pair costs what leaving both unmatched costs (0
-    # relative), so the solver never prefers one over a real match, and it is dropped below.
-    pairs = min_cost_assignment(np.where(allowed, cost - cost_limit, 0.0))
-    pairs = pairs[allowed[pairs[:, 0], pairs[:, 1]]]
+    pairs = evident_pairs(cost, cost_limit) if evident_shortcut else None
+    if pairs is None:
+        allowed = cost <= cost_limit
+        # Gains as negative costs; a forbidden pair costs what leaving both unmatched costs (0
+        # relative), so the solver never prefers one over a real match, and it is dropped below.
+        pairs = min_cost_assignment(np.where(allowed, cost - cost_limit, 0.0))
+        pairs = pairs[allowed[pairs[:, 0], pairs[:, 1]]]
     return pairs, _unmatched(rows, pairs[:, 0]), _unmatched(cols, pairs[:, 1])
 
 

@@ -42,7 +42,8 @@ differ from the one-vector norms by float32 rounding only (the batched norm sums
 The first association's cost is computed only for the pairs within the gate
 (:meth:`JDEAssociation._gated_embedding_cost`), and an assignment whose answer is evident (each
 track and each detection with at most one cost within the limit) is taken without the solver
-(:func:`evident_assignment`); both give the straightforward path's matches (tested).
+(:func:`~pytracking.libs.assignment.evident_pairs`); both give the straightforward path's matches
+(tested).
 """
 
 from __future__ import annotations
@@ -126,39 +127,6 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     # slower on two cores.
     dot = (torch.from_numpy(a) @ torch.from_numpy(b).T).numpy()
     return np.maximum(0.0, 1.0 - dot / norms)
-
-
-def evident_assignment(cost: np.ndarray, cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """:func:`~pytracking.libs.assignment.thresholded_assignment` of ``cost`` when its answer is
-    evident, else None: when every row and every column has at most one cost within the limit,
-    and each of those is strictly below it, the best assignment holds exactly those pairs (a
-    solution without one of them can take it instead of its own pairs of that row and column,
-    which gain nothing, for a strictly lower cost, so every best solution holds them all and
-    nothing else within the limit); a pair at the limit exactly (which gains nothing) or
-    competing pairs need the solver. Same (pairs in row order, unmatched rows, unmatched
-    columns)."""
-    within = np.flatnonzero(cost <= cost_limit)  # row-major: in row order
-    if not (cost.reshape(-1)[within] < cost_limit).all():
-        return None
-    rows, cols = np.divmod(within, cost.shape[1])
-    if np.any(rows[1:] == rows[:-1]) or np.bincount(cols, minlength=cost.shape[1]).max(initial=0) > 1:
-        return None
-    free_rows = np.ones(cost.shape[0], dtype=bool)
-    free_rows[rows] = False
-    free_cols = np.ones(cost.shape[1], dtype=bool)
-    free_cols[cols] = False
-    return np.stack([rows, cols], axis=1).astype(np.int64), np.flatnonzero(free_rows), np.flatnonzero(free_cols)
-
-
-def assignment(cost: np.ndarray, cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`evident_assignment` when it answers, else the solver's
-    (:func:`~pytracking.libs.assignment.thresholded_assignment`): the same pairs."""
-    cost = np.asarray(cost, dtype=np.float64)
-    if cost.size:
-        found = evident_assignment(cost, cost_limit)
-        if found is not None:
-            return found
-    return thresholded_assignment(cost, cost_limit)
 
 
 def embedding_distance(tracks: list[JDETrack], detections: list[JDETrack]) -> np.ndarray:
@@ -349,7 +317,7 @@ class JDEAssociation:
         boxes = _stack([d.box for d in detections])
         embeddings = _stack([d.embedding for d in detections])
         cost = self._gated_embedding_cost(smoothed, embeddings, mean, covariance, boxes)
-        matches, unmatched_pool, unmatched_dets = assignment(cost, self.embedding_match_thresh)
+        matches, unmatched_pool, unmatched_dets = thresholded_assignment(cost, self.embedding_match_thresh)
         rows, cols = matches[:, 0], matches[:, 1]
         matched = [pool[t] for t in rows.tolist()]
         refind = [track.state != TrackState.TRACKED for track in matched]
@@ -362,7 +330,7 @@ class JDEAssociation:
         # Second association: IoU of the tracked tracks left.
         detections = [detections[d] for d in unmatched_dets.tolist()]
         remaining = [track for track in (pool[t] for t in unmatched_pool.tolist()) if track.state == TrackState.TRACKED]
-        matches, unmatched_remaining, unmatched_dets = assignment(
+        matches, unmatched_remaining, unmatched_dets = thresholded_assignment(
             iou_distance(remaining, detections), self.iou_match_thresh)
         self._correct([remaining[t] for t, _ in matches], [detections[d] for _, d in matches], [False] * len(matches))
         activated.extend(remaining[t] for t, _ in matches)
@@ -373,7 +341,7 @@ class JDEAssociation:
 
         # Unconfirmed tracks.
         detections = [detections[d] for d in unmatched_dets]
-        matches, unmatched_unconfirmed, unmatched_dets = assignment(
+        matches, unmatched_unconfirmed, unmatched_dets = thresholded_assignment(
             iou_distance(unconfirmed, detections), self.unconfirmed_match_thresh)
         self._correct([unconfirmed[t] for t, _ in matches], [detections[d] for _, d in matches],
                       [False] * len(matches))

@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-import pytracking.tracker.fairmot.association as association_module
 import pytracking.tracker.fairmot.decode as decode_module
-from pytracking.libs.assignment import thresholded_assignment
-from pytracking.tracker.fairmot.association import (JDEAssociation, assignment, cosine_distance,
-                                                    evident_assignment)
+import pytracking.libs.assignment as assignment_module
+from pytracking.libs.assignment import evident_pairs, thresholded_assignment
+from pytracking.tracker.fairmot.association import JDEAssociation, cosine_distance
 from pytracking.tracker.fairmot.decode import (SIGMOID_CHUNK, chunked_sigmoid, decode_on_cpu, decode_with_torch,
                                                peaks_above)
 
@@ -129,21 +128,22 @@ def test_evident_assignment_is_the_solvers():
             cost[rng.integers(0, rows), rng.integers(0, cols)] = 0.4  # exactly at the limit
         if trial % 7 == 0 and cost.size:
             cost[rng.integers(0, rows), rng.integers(0, cols)] = np.nan
-        expected = thresholded_assignment(cost, 0.4)
-        got = assignment(cost, 0.4)
+        expected = thresholded_assignment(cost, 0.4, evident_shortcut=False)
+        got = thresholded_assignment(cost, 0.4)
         for a, b in zip(got, expected):
             np.testing.assert_array_equal(a, b)
             assert a.dtype == b.dtype == np.int64
-        if cost.size and evident_assignment(cost, 0.4) is not None:
+        if cost.size and evident_pairs(cost, 0.4) is not None:
             answered += 1
     assert answered > 50
-    assert evident_assignment(np.array([[0.1, 0.2]]), 0.4) is None  # two within the limit in a row
-    assert evident_assignment(np.array([[0.1], [0.2]]), 0.4) is None  # two in a column
-    assert evident_assignment(np.array([[0.4]]), 0.4) is None  # at the limit: the solver's call
-    pairs, free_rows, free_cols = evident_assignment(np.array([[np.inf, 0.3], [np.inf, np.inf]]), 0.4)
+    assert evident_pairs(np.array([[0.1, 0.2]]), 0.4) is None  # two within the limit in a row
+    assert evident_pairs(np.array([[0.1], [0.2]]), 0.4) is None  # two in a column
+    assert evident_pairs(np.array([[0.4]]), 0.4) is None  # at the limit: the solver's call
+    assert evident_pairs(np.array([[np.inf, 0.3], [np.inf, np.inf]]), 0.4).tolist() == [[0, 1]]
+    pairs, free_rows, free_cols = thresholded_assignment(np.array([[np.inf, 0.3], [np.inf, np.inf]]), 0.4)
     assert pairs.tolist() == [[0, 1]] and free_rows.tolist() == [1] and free_cols.tolist() == [0]
     for shape in [(0, 3), (3, 0), (0, 0)]:
-        pairs, free_rows, free_cols = assignment(np.zeros(shape), 0.4)
+        pairs, free_rows, free_cols = thresholded_assignment(np.zeros(shape), 0.4)
         assert pairs.shape == (0, 2) and len(free_rows) == shape[0] and len(free_cols) == shape[1]
 
 
@@ -196,7 +196,7 @@ def run_scene(seed: int) -> list[list[tuple]]:
 
 def test_association_with_and_without_the_fast_paths(monkeypatch):
     fast = [run_scene(seed) for seed in range(3)]
-    monkeypatch.setattr(association_module, "evident_assignment", lambda cost, limit: None)
+    monkeypatch.setattr(assignment_module, "evident_pairs", lambda cost, limit: None)
     monkeypatch.setattr(JDEAssociation, "_gated_embedding_cost",
                         lambda self, smoothed, embeddings, mean, covariance, boxes: self._fuse(
                             cosine_distance(smoothed, embeddings), mean, covariance, boxes))
