@@ -144,6 +144,8 @@ class LTRTrainer:
         self.lr_scheduler = lr_scheduler
         self.epoch = 0
         self.stats: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        # Per loader, the share of its last epoch spent waiting for batches (see cycle_dataset).
+        self.data_wait_share: dict[str, float] = {}
         device = getattr(settings, "device", None) or ("cuda" if torch.cuda.is_available() else "cpu")
         if device == "cuda" and settings.distributed:
             device = f"cuda:{settings.local_rank}"
@@ -310,7 +312,13 @@ class LTRTrainer:
                 bar = stack.enter_context(tqdm(total=batches, leave=False, dynamic_ncols=True,
                                                desc=f"{loader.name} epoch {self.epoch}/{self._max_epochs()}"))
             stack.enter_context(torch.set_grad_enabled(loader.training))
+            # Time spent waiting for the loader's next batch. The loss check below waits for the
+            # device every iteration, so this share of the epoch bounds the device's idle share
+            # from above: well above 0, more loader workers would pay.
+            waited = 0.0
+            asked = time.perf_counter()
             for iteration, data in enumerate(loader, 1):
+                waited += time.perf_counter() - asked
                 data = data.to(self.device)
                 with autocast:
                     loss, stats = self.actor(data)
@@ -332,7 +340,9 @@ class LTRTrainer:
                     bar.update()
                     bar.set_postfix({name: f"{meter.average:.4g}" for name, meter in meters.items()}, refresh=False)
                 if iteration % self.print_interval == 0 or iteration == batches:
-                    self._log_progress(loader, iteration, batches, samples, started, meters)
+                    self._log_progress(loader, iteration, batches, samples, started, meters, waited)
+                asked = time.perf_counter()
+        self.data_wait_share[loader.name] = waited / max(time.perf_counter() - started, 1e-9)
         for name, meter in meters.items():
             average = meter.average
             if self.settings.distributed:
@@ -394,21 +404,23 @@ class LTRTrainer:
         torch.distributed.all_reduce(totals)
         return (totals[0] / totals[1]).item()
 
-    def _log_progress(self, loader, iteration, batches, samples, started, meters) -> None:
+    def _log_progress(self, loader, iteration, batches, samples, started, meters, waited: float) -> None:
         if not self.settings.is_main_process:
             return
         now = time.perf_counter()
         elapsed = now - started
         rate = samples / elapsed if elapsed > 0 else float("nan")
+        wait_share = waited / elapsed if elapsed > 0 else float("nan")
         eta = elapsed / iteration * (batches - iteration)
         # The whole run's ETA from this run's pace so far (batches of every loader alike).
         run_elapsed = now - self._run_started
         done = max(1, self._batches_done)
         total_eta = run_elapsed / done * self._batches_left(loader, iteration, batches)
         values = ", ".join(f"{name}: {meter.average:.5f}" for name, meter in meters.items())
-        logger.info("[%s, epoch %d of %d] %d/%d, %.1f samples/s, ETA %s (total ETA %s): %s", loader.name, self.epoch,
-                    self._max_epochs(), iteration, batches, rate * max(1, self.settings.world_size),
-                    _duration(eta), _duration(total_eta), values)
+        logger.info("[%s, epoch %d of %d] %d/%d, %.1f samples/s, waiting for data %.0f%%, ETA %s (total ETA %s): %s",
+                    loader.name, self.epoch, self._max_epochs(), iteration, batches,
+                    rate * max(1, self.settings.world_size), 100 * wait_share, _duration(eta), _duration(total_eta),
+                    values)
 
     # Checkpoints ---------------------------------------------------------------------------
 

@@ -305,3 +305,48 @@ def test_warmup_and_epoch_hooks_run_in_training(workspace, caplog):
     assert trainer.stats["eval"]["weight_error"][0] > trainer.stats["eval"]["weight_error"][1]
     assert any("[eval, epoch 2 of 2] weight_error:" in record.getMessage() for record in caplog.records)
     assert list((settings.tensorboard_dir / "eval").glob("events.out.tfevents.*"))
+
+
+class _Clock:
+    """A perf_counter that moves only when the test says: the data waits and steps take known times."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def test_the_share_of_the_epoch_spent_waiting_for_data_is_measured_and_logged(workspace, caplog, monkeypatch):
+    from types import SimpleNamespace
+
+    from ltr.data.loader import LTRLoader
+    from ltr.trainers import LTRTrainer
+    from ltr.trainers import ltr_trainer
+
+    clock = _Clock()
+    monkeypatch.setattr(ltr_trainer, "time", SimpleNamespace(perf_counter=clock.perf_counter))
+    tiny = experiment()
+
+    class SlowSamples(tiny.RegressionSamples):
+        def __getitem__(self, index):
+            clock.now += 1.0  # one second of loading per sample: 8 per batch of 8
+            return super().__getitem__(index)
+
+    class SlowActor(tiny.RegressionActor):
+        def __call__(self, data):
+            clock.now += 24.0  # the step: 24 seconds a batch
+            return super().__call__(data)
+
+    settings = TrainSettings(module_name="tests", script_name="tiny", seed=3, device="cpu")
+    net = torch.nn.Linear(8, 1)
+    loaders = [LTRLoader("train", SlowSamples(32), batch_size=8, seed=3),
+               LTRLoader("val", SlowSamples(16), training=False, batch_size=8, seed=4)]
+    trainer = LTRTrainer(SlowActor(net, torch.nn.MSELoss()), loaders, torch.optim.SGD(net.parameters(), lr=0.01),
+                         settings)
+    with caplog.at_level(logging.INFO):
+        trainer.train(1)
+    # 8 s waiting for every 32 s: a quarter, for either loader.
+    assert trainer.data_wait_share == pytest.approx({"train": 0.25, "val": 0.25})
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[train, epoch 1 of 1] 4/4")]
+    assert lines and "waiting for data 25%" in lines[0]
