@@ -79,6 +79,8 @@ def remove_duplicates(tracked: list[T], lost: list[T], max_distance: float, *,
             drop_lost.add(int(q))
         else:
             drop_tracked.add(int(p))
+    if not drop_tracked and not drop_lost:
+        return list(tracked), list(lost)
     return ([t for i, t in enumerate(tracked) if i not in drop_tracked],
             [t for i, t in enumerate(lost) if i not in drop_lost])
 

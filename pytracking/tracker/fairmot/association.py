@@ -122,9 +122,7 @@ class TrackArrays:
 
     def allocate(self, tracks: list[JDETrack], embedding_dim: int) -> np.ndarray:
         """A slot for each track (which then reads its values there); returns them, (N,)."""
-        if len(self.owner) and embedding_dim != self.embedding.shape[1]:
-            raise ValueError(f"FairMOT association: detections with {embedding_dim}-value embeddings after "
-                             f"{self.embedding.shape[1]}-value ones in one sequence; give one size throughout")
+        self.check_embedding_size(embedding_dim)
         if len(self._free) < len(tracks):
             self._grow(len(tracks) - len(self._free), embedding_dim)
         slots = [self._free.pop() for _ in tracks]
@@ -133,6 +131,12 @@ class TrackArrays:
             track.slot, track._arrays = slot, self
         self._in_use.update(slots)
         return np.array(slots, dtype=np.intp)
+
+    def check_embedding_size(self, embedding_dim: int) -> None:
+        """One embedding size per sequence (the arrays hold the first one's)."""
+        if len(self.owner) and embedding_dim != self.embedding.shape[1]:
+            raise ValueError(f"FairMOT association: detections with {embedding_dim}-value embeddings after "
+                             f"{self.embedding.shape[1]}-value ones in one sequence; give one size throughout")
 
     def _grow(self, needed: int, embedding_dim: int) -> None:
         old = len(self.owner)
@@ -479,8 +483,7 @@ class JDEAssociation:
         arrays.embedding[slots] = current
         arrays.smooth[slots] = smoothed
         frame_id = self.frame_id
-        scores = detections.scores
-        for track, detection, found_again in zip(tracks, chosen.tolist(), refound):
+        for track, score, found_again in zip(tracks, detections.scores[chosen], refound):
             track.state = TRACKED
             track.is_activated = True
             track.frame_id = frame_id
@@ -488,7 +491,7 @@ class JDEAssociation:
                 track.tracklet_len = 0
             else:
                 track.tracklet_len += 1
-                track.score = scores[detection]
+                track.score = score
 
     def _predict(self, tracks: list[JDETrack], slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each track one frame ahead (a lost track's height velocity zeroed first), in one batch;
@@ -524,6 +527,8 @@ class JDEAssociation:
         confirmed tracked tracks."""
         if not isinstance(detections, JDEDetections):
             detections = JDEDetections.of(detections)
+        if len(detections):
+            self.arrays.check_embedding_size(detections.embeddings.shape[1])
         self.frame_id += 1
         arrays = self.arrays
         activated, refound, newly_lost, newly_removed = [], [], [], []
