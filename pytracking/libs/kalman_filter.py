@@ -228,10 +228,10 @@ class KalmanFilter:
         ``measurement``: (N, ndim) float64."""
         cross = covariance[:, :, :self.ndim]  # P H', (N, D, ndim)
         # S is symmetric, so K' = S^-1 (P H')'.
-        gain = np.swapaxes(np.linalg.solve(innovation_cov, np.swapaxes(cross, 1, 2)), 1, 2)
+        gain = np.linalg.solve(innovation_cov, cross.swapaxes(1, 2)).swapaxes(1, 2)
         innovation = measurement - projected_mean
         new_mean = mean + np.einsum("nij,nj->ni", gain, innovation)
-        new_covariance = covariance - gain @ innovation_cov @ np.swapaxes(gain, 1, 2)
+        new_covariance = covariance - gain @ innovation_cov @ gain.swapaxes(1, 2)
         return new_mean, new_covariance
 
     def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray,

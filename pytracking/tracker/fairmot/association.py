@@ -546,7 +546,10 @@ class JDEAssociation:
             *self._gated_pairs(arrays.smooth[pool_slots], detections.embeddings, projected_mean, projected_cov,
                                measured), (len(pool), len(detections)), self.embedding_match_thresh)
         rows, cols = matches[:, 0], matches[:, 1]
-        matched = [pool[t] for t in rows.tolist()]
+        if len(rows) == len(pool):  # every track matched: the rows are all, in order (no copies needed)
+            matched, rows = pool, slice(None)
+        else:
+            matched = [pool[t] for t in rows.tolist()]
         refind = [track.state != TRACKED for track in matched]
         self._correct(matched, pool_slots[rows], detections, measured, cols, refind, mean[rows], covariance[rows],
                       (projected_mean[rows], projected_cov[rows]))
