@@ -11,7 +11,11 @@ What differs between trackers is the noise, given by a :class:`NoiseModel`:
 - :func:`bytetrack_kalman_filter`: ByteTrack's (DeepSORT's) 8-state ``[cx, cy, a, h, ...]`` with
   standard deviations proportional to the box height (weights 1/20 and 1/160).
 
-Every method takes and returns batches: means ``(N, D)`` and covariances ``(N, D, D)``.
+Every method takes and returns batches: means ``(N, D)`` and covariances ``(N, D, D)``; every
+operation is row by row, so a batch's row is that row's batch of one, bit for bit. A diagonal
+noise (both models') is added as its diagonal (bit for bit the sum with the whole matrix, tested).
+A projection made once may serve several steps: :meth:`KalmanFilter.update_projected` and
+:meth:`KalmanFilter.gating_distance_of_pairs` (FairMOT's gate and corrections share one).
 
 :meth:`KalmanFilter.gating_distance` is DeepSORT's squared Mahalanobis distance between the
 predicted measurements and given ones (FairMOT's ``fuse_motion`` gates with it at

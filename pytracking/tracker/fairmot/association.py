@@ -45,9 +45,11 @@ alone, tested); the normalised embeddings differ from the one-vector norms by fl
 
 The first association's cost is computed only for the pairs that the gate may let through
 (:func:`gate_candidates`: a band around each track's centre, found on the detections sorted by
-``cx``), and an assignment whose answer is evident (each track and each detection with at most one
-cost within the limit) is taken without the solver (:func:`~pytracking.libs.assignment.evident_pairs`);
-both give the straightforward path's matches (tested).
+``cx``), from one projection of the pool that the corrections reuse, and its assignment is made
+from those pairs (:func:`~pytracking.libs.assignment.thresholded_assignment_of_pairs`: an evident
+answer, each track and each detection with at most one cost within the limit, without the solver
+or the whole matrix); a stage with no track or no detection left is skipped. All of it gives the
+straightforward object-by-object update's tracks bit for bit (``test_fairmot_track_arrays.py``).
 """
 
 from __future__ import annotations
@@ -495,15 +497,15 @@ class JDEAssociation:
 
     def _predict(self, tracks: list[JDETrack], slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each track one frame ahead (a lost track's height velocity zeroed first), in one batch;
-        returns the predicted states stacked, (N, 8) and (N, 8, 8)."""
+        returns the predicted states stacked, (N, 8) and (N, 8, 8). They are not written to the
+        tracks' rows here: :meth:`update` writes those of the tracks left unmatched by the first
+        association (the matched ones get their corrected states instead)."""
         if not tracks:
             return np.zeros((0, self.kalman.dim)), np.zeros((0, self.kalman.dim, self.kalman.dim))
         mean = self.arrays.mean[slots]
         covariance = self.arrays.covariance[slots]
         mean[np.fromiter((t.state != TRACKED for t in tracks), dtype=bool, count=len(tracks)), 7] = 0.0
-        mean, covariance = self.kalman.predict(mean, covariance)
-        self.arrays.write_state(slots, mean, covariance)
-        return mean, covariance
+        return self.kalman.predict(mean, covariance)
 
     def _boxes_of(self, tracks: list[JDETrack]) -> np.ndarray:
         return self.arrays.box[slots_of(tracks)]
@@ -546,6 +548,8 @@ class JDEAssociation:
             *self._gated_pairs(arrays.smooth[pool_slots], detections.embeddings, projected_mean, projected_cov,
                                measured), (len(pool), len(detections)), self.embedding_match_thresh)
         rows, cols = matches[:, 0], matches[:, 1]
+        if len(unmatched_pool):  # their predicted states (the IoU step reads their boxes)
+            self.arrays.write_state(pool_slots[unmatched_pool], mean[unmatched_pool], covariance[unmatched_pool])
         if len(rows) == len(pool):  # every track matched: the rows are all, in order (no copies needed)
             matched, rows = pool, slice(None)
         else:
