@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -61,6 +63,30 @@ def thresholded_assignment(cost: np.ndarray, cost_limit: float, *, evident_short
         pairs = min_cost_assignment(np.where(allowed, cost - cost_limit, 0.0))
         pairs = pairs[allowed[pairs[:, 0], pairs[:, 1]]]
     return pairs, _unmatched(rows, pairs[:, 0]), _unmatched(cols, pairs[:, 1])
+
+
+def thresholded_assignment_of_pairs(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, shape: tuple[int, int],
+                                    cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`thresholded_assignment` of the (rows, cols) cost matrix that holds ``costs`` at the
+    pairs ``(rows[p], cols[p])`` (each pair once) and infinity elsewhere, without making the
+    matrix when the answer is evident (:func:`evident_pairs`' test on the same finite costs: the
+    matrix's infinities are above any finite limit); otherwise the matrix is made and solved.
+    The same pairs and unmatched rows and columns as on the whole matrix (tested)."""
+    count_rows, count_cols = shape
+    within = costs <= cost_limit
+    if math.isfinite(cost_limit) and not np.count_nonzero(costs == cost_limit):
+        matched_rows, matched_cols = rows[within], cols[within]
+        per_row = np.bincount(matched_rows, minlength=count_rows)
+        per_col = np.bincount(matched_cols, minlength=count_cols)
+        if np.maximum.reduce(per_row, initial=0) <= 1 and np.maximum.reduce(per_col, initial=0) <= 1:
+            order = matched_rows.argsort()  # rows distinct: the one ascending order
+            pairs = np.empty((len(order), 2), dtype=np.int64)
+            pairs[:, 0] = matched_rows[order]
+            pairs[:, 1] = matched_cols[order]
+            return pairs, np.flatnonzero(per_row == 0), np.flatnonzero(per_col == 0)
+    cost = np.full(shape, np.inf)
+    cost[rows, cols] = costs
+    return thresholded_assignment(cost, cost_limit, evident_shortcut=False)
 
 
 def _unmatched(count: int, matched: np.ndarray) -> np.ndarray:

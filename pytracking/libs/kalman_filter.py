@@ -11,7 +11,11 @@ What differs between trackers is the noise, given by a :class:`NoiseModel`:
 - :func:`bytetrack_kalman_filter`: ByteTrack's (DeepSORT's) 8-state ``[cx, cy, a, h, ...]`` with
   standard deviations proportional to the box height (weights 1/20 and 1/160).
 
-Every method takes and returns batches: means ``(N, D)`` and covariances ``(N, D, D)``.
+Every method takes and returns batches: means ``(N, D)`` and covariances ``(N, D, D)``; every
+operation is row by row, so a batch's row is that row's batch of one, bit for bit. A diagonal
+noise (both models') is added as its diagonal (bit for bit the sum with the whole matrix, tested).
+A projection made once may serve several steps: :meth:`KalmanFilter.update_projected` and
+:meth:`KalmanFilter.gating_distance_of_pairs` (FairMOT's gate and corrections share one).
 
 :meth:`KalmanFilter.gating_distance` is DeepSORT's squared Mahalanobis distance between the
 predicted measurements and given ones (FairMOT's ``fuse_motion`` gates with it at
@@ -45,6 +49,16 @@ class NoiseModel(abc.ABC):
     def measurement_covariance(self, mean: np.ndarray) -> np.ndarray:
         """(N, D) predicted states -> (N, ndim, ndim) measurement noise R."""
 
+    def process_variances(self, mean: np.ndarray) -> np.ndarray | None:
+        """The diagonal of :meth:`process_covariance`, (N, D) or (D,), where Q is diagonal (the
+        very values its diagonal holds, the rest being +0), else None."""
+        return None
+
+    def measurement_variances(self, mean: np.ndarray) -> np.ndarray | None:
+        """The diagonal of :meth:`measurement_covariance`, (N, ndim) or (ndim,), where R is
+        diagonal (as :meth:`process_variances`), else None."""
+        return None
+
 
 def _batched(matrix: np.ndarray, count: int) -> np.ndarray:
     return np.broadcast_to(matrix, (count, *matrix.shape)).copy()
@@ -57,6 +71,8 @@ class FixedNoise(NoiseModel):
         self.initial = np.diag(np.asarray(initial, dtype=np.float64))
         self.process = np.diag(np.asarray(process, dtype=np.float64))
         self.measurement = np.diag(np.asarray(measurement, dtype=np.float64))
+        self._process_variances = np.diagonal(self.process).copy()
+        self._measurement_variances = np.diagonal(self.measurement).copy()
 
     def initial_covariance(self, measurement: np.ndarray) -> np.ndarray:
         return _batched(self.initial, len(measurement))
@@ -66,6 +82,12 @@ class FixedNoise(NoiseModel):
 
     def measurement_covariance(self, mean: np.ndarray) -> np.ndarray:
         return _batched(self.measurement, len(mean))
+
+    def process_variances(self, mean: np.ndarray) -> np.ndarray:
+        return self._process_variances
+
+    def measurement_variances(self, mean: np.ndarray) -> np.ndarray:
+        return self._measurement_variances
 
 
 class HeightScaledNoise(NoiseModel):
@@ -78,6 +100,13 @@ class HeightScaledNoise(NoiseModel):
     def __init__(self, position_weight: float = 1.0 / 20, velocity_weight: float = 1.0 / 160):
         self.position_weight = position_weight
         self.velocity_weight = velocity_weight
+        # The variances' rows as one product: each value the weight times h (the same product as
+        # ``weight * h``), squared; the aspect ratio's (weight 1 here) then set to its constant squared.
+        self._process_weights = np.array([position_weight] * 2 + [1.0, position_weight] + [velocity_weight] * 2
+                                         + [1.0, velocity_weight])
+        self._process_constants = {2: np.square(np.float64(1e-2)), 6: np.square(np.float64(1e-5))}
+        self._measurement_weights = np.array([position_weight] * 2 + [1.0, position_weight])
+        self._measurement_constants = {2: np.square(np.float64(1e-1))}
 
     @staticmethod
     def _diagonal(columns: list[np.ndarray]) -> np.ndarray:
@@ -99,6 +128,35 @@ class HeightScaledNoise(NoiseModel):
         h = mean[:, 3]
         pos = self.position_weight * h
         return self._diagonal([pos, pos, np.full_like(h, 1e-1), pos])
+
+    @staticmethod
+    def _variances(h: np.ndarray, weights: np.ndarray, constants: dict[int, np.float64]) -> np.ndarray | None:
+        if h.dtype != np.float64:  # the covariances' products are in h's type
+            return None
+        variances = np.square(h[:, None] * weights)
+        for column, value in constants.items():
+            variances[:, column] = value
+        return variances
+
+    def process_variances(self, mean: np.ndarray) -> np.ndarray:
+        return self._variances(mean[:, 3], self._process_weights, self._process_constants)
+
+    def measurement_variances(self, mean: np.ndarray) -> np.ndarray:
+        return self._variances(mean[:, 3], self._measurement_weights, self._measurement_constants)
+
+
+def _add_diagonal_noise(covariance: np.ndarray, variances: np.ndarray | None) -> bool:
+    """``covariance + noise`` in place for a diagonal noise given by its finite ``variances``:
+    adding +0 everywhere (which only turns -0.0 into +0.0, as adding the noise's zeros does) and
+    the variances on the diagonal: bit for bit the sum with the whole matrix. False (nothing done)
+    when there are no variances or they are not all finite (an infinite variance times the
+    matrix's zeros spreads NaN, which the whole sum must then show)."""
+    if variances is None or not covariance.flags.c_contiguous or not np.isfinite(variances).all():
+        return False
+    covariance += 0.0
+    size = covariance.shape[-1]
+    covariance.reshape(len(covariance), size * size)[:, ::size + 1] += variances
+    return True
 
 
 def _as_slice(indices: Sequence[int]) -> slice | np.ndarray:
@@ -134,7 +192,6 @@ class KalmanFilter:
 
     def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One frame ahead: ``x = F x``, ``P = F P F' + Q`` (Q from the state before the step)."""
-        process = self.noise.process_covariance(mean)
         # F is the identity plus ones linking each moved value to its velocity, so ``x F'`` and
         # ``(F P) F'`` are single additions; done as such they are the matrix products' exact
         # values (each sum has one non-zero term besides the value itself), without the products.
@@ -145,13 +202,19 @@ class KalmanFilter:
         left[:, moved, :] += covariance[:, velocities, :]
         new_covariance = left.copy()  # (F P) F': columns
         new_covariance[:, :, moved] += left[:, :, velocities]
-        return new_mean, new_covariance + process
+        # Q is taken before the step (from ``mean``); a diagonal Q is added as its diagonal.
+        if not _add_diagonal_noise(new_covariance, self.noise.process_variances(mean)):
+            new_covariance = new_covariance + self.noise.process_covariance(mean)
+        return new_mean, new_covariance
 
     def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The predicted measurement ``H x`` and its covariance ``H P H' + R``."""
         # H = [I 0]: H P H' and H x are the leading block and values (the products' exact values).
         projected = covariance[:, :self.ndim, :self.ndim]
-        return mean[:, :self.ndim], projected + self.noise.measurement_covariance(mean)
+        innovation_cov = np.array(projected, dtype=np.float64)
+        if not _add_diagonal_noise(innovation_cov, self.noise.measurement_variances(mean)):
+            innovation_cov = projected + self.noise.measurement_covariance(mean)
+        return mean[:, :self.ndim], innovation_cov
 
     def update(self, mean: np.ndarray, covariance: np.ndarray,
                measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,12 +222,20 @@ class KalmanFilter:
         ``P - K S K'``."""
         measurement = np.asarray(measurement, dtype=np.float64).reshape(-1, self.ndim)
         projected_mean, innovation_cov = self.project(mean, covariance)
+        return self.update_projected(mean, covariance, measurement, projected_mean, innovation_cov)
+
+    def update_projected(self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray,
+                         projected_mean: np.ndarray, innovation_cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`update` with the states' projection (:meth:`project`) already at hand, e.g. the
+        rows of one made for a gate before: the very same operations after it, so the same numbers
+        (the projection is computed state by state, so its rows are those of the rows' projection).
+        ``measurement``: (N, ndim) float64."""
         cross = covariance[:, :, :self.ndim]  # P H', (N, D, ndim)
         # S is symmetric, so K' = S^-1 (P H')'.
-        gain = np.swapaxes(np.linalg.solve(innovation_cov, np.swapaxes(cross, 1, 2)), 1, 2)
+        gain = np.linalg.solve(innovation_cov, cross.swapaxes(1, 2)).swapaxes(1, 2)
         innovation = measurement - projected_mean
         new_mean = mean + np.einsum("nij,nj->ni", gain, innovation)
-        new_covariance = covariance - gain @ innovation_cov @ np.swapaxes(gain, 1, 2)
+        new_covariance = covariance - gain @ innovation_cov @ gain.swapaxes(1, 2)
         return new_mean, new_covariance
 
     def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray,
@@ -196,9 +267,20 @@ class KalmanFilter:
         projected_mean, projected_cov = self.project(mean, covariance)
         if len(rows) == 0:
             return np.zeros(0)
-        cholesky = np.linalg.cholesky(projected_cov)
-        differences = [measurements[cols, i] - projected_mean[rows, i] for i in range(projected_mean.shape[1])]
-        return _squared_norm_after_forward_substitution(differences, np.moveaxis(cholesky[rows], 0, -1))
+        return self.gating_distance_of_pairs(projected_mean, np.linalg.cholesky(projected_cov), measurements, rows, cols)
+
+    @staticmethod
+    def gating_distance_of_pairs(projected_mean: np.ndarray, cholesky: np.ndarray, measurements: np.ndarray,
+                                 rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """:meth:`gating_distance_at` from the states' projected measurements (N, ndim) and the
+        Cholesky factors (N, ndim, ndim) of their covariances (``np.linalg.cholesky`` of
+        :meth:`project`'s), made once for several uses: the same operations after them.
+        ``measurements``: (M, ndim) float64. Returns (P,)."""
+        if len(rows) == 0:
+            return np.zeros(0)
+        # Gathered once per pair; the columns are the values' differences.
+        differences = measurements[cols] - projected_mean[rows]
+        return _squared_norm_after_forward_substitution(list(differences.T), cholesky[rows].transpose(1, 2, 0))
 
 
 def _squared_norm_after_forward_substitution(differences: list[np.ndarray], lower: np.ndarray) -> np.ndarray:

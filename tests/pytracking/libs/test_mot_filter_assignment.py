@@ -99,3 +99,81 @@ def test_sort_keeps_a_match_at_exactly_the_threshold():
     assert matches.tolist() == [[0, 0]] and unmatched == []
     matches, unmatched, lost = associate(detections, predicted, 0.34)
     assert matches.size == 0 and unmatched == [0] and lost == [0]
+
+
+def _whole_noise_predict(kf, mean, covariance):
+    """``F P F' + Q`` with the whole Q matrix (the sum the diagonal shortcut must equal)."""
+    left = covariance.copy()
+    left[:, kf._moved, :] += covariance[:, kf._velocities, :]
+    whole = left.copy()
+    whole[:, :, kf._moved] += left[:, :, kf._velocities]
+    return whole + kf.noise.process_covariance(mean)
+
+
+@pytest.mark.parametrize("make", [bytetrack_kalman_filter, sort_kalman_filter])
+def test_diagonal_noise_is_added_bit_for_bit_as_the_whole_matrix(make):
+    kf = make()
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        count = int(rng.integers(0, 12))
+        mean = rng.normal(50, 30, (count, kf.dim))
+        mean[:, 3] = np.abs(mean[:, 3])
+        covariance = rng.normal(size=(count, kf.dim, kf.dim))
+        covariance = covariance @ np.swapaxes(covariance, 1, 2)
+        covariance[rng.random(covariance.shape) < 0.2] = -0.0  # adding Q's zeros makes these +0
+        if count and trial % 4 == 1:
+            mean[0, 3] = np.inf  # an infinite variance spreads NaN over the whole Q: the whole sum is taken
+        if count and trial % 4 == 2:
+            mean[0, 3] = np.nan
+        with np.errstate(invalid="ignore"):
+            predicted = kf.predict(mean, covariance)[1]
+            whole = _whole_noise_predict(kf, mean, covariance)
+            projected = kf.project(mean, covariance)[1]
+            whole_projected = covariance[:, :4, :4] + kf.noise.measurement_covariance(mean)
+        assert predicted.tobytes() == whole.tobytes()
+        assert projected.tobytes() == whole_projected.tobytes()
+
+
+def test_update_from_a_given_projection_and_gate_at_pairs_are_the_plain_ones():
+    kf = bytetrack_kalman_filter()
+    rng = np.random.default_rng(12)
+    z = np.column_stack([rng.uniform(0, 900, 15), rng.uniform(0, 500, 15), rng.uniform(0.3, 0.6, 15),
+                         rng.uniform(40, 200, 15)])
+    mean, covariance = kf.predict(*kf.initiate(z))
+    measured = z + rng.normal(0, 3, z.shape)
+    projected_mean, projected_cov = kf.project(mean, covariance)
+    rows = rng.permutation(15)[:9]  # the rows of a projection made for all
+    plain = kf.update(mean[rows], covariance[rows], measured[rows])
+    given = kf.update_projected(mean[rows], covariance[rows], measured[rows], projected_mean[rows], projected_cov[rows])
+    for a, b in zip(plain, given):
+        assert a.tobytes() == b.tobytes()
+    pair_rows, pair_cols = np.divmod(rng.permutation(225)[:60], 15)
+    pairs = kf.gating_distance_of_pairs(projected_mean, np.linalg.cholesky(projected_cov), measured, pair_rows,
+                                        pair_cols)
+    np.testing.assert_array_equal(pairs, kf.gating_distance(mean, covariance, measured)[pair_rows, pair_cols])
+
+
+def test_assignment_of_pairs_is_the_assignment_of_the_matrix():
+    from pytracking.libs.assignment import thresholded_assignment_of_pairs
+
+    rng = np.random.default_rng(13)
+    for trial in range(300):
+        shape = (int(rng.integers(0, 7)), int(rng.integers(0, 7)))
+        present = rng.random(shape) < rng.uniform(0.1, 0.9)
+        values = rng.choice([0.1, 0.2, 0.3, 0.4, 0.5, 0.9], size=shape) if trial % 2 else rng.uniform(0, 0.8, shape)
+        if trial % 7 == 3:
+            values[rng.random(shape) < 0.2] = np.nan
+        rows, cols = np.nonzero(present)
+        order = rng.permutation(len(rows))  # pairs in any order
+        rows, cols = rows[order], cols[order]
+        matrix = np.full(shape, np.inf)
+        matrix[rows, cols] = values[rows, cols]
+        expected = thresholded_assignment(matrix, 0.4)
+        got = thresholded_assignment_of_pairs(rows, cols, values[rows, cols], shape, 0.4)
+        for a, b in zip(expected, got):
+            assert a.dtype == b.dtype and a.tolist() == b.tolist(), (trial, matrix)
+    # An infinite limit: every pair of the matrix is within it; both hand the matrix to the solver.
+    with pytest.raises(ValueError), np.errstate(invalid="ignore"):
+        thresholded_assignment(np.array([[np.inf, 0.2], [np.inf, np.inf]]), np.inf)
+    with pytest.raises(ValueError), np.errstate(invalid="ignore"):
+        thresholded_assignment_of_pairs(np.array([0]), np.array([1]), np.array([0.2]), (2, 2), np.inf)

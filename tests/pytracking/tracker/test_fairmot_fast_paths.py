@@ -2,8 +2,9 @@
 whole-map sigmoid, numpy's sliding maximum and ``max_pool2d``, the CPU decoding (kept peaks
 found among the cells above the threshold, or the published ranking when that cannot decide)
 and the torch decoding, the evident assignment and the solver, the gated embedding cost and the
-full fused cost, and whole association runs with and without the fast paths. Ties, NaN, more
-peaks than K, nothing above the threshold, zero detections and zero tracks included."""
+full fused cost (whole association runs against the straightforward one:
+``test_fairmot_track_arrays.py``). Ties, NaN, more peaks than K, nothing above the threshold,
+zero detections and zero tracks included."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 import torch
 
 import pytracking.tracker.fairmot.decode as decode_module
-import pytracking.libs.assignment as assignment_module
 from pytracking.libs.assignment import evident_pairs, thresholded_assignment
 from pytracking.tracker.fairmot.association import JDEAssociation, cosine_distance
 from pytracking.tracker.fairmot.decode import (SIGMOID_CHUNK, chunked_sigmoid, decode_on_cpu, decode_with_torch,
@@ -163,46 +163,18 @@ def test_gated_embedding_cost_is_the_fused_cost():
     assert 0 < finite.sum() < finite.size
     np.testing.assert_array_equal(np.isfinite(fast), finite)
     np.testing.assert_allclose(fast[finite], plain[finite], rtol=0, atol=1e-12)
+    # A value not finite (the gate's whole-bound path): NaN costs where the plain cost is NaN.
+    detections[3, 1] = np.nan
+    with np.errstate(invalid="ignore"):
+        fast = assoc._gated_embedding_cost(smoothed, embeddings, mean, covariance, detections)
+        plain = assoc._fuse(cosine_distance(smoothed, embeddings), mean, covariance, detections)
+    assert np.isnan(plain[:, 3]).all()
+    np.testing.assert_array_equal(np.isnan(fast), np.isnan(plain))
+    np.testing.assert_array_equal(np.isinf(fast), np.isinf(plain))
+    finite = np.isfinite(plain)
+    np.testing.assert_allclose(fast[finite], plain[finite], rtol=0, atol=1e-12)
     assert assoc._gated_embedding_cost(smoothed[:0], embeddings, mean[:0], covariance[:0], detections).shape == (0, 30)
     assert assoc._gated_embedding_cost(smoothed, embeddings[:0], mean, covariance, detections[:0]).shape == (30, 0)
-
-
-def run_scene(seed: int) -> list[list[tuple]]:
-    """A crowd (some people close together, some leaving and coming back, frames with nobody),
-    tracked; every frame's output as (id, box, score, state) tuples of all tracks."""
-    rng = np.random.default_rng(seed)
-    people = 25
-    start = rng.uniform(0, 400, (people, 2))
-    start[1] = start[0] + 3.0  # two people almost on top of each other
-    velocity = rng.uniform(-4, 4, (people, 2))
-    size = np.column_stack([rng.uniform(20, 40, people), rng.uniform(60, 110, people)])
-    looks = rng.normal(size=(people, 32)).astype(np.float32)
-    looks[1] = looks[0] + rng.normal(0, 0.2, 32).astype(np.float32)  # and alike
-    assoc = JDEAssociation(det_thresh=0.4, track_buffer=6)
-    history = []
-    for frame in range(24):
-        present = rng.random(people) > 0.15
-        if frame in (9, 10):
-            present[:] = False  # zero detections: every track lost
-        xy = start + frame * velocity + rng.normal(0, 1.0, (people, 2))
-        xyxy = np.concatenate([xy, xy + size], axis=1)[present].astype(np.float32)
-        scores = rng.uniform(0.4, 1.0, int(present.sum())).astype(np.float32)
-        embeddings = looks[present] + rng.normal(0, 0.1, (int(present.sum()), 32)).astype(np.float32)
-        out = assoc.update(assoc.detections_from(xyxy, scores, embeddings))
-        history.append([(t.track_id, tuple(t.box.tolist()), float(t.score), t.state.name)
-                        for t in [*out, *assoc.tracked, *assoc.lost]])
-    return history
-
-
-def test_association_with_and_without_the_fast_paths(monkeypatch):
-    fast = [run_scene(seed) for seed in range(3)]
-    monkeypatch.setattr(assignment_module, "evident_pairs", lambda cost, limit: None)
-    monkeypatch.setattr(JDEAssociation, "_gated_embedding_cost",
-                        lambda self, smoothed, embeddings, mean, covariance, boxes: self._fuse(
-                            cosine_distance(smoothed, embeddings), mean, covariance, boxes))
-    plain = [run_scene(seed) for seed in range(3)]
-    assert fast == plain
-    assert max(max(t[0] for t in frame) for frame in fast[0] if frame) > 25  # identities renewed
 
 
 def test_gate_at_pairs_is_the_whole_gate_and_the_centre_bound_is_below_it():

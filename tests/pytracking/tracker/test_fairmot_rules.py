@@ -88,9 +88,7 @@ def test_gating_distance_is_the_squared_mahalanobis_distance():
 
 def test_fuse_motion_gates_and_mixes():
     assoc = JDEAssociation(det_thresh=0.4)
-    tracks = detections(assoc, [[0, 0, 50, 100]], [0.9], [[1, 0]])
-    assoc.frame_id = 1
-    assoc._activate(tracks[:1])
+    tracks = assoc.update(detections(assoc, [[0, 0, 50, 100]], [0.9], [[1, 0]]))  # started: the initial state
     near, far = detections(assoc, [[5, 0, 50, 100], [300, 0, 50, 100]], [0.9, 0.9], [[1, 0], [0, 1]])
     cost = embedding_distance(tracks, [near, far])
     np.testing.assert_allclose(cost, [[0.0, 1.0]], atol=1e-7)
