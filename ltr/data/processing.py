@@ -10,7 +10,7 @@ from ltr.data import transforms as tfm
 from ltr.data.boxes import cxcywh_to_xywh, xywh_to_cxcywh
 from ltr.data.image_loader import LazyFrame
 from ltr.data.processing_utils import (crop_region, crop_window, decode_reduction, extract_crop,
-                                       sample_proposals)
+                                       recycled_arrays, sample_proposals)
 from ltr.data.tensordict import TensorDict
 
 
@@ -85,9 +85,9 @@ class ATOMProcessing(BaseProcessing):
             else:
                 image, reduction = frame.load(1)
                 origin = (0, 0)
-            crop = extract_crop(image, window, 1.0 / reduction, origin)
+            crop = extract_crop(image, window, 1.0 / reduction, origin, pool=recycled_arrays)
         else:
-            crop = extract_crop(frame, window)
+            crop = extract_crop(frame, window, pool=recycled_arrays)
         return crop, window.map_box(box.to(torch.float32))
 
     def proposals(self, box: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 import torch
 
+from ltr.data.processing_utils import recycled_arrays
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -161,8 +163,9 @@ class ToTensorAndJitter(TransformBase):
         for img in image:
             table = self.table(shared if joint else self.roll(rng), normalize)
             height, width, channels = img.shape
-            out = np.empty((channels, height, width), np.float32)
-            for channel, plane in enumerate(cv2.split(img)):
+            planes = [recycled_arrays.empty((height, width), np.uint8) for _ in range(channels)]
+            out = recycled_arrays.empty((channels, height, width), np.float32)
+            for channel, plane in enumerate(cv2.split(img, planes)):
                 looked_up = cv2.LUT(plane, table[channel].reshape(1, 256), dst=out[channel])
                 if not np.shares_memory(looked_up, out):  # OpenCV wrote elsewhere
                     out[channel] = looked_up

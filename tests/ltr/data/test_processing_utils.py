@@ -1,4 +1,5 @@
 import math
+import pickle
 
 import cv2
 import numpy as np
@@ -7,8 +8,8 @@ import torch
 
 from ltr.data.boxes import box_iou
 from ltr.data.image_loader import imread
-from ltr.data.processing_utils import (crop_window, decode_reduction, extract_crop, sample_proposals,
-                                       sample_target)
+from ltr.data.processing_utils import (RecycledArrays, crop_window, decode_reduction, extract_crop,
+                                       sample_proposals, sample_target)
 from ltr.dataset.synthetic.textures import photo_library
 
 
@@ -112,3 +113,52 @@ def test_crop_from_a_decoded_region_equals_crop_from_the_whole_image(box, scale)
     left, top = max(0, x0), max(0, y0)
     region = whole[top:max(top + 1, y1), left:max(left + 1, x1)]
     np.testing.assert_array_equal(extract_crop(region, window, scale, (left, top)), extract_crop(whole, window, scale))
+
+
+def address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def test_recycled_arrays_are_handed_out_again_only_when_nothing_uses_them():
+    pool = RecycledArrays(limit=4)
+    first = pool.empty((4, 5, 3), np.uint8)
+    assert first.shape == (4, 5, 3) and first.dtype == np.uint8
+    kept = address(first)
+    # Held by its name, then only by a numpy view, then only by a tensor made from that view.
+    assert address(pool.empty((4, 5, 3), np.uint8)) != kept
+    view = first[1:, ::2]
+    del first
+    assert address(pool.empty((4, 5, 3), np.uint8)) != kept
+    tensor = torch.from_numpy(view).permute(2, 0, 1)
+    del view
+    assert address(pool.empty((4, 5, 3), np.uint8)) != kept
+    del tensor
+    # Nothing uses it any more: it is the first one handed out again.
+    assert address(pool.empty((4, 5, 3), np.uint8)) == kept
+    # Another type is another array.
+    assert pool.empty((4, 5, 3), np.float32).dtype == np.float32
+
+
+def test_recycled_arrays_keep_at_most_limit_per_shape_and_pickle_without_arrays():
+    pool = RecycledArrays(limit=2)
+    held = [pool.empty((4096,), np.uint8) for _ in range(4)]
+    assert len({address(a) for a in held}) == 4
+    kept = {address(a) for a in held[:2]}
+    held = held[2:]  # the two arrays the pool keeps are free again
+    assert {address(pool.empty((4096,), np.uint8)) for _ in range(2)} <= kept
+    assert len(pickle.dumps(pool)) < 1000  # the arrays stay in this process
+    copy = pickle.loads(pickle.dumps(pool))
+    assert copy.limit == 2 and copy.empty((8,), np.uint8).shape == (8,)
+
+
+def test_crop_into_a_recycled_array_equals_the_fresh_crop():
+    image = np.random.default_rng(3).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    pool = RecycledArrays()
+    for box, out in (((30, 20, 25, 18), 48), ((5, 60, 12, 10), 32), ((40, 30, 60, 50), 20)):
+        window = crop_window(torch.tensor(box, dtype=torch.float32), 4.0, out)
+        expected = extract_crop(image, window)
+        for _ in range(2):
+            crop = extract_crop(image, window, pool=pool)
+            assert np.array_equal(crop, expected)
+            assert any(np.shares_memory(crop, kept) for kept in pool._arrays[((out, out, 3), "|u1")])
+            del crop
