@@ -185,31 +185,52 @@ def sample_target(image: np.ndarray, target_box, search_area_factor: float, outp
 
 
 def sample_proposals(box: torch.Tensor, count: int, sigma_factors, min_iou: float, *,
-                     rng: np.random.Generator, max_tries: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+                     rng: np.random.Generator, max_tries: int = 100,
+                     first_tries: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
     """``count`` boxes drawn around ``box`` by Gaussian perturbation of centre and size.
 
     Each proposal picks a sigma factor from ``sigma_factors``; its standard deviation is that
     factor times sqrt(w * h), shrunk by 0.9 after each draw whose IoU with ``box`` is not above
     ``min_iou`` (at most ``max_tries`` draws; the last is kept). A width or height drawn at
-    most 1 pixel becomes 15-50% of the box's. All draws are made at once. Returns proposals
-    (count, 4) and their IoU with ``box`` (count,), float32."""
+    most 1 pixel becomes 15-50% of the box's. All random numbers are drawn at once (for every
+    try, used or not, so the random stream does not depend on the outcome); the boxes and IoUs
+    are worked out for the ``first_tries`` tries first, and for the others only for proposals
+    with no accepted draw among those: element by element the same operations, so the same
+    result as working out all tries. Returns proposals (count, 4) and their IoU with ``box``
+    (count,), float32."""
     x, y, w, h = (float(v) for v in box)
     sigma_factors = np.asarray(sigma_factors, np.float64).reshape(-1)
     choice = rng.integers(len(sigma_factors), size=count)
-    decay = 0.9 ** np.arange(max_tries)
-    sigma = sigma_factors[choice][:, None] * decay[None] * np.sqrt(w * h)  # (count, tries)
     noise = rng.standard_normal((4, count, max_tries))
-    cx = centre_from_corner(x, w) + noise[0] * sigma
-    cy = centre_from_corner(y, h) + noise[1] * sigma
-    pw = w + noise[2] * sigma
-    ph = h + noise[3] * sigma
     shrink = rng.uniform(0.15, 0.5, (2, count, max_tries))
-    pw = np.where(pw <= 1, w * shrink[0], pw)
-    ph = np.where(ph <= 1, h * shrink[1], ph)
-    draws = np.stack([corner_from_centre(cx, pw), corner_from_centre(cy, ph), pw, ph], -1)  # (count, tries, 4)
-    iou = box_iou(np.array([x, y, w, h]), draws)
-    accepted = iou > min_iou
-    # The first accepted draw, or the last draw when none was.
-    first = np.where(accepted.any(1), accepted.argmax(1), max_tries - 1)
-    rows = np.arange(count)
-    return torch.from_numpy(draws[rows, first].astype(np.float32)), torch.from_numpy(iou[rows, first].astype(np.float32))
+    decay = 0.9 ** np.arange(max_tries)
+    chosen = sigma_factors[choice]
+    reference = np.array([x, y, w, h])
+
+    def draw(rows, tries: slice) -> tuple[np.ndarray, np.ndarray]:
+        """The draws (len(rows), tries, 4) and their IoU with ``box``."""
+        sigma = chosen[rows][:, None] * decay[None, tries] * np.sqrt(w * h)
+        cx = centre_from_corner(x, w) + noise[0, rows, tries] * sigma
+        cy = centre_from_corner(y, h) + noise[1, rows, tries] * sigma
+        pw = w + noise[2, rows, tries] * sigma
+        ph = h + noise[3, rows, tries] * sigma
+        pw = np.where(pw <= 1, w * shrink[0, rows, tries], pw)
+        ph = np.where(ph <= 1, h * shrink[1, rows, tries], ph)
+        boxes = np.stack([corner_from_centre(cx, pw), corner_from_centre(cy, ph), pw, ph], -1)
+        return boxes, box_iou(reference, boxes)
+
+    proposals, iou = np.empty((count, 4)), np.empty(count)
+    every = np.arange(count)
+    boxes, overlap = draw(every, slice(0, min(first_tries, max_tries)))
+    accepted = overlap > min_iou
+    done = accepted.any(1)
+    first = accepted.argmax(1)
+    proposals[done], iou[done] = boxes[done, first[done]], overlap[done, first[done]]
+    rest = every[~done]
+    if rest.size:
+        boxes, overlap = draw(rest, slice(0, max_tries))
+        accepted = overlap > min_iou
+        # The first accepted draw, or the last draw when none was.
+        first = np.where(accepted.any(1), accepted.argmax(1), max_tries - 1)
+        proposals[rest], iou[rest] = boxes[np.arange(rest.size), first], overlap[np.arange(rest.size), first]
+    return torch.from_numpy(proposals.astype(np.float32)), torch.from_numpy(iou.astype(np.float32))

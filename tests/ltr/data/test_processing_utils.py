@@ -162,3 +162,45 @@ def test_crop_into_a_recycled_array_equals_the_fresh_crop():
             assert np.array_equal(crop, expected)
             assert any(np.shares_memory(crop, kept) for kept in pool._arrays[((out, out, 3), "|u1")])
             del crop
+
+
+def proposals_from_every_try(box, count, sigma_factors, min_iou, rng, max_tries=100):
+    """Reference: every try's box and IoU worked out, then the first accepted one (or the last)."""
+    x, y, w, h = (float(v) for v in box)
+    factors = np.asarray(sigma_factors, np.float64)
+    choice = rng.integers(len(factors), size=count)
+    noise = rng.standard_normal((4, count, max_tries))
+    shrink = rng.uniform(0.15, 0.5, (2, count, max_tries))
+    sigma = factors[choice][:, None] * (0.9 ** np.arange(max_tries))[None] * np.sqrt(w * h)
+    pw = w + noise[2] * sigma
+    ph = h + noise[3] * sigma
+    pw = np.where(pw <= 1, w * shrink[0], pw)
+    ph = np.where(ph <= 1, h * shrink[1], ph)
+    cx, cy = (x + 0.5 * w) + noise[0] * sigma, (y + 0.5 * h) + noise[1] * sigma
+    boxes = np.stack([cx - 0.5 * pw, cy - 0.5 * ph, pw, ph], -1)
+    iou = box_iou(np.array([x, y, w, h]), boxes)
+    accepted = iou > min_iou
+    first = np.where(accepted.any(1), accepted.argmax(1), max_tries - 1)
+    return boxes[np.arange(count), first].astype(np.float32), iou[np.arange(count), first].astype(np.float32)
+
+
+def test_proposals_worked_out_lazily_equal_those_from_every_try():
+    # Later tries are worked out only for proposals with no accepted draw among the first
+    # ones: the same boxes, IoUs and random stream as working out all 100 tries, including
+    # proposals never accepted (high min_iou) and widths drawn below 1 pixel (tiny boxes).
+    generator = np.random.default_rng(1)
+    never_accepted = 0
+    for case in range(300):
+        box = torch.tensor([generator.uniform(-50, 300), generator.uniform(-50, 300),
+                            generator.choice([0.5, 2.0, generator.uniform(1, 200)]),
+                            generator.choice([0.8, 3.0, generator.uniform(1, 200)])])
+        min_iou = float(generator.choice([0.0, 0.1, 0.5, 0.95]))
+        count = int(generator.integers(1, 20))
+        factors = [0.01, 0.05, 0.1, 0.2, 0.3] if case % 2 else [0.5, 1.0]
+        lazy_rng, full_rng = np.random.default_rng(case), np.random.default_rng(case)
+        proposals, iou = sample_proposals(box, count, factors, min_iou, rng=lazy_rng)
+        expected_proposals, expected_iou = proposals_from_every_try(box, count, factors, min_iou, full_rng)
+        assert np.array_equal(proposals.numpy(), expected_proposals) and np.array_equal(iou.numpy(), expected_iou)
+        assert lazy_rng.random() == full_rng.random()
+        never_accepted += int((iou <= min_iou).sum())
+    assert never_accepted > 0
