@@ -41,6 +41,9 @@ class RecycledArrays:
         self.limit = limit
         self._arrays: dict[tuple, list[np.ndarray]] = {}
         self._lock = threading.Lock()
+        # What the reference count of an array only a list holds reads as, measured the way
+        # ``empty`` measures it (the interpreter's own temporary references included).
+        self._unused = _references([np.empty(0)], 0)
 
     def empty(self, shape: tuple[int, ...], dtype) -> np.ndarray:
         """An uninitialised array of ``shape`` and ``dtype`` that nothing else uses."""
@@ -48,8 +51,7 @@ class RecycledArrays:
         with self._lock:
             arrays = self._arrays.setdefault(key, [])
             for index in range(len(arrays)):
-                # Two references: the list's and getrefcount's argument.
-                if sys.getrefcount(arrays[index]) == 2:
+                if _references(arrays, index) == self._unused:
                     return arrays[index]
             array = np.empty(shape, dtype)
             if len(arrays) < self.limit:
@@ -61,6 +63,10 @@ class RecycledArrays:
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["limit"])
+
+
+def _references(arrays: list, index: int) -> int:
+    return sys.getrefcount(arrays[index])
 
 
 recycled_arrays = RecycledArrays()  # this process's pool for the training pipeline
