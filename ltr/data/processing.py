@@ -9,7 +9,7 @@ import torch
 from ltr.data import transforms as tfm
 from ltr.data.boxes import cxcywh_to_xywh, xywh_to_cxcywh
 from ltr.data.image_loader import LazyFrame
-from ltr.data.processing_utils import (crop_region, crop_window, decode_reduction, extract_crop,
+from ltr.data.processing_utils import (as_floats, crop_region, crop_window, decode_reduction, extract_crop,
                                        recycled_arrays, sample_proposals)
 from ltr.data.tensordict import TensorDict
 
@@ -68,7 +68,7 @@ class ATOMProcessing(BaseProcessing):
     def jittered_box(self, box: torch.Tensor, split: str) -> torch.Tensor:
         """The box with its size scaled by exp(N(0, scale_jitter)) and its centre moved by up
         to center_jitter * sqrt(area) / 2 in each direction."""
-        x, y, w, h = (float(v) for v in box)
+        x, y, w, h = as_floats(box)
         size = np.array([w, h]) * np.exp(self.rng.standard_normal(2) * self.scale_jitter_factor[split])
         max_offset = np.sqrt(size.prod()) * self.center_jitter_factor[split]
         centre = xywh_to_cxcywh(np.array([x, y, w, h]))[:2] + max_offset * (self.rng.random(2) - 0.5)

@@ -65,6 +65,12 @@ class RecycledArrays:
         self.__init__(state["limit"])
 
 
+def as_floats(box) -> list[float]:
+    """A box's four numbers as Python floats; one call for a tensor or array (iterating a
+    tensor makes a tensor per element)."""
+    return [float(v) for v in (box.tolist() if hasattr(box, "tolist") else box)]
+
+
 def _references(arrays: list, index: int) -> int:
     return sys.getrefcount(arrays[index])
 
@@ -101,7 +107,7 @@ class CropWindow:
 
 def crop_window(box, search_area_factor: float, output_sz: int) -> CropWindow:
     """The window centred on ``box`` ([x, y, w, h]) of side ceil(sqrt(w * h) * factor)."""
-    x, y, w, h = (float(v) for v in box)
+    x, y, w, h = as_floats(box)
     if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
         raise ValueError(f"cannot crop around the box {[x, y, w, h]}: it needs a finite positive size")
     side = max(1, math.ceil(math.sqrt(w * h) * search_area_factor))
@@ -204,7 +210,7 @@ def sample_proposals(box: torch.Tensor, count: int, sigma_factors, min_iou: floa
     with no accepted draw among those: element by element the same operations, so the same
     result as working out all tries. Returns proposals (count, 4) and their IoU with ``box``
     (count,), float32."""
-    x, y, w, h = (float(v) for v in box)
+    x, y, w, h = as_floats(box)
     sigma_factors = np.asarray(sigma_factors, np.float64).reshape(-1)
     choice = rng.integers(len(sigma_factors), size=count)
     noise = rng.standard_normal((4, count, max_tries))
