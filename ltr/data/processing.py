@@ -46,7 +46,9 @@ class ATOMProcessing(BaseProcessing):
 
     Frames given as :class:`LazyFrame` are decoded here; with ``reduced_decoding`` on, only the
     part the crop reads, and at 1/2, 1/4 or 1/8 of the size when the crop shrinks the frame that
-    much anyway.
+    much anyway. Crops (and the fused transforms' results) are written into arrays handed out
+    again once nothing refers to them (:class:`~ltr.data.processing_utils.RecycledArrays`):
+    fresh memory for every sample would be faulted in page by page.
 
     ``mode='pair'`` returns one frame per split (tensors, not lists); ``mode='sequence'`` stacks
     the frames of each split in the first dimension."""
