@@ -169,7 +169,9 @@ def extract_crop(image: np.ndarray, window: CropWindow, image_scale: float = 1.0
     offset_x = (left + 0.5 * window.side * scale / out - source_x) / block - 0.5
     offset_y = (top + 0.5 * window.side * scale / out - source_y) / block - 0.5
     matrix = np.array([[step, 0.0, offset_x], [0.0, step, offset_y]])
-    crop = None if pool is None else pool.empty((out, out, *source.shape[2:]), source.dtype)
+    # OpenCV returns one channel as (out, out): the pool's array has the same shape.
+    channels = source.shape[2:] if source.ndim == 3 and source.shape[2] > 1 else ()
+    crop = None if pool is None else pool.empty((out, out, *channels), source.dtype)
     return cv2.warpAffine(source, matrix, (out, out), dst=crop, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
 
