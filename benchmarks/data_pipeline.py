@@ -6,12 +6,12 @@ frames:
 - straightforward: frames decoded whole; each crop cut out with its padding copied in, then
   resized; proposals drawn one at a time, up to 100 tries each; colour jitter and normalisation
   as separate tensor passes (how the original pipeline works);
-- full_size: this toolkit's pipeline (one warp per crop, proposals drawn all at once) with frames
-  decoded whole, transforms unfused;
+- full_size: this toolkit's pipeline (one warp per crop into a recycled array, proposals drawn all
+  at once) with frames decoded whole, transforms unfused;
 - reduced: the same with frames decoded at 1/2, 1/4 or 1/8 of their size, only the region the
   crop reads, when the crop shrinks them that much anyway;
 - ours: reduced, with colour jitter and normalisation fused into one table look-up per crop
-  (identical output) and no copy to stack one frame;
+  (identical output, into a recycled array) and no copy to stack one frame;
 - prepared: ours reading the frames from a prepared copy (ltr/run_prepare.py, levels 1 2 4 8:
   the decoder's output, read through memory maps) instead of decoding them.
 

@@ -9,8 +9,8 @@ import torch
 from ltr.data import transforms as tfm
 from ltr.data.boxes import cxcywh_to_xywh, xywh_to_cxcywh
 from ltr.data.image_loader import LazyFrame
-from ltr.data.processing_utils import (crop_region, crop_window, decode_reduction, extract_crop,
-                                       sample_proposals)
+from ltr.data.processing_utils import (as_floats, crop_region, crop_window, decode_reduction, extract_crop,
+                                       recycled_arrays, sample_proposals)
 from ltr.data.tensordict import TensorDict
 
 
@@ -46,7 +46,9 @@ class ATOMProcessing(BaseProcessing):
 
     Frames given as :class:`LazyFrame` are decoded here; with ``reduced_decoding`` on, only the
     part the crop reads, and at 1/2, 1/4 or 1/8 of the size when the crop shrinks the frame that
-    much anyway.
+    much anyway. Crops (and the fused transforms' results) are written into arrays handed out
+    again once nothing refers to them (:class:`~ltr.data.processing_utils.RecycledArrays`):
+    fresh memory for every sample would be faulted in page by page.
 
     ``mode='pair'`` returns one frame per split (tensors, not lists); ``mode='sequence'`` stacks
     the frames of each split in the first dimension."""
@@ -68,7 +70,7 @@ class ATOMProcessing(BaseProcessing):
     def jittered_box(self, box: torch.Tensor, split: str) -> torch.Tensor:
         """The box with its size scaled by exp(N(0, scale_jitter)) and its centre moved by up
         to center_jitter * sqrt(area) / 2 in each direction."""
-        x, y, w, h = (float(v) for v in box)
+        x, y, w, h = as_floats(box)
         size = np.array([w, h]) * np.exp(self.rng.standard_normal(2) * self.scale_jitter_factor[split])
         max_offset = np.sqrt(size.prod()) * self.center_jitter_factor[split]
         centre = xywh_to_cxcywh(np.array([x, y, w, h]))[:2] + max_offset * (self.rng.random(2) - 0.5)
@@ -85,9 +87,9 @@ class ATOMProcessing(BaseProcessing):
             else:
                 image, reduction = frame.load(1)
                 origin = (0, 0)
-            crop = extract_crop(image, window, 1.0 / reduction, origin)
+            crop = extract_crop(image, window, 1.0 / reduction, origin, pool=recycled_arrays)
         else:
-            crop = extract_crop(frame, window)
+            crop = extract_crop(frame, window, pool=recycled_arrays)
         return crop, window.map_box(box.to(torch.float32))
 
     def proposals(self, box: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

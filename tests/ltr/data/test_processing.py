@@ -101,3 +101,19 @@ def test_fused_transforms_and_one_frame_stacking_change_nothing():
     for key in ("train_images", "test_images", "train_anno", "test_anno", "test_proposals", "proposal_iou"):
         assert fused[key].shape == unfused[key].shape and torch.equal(fused[key], unfused[key]), key
     assert fused["test_images"].shape == (1, 3, 64, 64) and fused["test_images"].is_contiguous()
+
+
+def test_samples_kept_by_their_consumer_are_not_overwritten_by_later_ones():
+    # Crops and look-up results live in recycled arrays: one still in use is never handed out
+    # again, so a kept sample stays as it was made while more samples are processed.
+    generator = np.random.default_rng(5)
+    box = torch.tensor([60.0, 40.0, 20.0, 16.0])
+    process = processing(mode="sequence", seed=3)
+    kept = [process(sample(generator.integers(0, 256, (120, 160, 3), dtype=np.uint8), box)) for _ in range(3)]
+    copies = [{key: data[key].clone() for key in ("train_images", "test_images")} for data in kept]
+    for _ in range(3):
+        process(sample(generator.integers(0, 256, (120, 160, 3), dtype=np.uint8), box))
+    for data, copy in zip(kept, copies):
+        assert all(torch.equal(data[key], copy[key]) for key in copy)
+    assert not any(np.shares_memory(a["test_images"].numpy(), b["test_images"].numpy())
+                   for index, a in enumerate(kept) for b in kept[index + 1:])

@@ -1,4 +1,5 @@
 import math
+import pickle
 
 import cv2
 import numpy as np
@@ -7,8 +8,8 @@ import torch
 
 from ltr.data.boxes import box_iou
 from ltr.data.image_loader import imread
-from ltr.data.processing_utils import (crop_window, decode_reduction, extract_crop, sample_proposals,
-                                       sample_target)
+from ltr.data.processing_utils import (RecycledArrays, crop_window, decode_reduction, extract_crop,
+                                       sample_proposals, sample_target)
 from ltr.dataset.synthetic.textures import photo_library
 
 
@@ -112,3 +113,95 @@ def test_crop_from_a_decoded_region_equals_crop_from_the_whole_image(box, scale)
     left, top = max(0, x0), max(0, y0)
     region = whole[top:max(top + 1, y1), left:max(left + 1, x1)]
     np.testing.assert_array_equal(extract_crop(region, window, scale, (left, top)), extract_crop(whole, window, scale))
+
+
+def address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def test_recycled_arrays_are_handed_out_again_only_when_nothing_uses_them():
+    pool = RecycledArrays(limit=4)
+    first = pool.empty((4, 5, 3), np.uint8)
+    assert first.shape == (4, 5, 3) and first.dtype == np.uint8
+    kept = address(first)
+    # Held by its name, then only by a numpy view, then only by a tensor made from that view.
+    assert address(pool.empty((4, 5, 3), np.uint8)) != kept
+    view = first[1:, ::2]
+    del first
+    assert address(pool.empty((4, 5, 3), np.uint8)) != kept
+    tensor = torch.from_numpy(view).permute(2, 0, 1)
+    del view
+    assert address(pool.empty((4, 5, 3), np.uint8)) != kept
+    del tensor
+    # Nothing uses it any more: it is the first one handed out again.
+    assert address(pool.empty((4, 5, 3), np.uint8)) == kept
+    # Another type is another array.
+    assert pool.empty((4, 5, 3), np.float32).dtype == np.float32
+
+
+def test_recycled_arrays_keep_at_most_limit_per_shape_and_pickle_without_arrays():
+    pool = RecycledArrays(limit=2)
+    held = [pool.empty((4096,), np.uint8) for _ in range(4)]
+    assert len({address(a) for a in held}) == 4
+    kept = {address(a) for a in held[:2]}
+    held = held[2:]  # the two arrays the pool keeps are free again
+    assert {address(pool.empty((4096,), np.uint8)) for _ in range(2)} <= kept
+    assert len(pickle.dumps(pool)) < 1000  # the arrays stay in this process
+    copy = pickle.loads(pickle.dumps(pool))
+    assert copy.limit == 2 and copy.empty((8,), np.uint8).shape == (8,)
+
+
+@pytest.mark.parametrize("shape", [(90, 120, 3), (90, 120), (90, 120, 1), (90, 120, 4)])
+def test_crop_into_a_recycled_array_equals_the_fresh_crop(shape):
+    image = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
+    pool = RecycledArrays()
+    for box, out in (((30, 20, 25, 18), 48), ((5, 60, 12, 10), 32), ((40, 30, 60, 50), 20)):
+        window = crop_window(torch.tensor(box, dtype=torch.float32), 4.0, out)
+        expected = extract_crop(image, window)
+        for _ in range(2):
+            crop = extract_crop(image, window, pool=pool)
+            assert crop.shape == expected.shape and np.array_equal(crop, expected)
+            assert any(np.shares_memory(crop, kept) for kept in pool._arrays[(expected.shape, "|u1")])
+            del crop
+
+
+def proposals_from_every_try(box, count, sigma_factors, min_iou, rng, max_tries=100):
+    """Reference: every try's box and IoU worked out, then the first accepted one (or the last)."""
+    x, y, w, h = (float(v) for v in box)
+    factors = np.asarray(sigma_factors, np.float64)
+    choice = rng.integers(len(factors), size=count)
+    noise = rng.standard_normal((4, count, max_tries))
+    shrink = rng.uniform(0.15, 0.5, (2, count, max_tries))
+    sigma = factors[choice][:, None] * (0.9 ** np.arange(max_tries))[None] * np.sqrt(w * h)
+    pw = w + noise[2] * sigma
+    ph = h + noise[3] * sigma
+    pw = np.where(pw <= 1, w * shrink[0], pw)
+    ph = np.where(ph <= 1, h * shrink[1], ph)
+    cx, cy = (x + 0.5 * w) + noise[0] * sigma, (y + 0.5 * h) + noise[1] * sigma
+    boxes = np.stack([cx - 0.5 * pw, cy - 0.5 * ph, pw, ph], -1)
+    iou = box_iou(np.array([x, y, w, h]), boxes)
+    accepted = iou > min_iou
+    first = np.where(accepted.any(1), accepted.argmax(1), max_tries - 1)
+    return boxes[np.arange(count), first].astype(np.float32), iou[np.arange(count), first].astype(np.float32)
+
+
+def test_proposals_worked_out_lazily_equal_those_from_every_try():
+    # Later tries are worked out only for proposals with no accepted draw among the first
+    # ones: the same boxes, IoUs and random stream as working out all 100 tries, including
+    # proposals never accepted (high min_iou) and widths drawn below 1 pixel (tiny boxes).
+    generator = np.random.default_rng(1)
+    never_accepted = 0
+    for case in range(300):
+        box = torch.tensor([generator.uniform(-50, 300), generator.uniform(-50, 300),
+                            generator.choice([0.5, 2.0, generator.uniform(1, 200)]),
+                            generator.choice([0.8, 3.0, generator.uniform(1, 200)])])
+        min_iou = float(generator.choice([0.0, 0.1, 0.5, 0.95]))
+        count = int(generator.integers(1, 20))
+        factors = [0.01, 0.05, 0.1, 0.2, 0.3] if case % 2 else [0.5, 1.0]
+        lazy_rng, full_rng = np.random.default_rng(case), np.random.default_rng(case)
+        proposals, iou = sample_proposals(box, count, factors, min_iou, rng=lazy_rng)
+        expected_proposals, expected_iou = proposals_from_every_try(box, count, factors, min_iou, full_rng)
+        assert np.array_equal(proposals.numpy(), expected_proposals) and np.array_equal(iou.numpy(), expected_iou)
+        assert lazy_rng.random() == full_rng.random()
+        never_accepted += int((iou <= min_iou).sum())
+    assert never_accepted > 0

@@ -88,3 +88,20 @@ def test_fusion_applies_only_to_uint8_images_before_normalize():
     assert not tfm._fusable(tfm.Normalize(), tfm.ToTensorAndJitter(0.2), images())
     assert not tfm._fusable(tfm.ToTensorAndJitter(0.2, normalize=False), tfm.Normalize(), images())
     assert tfm._fusable(transform.transforms[0], transform.transforms[1], images())
+
+
+def test_look_up_table_equals_the_tensor_operations_bit_for_bit():
+    # The table is computed in numpy; each entry must be what the tensor transforms make of
+    # that uint8 value, for any brightness factor (clamped ones included) and either scale.
+    values = np.broadcast_to(np.arange(256, dtype=np.uint8)[None, :, None], (1, 256, 3)).copy()
+    normalize = tfm.Normalize()
+    factors = np.concatenate([np.random.default_rng(2).uniform(0.7, 1.3, 300), [0.0, 1.0, 1.2, 2.5, 1 / 3]])
+    for to_unit in (True, False):
+        jitter = tfm.ToTensorAndJitter(0.3, normalize=to_unit)
+        for factor in factors:
+            expected = jitter.transform_image(values, float(factor))
+            table = jitter.table(float(factor))
+            assert table.dtype == np.float32 and np.array_equal(table, expected.reshape(3, 256).numpy())
+            if to_unit:
+                expected = normalize.transform_image(expected, None).reshape(3, 256).numpy()
+                assert np.array_equal(jitter.table(float(factor), normalize), expected), factor
