@@ -272,20 +272,29 @@ class AtomNetWrapper(NetWrapper):
 
     def iou_feature_cells(self, features: torch.Tensor, level: int, cells: Cells) -> torch.Tensor:
         """The IoU predictor's test-branch features (B, C, rows, cols) of ``level`` (0 or 1) in
-        ``cells`` (row0, row1, col0, col1) of the map, from the backbone ``features`` of that
-        level cut to the cells and :data:`IOU_BRANCH_CONTEXT` cells around, and more where the
-        cut would hold no more than :data:`ONEDNN_MIN_INPUT_ELEMENTS` input elements, float32."""
+        ``cells`` (row0, row1, col0, col1) of the map, float32. Each of the two 3x3
+        convolutions reads one cell around what it computes: the second runs on the cells and one
+        around, the first on those and one more (:data:`IOU_BRANCH_CONTEXT` in all), each cut
+        enlarged where it would hold no more than :data:`ONEDNN_MIN_INPUT_ELEMENTS` input
+        elements (so that it runs as the whole map's does)."""
         head = self.net.bb_regressor
         first, second, _ = _TEST_BRANCH[level]
+        size = features.shape[-2:]
         row0, row1, col0, col1 = cells
-        cut = _grow(cells, IOU_BRANCH_CONTEXT, features.shape[-2:])
         convolutions = _branch_convolutions(head, level)
-        if convolutions is not None:
-            channels = min(c.in_channels for c in convolutions)
-            cut = _enlarged_past(cut, ONEDNN_MIN_INPUT_ELEMENTS // channels, features.shape[-2:])
+        if convolutions is None:  # not two 3x3 convolutions: both on the cells and the whole context
+            cut = _grow(cells, IOU_BRANCH_CONTEXT, size)
+            with torch.no_grad(), self._autocast():
+                out = getattr(head, second)(getattr(head, first)(features[..., cut[0]:cut[1], cut[2]:cut[3]]))
+            return out[..., row0 - cut[0]:row1 - cut[0], col0 - cut[2]:col1 - cut[2]].float()
+        # The second convolution's input, then the first's, each past the threshold for its channels.
+        inner = _enlarged_past(_grow(cells, 1, size), ONEDNN_MIN_INPUT_ELEMENTS // convolutions[1].in_channels, size)
+        outer = _enlarged_past(_grow(inner, 1, size), ONEDNN_MIN_INPUT_ELEMENTS // convolutions[0].in_channels, size)
         with torch.no_grad(), self._autocast():
-            out = getattr(head, second)(getattr(head, first)(features[..., cut[0]:cut[1], cut[2]:cut[3]]))
-        return out[..., row0 - cut[0]:row1 - cut[0], col0 - cut[2]:col1 - cut[2]].float()
+            middle = getattr(head, first)(features[..., outer[0]:outer[1], outer[2]:outer[3]])
+            middle = middle[..., inner[0] - outer[0]:inner[1] - outer[0], inner[2] - outer[2]:inner[3] - outer[2]]
+            out = getattr(head, second)(middle)
+        return out[..., row0 - inner[0]:row1 - inner[0], col0 - inner[2]:col1 - inner[2]].float()
 
     def modulated_iou_features(self, modulation: Sequence[torch.Tensor], iou_features: Sequence[torch.Tensor]
                                ) -> tuple[torch.Tensor, ...]:
