@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as nn_functional
@@ -52,7 +53,7 @@ def _grow(cells: tuple[int, int, int, int], margin: int, size: Sequence[int]) ->
             min(col1 + margin, int(size[1])))
 
 
-def pooling_footprint(rois: torch.Tensor, spatial_scale: float, size: Sequence[int]) -> Cells | None:
+def pooling_footprint(rois: torch.Tensor | np.ndarray, spatial_scale: float, size: Sequence[int]) -> Cells | None:
     """The cells (row0, row1, col0, col1) of a (H, W) = ``size`` map that Precise RoI Pooling
     (forward and backward) may read for ``rois`` (K, 5) [batch_index, x0, y0, x1, y1], a
     superset: None when it reads none. The op scales a roi in double precision (x0 *
@@ -60,11 +61,15 @@ def pooling_footprint(rois: torch.Tensor, spatial_scale: float, size: Sequence[i
     reads, for each bin edge e (from x0 to about x1), the cells floor(e) .. ceil(e) of the
     bilinear kernel (0 outside the map); rounding of the edges x0 + p * bin can move the
     last edge past x1 by a few ulps, hence one cell of slack each side:
-    cols floor(x0) - 1 .. ceil(x1) + 1, clamped to the map."""
-    coordinates = rois[:, 1:].detach().to(device="cpu", dtype=torch.float64) * float(spatial_scale)
-    x0, y0, x1, y1 = coordinates.unbind(1)
-    valid = torch.isfinite(coordinates).all(1) & (x1 > x0) & (y1 > y0)
-    if not bool(valid.any()):
+    cols floor(x0) - 1 .. ceil(x1) + 1, clamped to the map. ``rois`` may be a NumPy array (a
+    caller with several maps converts them once)."""
+    if isinstance(rois, torch.Tensor):
+        rois = rois.detach().cpu().numpy()
+    coordinates = rois[:, 1:].astype(np.float64) * float(spatial_scale)
+    x0, y0, x1, y1 = coordinates.T
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(coordinates).all(1) & (x1 > x0) & (y1 > y0)
+    if not valid.any():
         return None
     height, width = int(size[0]), int(size[1])
     col0 = max(math.floor(float(x0[valid].min())) - 1, 0)
@@ -155,7 +160,7 @@ class LazyModulatedIouFeatures:
                     self._modulation, self._network.iou_features(self._features)))
                 self.computed = [(0, m.shape[-2], 0, m.shape[-1]) for m in self._maps]
             return tuple(self._maps)
-        rois = _rois(proposals)
+        rois = _rois(proposals).detach().cpu().numpy()
         head = self._network.net.bb_regressor
         inputs = self._inputs
         for level, features in enumerate(inputs):
