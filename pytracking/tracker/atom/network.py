@@ -131,12 +131,14 @@ class LazyModulatedIouFeatures:
     cells of their :func:`pooling_footprint` (plus ``margin`` cells each side, so that boxes
     moving a little need no new cells) that are not computed yet, then returns the maps (cells
     not computed are 0 and never read). Each cell is computed from the backbone features in a
-    window with :data:`IOU_BRANCH_CONTEXT` cells around it (where the map has them), which
-    gives the whole map's value bit for bit when the convolution's arithmetic per output does
-    not depend on the map's extent: oneDNN's float32 convolutions on the CPU (tested on the
-    network's sizes). So pooling, and box refinement, give what they give on the whole map, at
-    the cost of the cells the boxes reach (about a third of the map for the published
-    settings). ``whole_map``: compute every cell at the first call (the published way)."""
+    window with :data:`IOU_BRANCH_CONTEXT` cells around it (where the map has them), enlarged
+    past :data:`ONEDNN_MIN_INPUT_ELEMENTS`, which gives the whole map's value bit for bit: the
+    convolution's arithmetic per output does not depend on the map's extent there (oneDNN's
+    float32 convolutions on the CPU; tested on the published network's sizes). So pooling, and
+    box refinement, give what they give on the whole map, at the cost of the cells the boxes
+    reach (about half the convolutions' work for the published settings on the speed
+    benchmark's sequence, growth included). ``whole_map``: compute every cell at the first call
+    (the published way)."""
 
     def __init__(self, network: "AtomNetWrapper", backbone_features: dict[str, torch.Tensor],
                  modulation: Sequence[torch.Tensor], *, margin: int = 1, whole_map: bool = False):
