@@ -111,6 +111,7 @@ class PartTimer:
                                   (tracker.classifier, "scores", "classifier_scores"),
                                   (tracker.net, "iou_features", "iou_features"),
                                   (tracker.net, "modulated_iou_features", "iou_features"),
+                                  (tracker.net, "iou_feature_cells", "iou_features"),
                                   (tracker.net, "iou_head_forward", "iou_forward"),
                                   (tracker.net, "iou_head_backward", "iou_backward"),
                                   (tracker.classifier, "update", "memory_update"),
@@ -120,7 +121,7 @@ class PartTimer:
     def detach(self, tracker: ATOM) -> None:
         for owner in (tracker, tracker.net, tracker.classifier):
             for name in ("_patches", "extract_backbone", "project", "scores", "iou_features",
-                         "modulated_iou_features", "iou_head_forward", "iou_head_backward", "update", "optimize"):
+                         "modulated_iou_features", "iou_feature_cells", "iou_head_forward", "iou_head_backward", "update", "optimize"):
                 owner.__dict__.pop(name, None)
 
     def frame(self, tracker: ATOM, image) -> dict:

@@ -99,6 +99,22 @@ def _whole_pixel_span(position: float, size: int) -> tuple[int, int]:
     return int(corner_from_pixel_centre(position, size)), int(position + size / 2 + 1)
 
 
+def _window_to_torch(image: np.ndarray, spans, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """``numpy_to_torch(image[rows][:, columns])`` (the same values in the same layout:
+    (1, 3, n, m) float32 with the strides of a permuted (n, m, 3) array), without its copies: a
+    window inside the image is a view, and the conversion to float32 runs on (n, m, 3)
+    before the permutation instead of on the permuted array."""
+    height, width = image.shape[:2]
+    (row0, row1), (col0, col1) = spans
+    if 0 <= row0 and row1 <= height and 0 <= col0 and col1 <= width:
+        window = image[row0:row1, col0:col1]
+    else:  # the border repeats: clamped indices
+        window = np.take(np.take(image, rows.numpy(), axis=0), columns.numpy(), axis=1)
+    if window.ndim != 3:
+        raise ValueError(f"expected an (H, W, C) image, got shape {image.shape}")
+    return torch.from_numpy(window).float().permute(2, 0, 1).unsqueeze(0)
+
+
 def sample_patch_whole_pixels(image, pos: Sequence[float], sample_size: float, output_size: int) -> torch.Tensor:
     """The square patch of side ``sample_size`` around ``pos`` = (x, y), cut as the published ATOM
     tracker cuts it, resized to ``output_size``: (1, 3, S, S) float32 in 0..255.
@@ -135,7 +151,7 @@ def sample_patch_whole_pixels(image, pos: Sequence[float], sample_size: float, o
     rows = torch.arange(*spans[0]).clamp_(0, height - 1)
     columns = torch.arange(*spans[1]).clamp_(0, width - 1)
     if is_array:
-        patch = numpy_to_torch(tensor[rows.numpy()][:, columns.numpy()])
+        patch = _window_to_torch(tensor, spans, rows, columns)
     else:
         patch = tensor.index_select(-2, rows).index_select(-1, columns)
     if patch.shape[-2:] == (output_size, output_size):
@@ -150,6 +166,9 @@ def sample_patch_whole_pixels_multiscale(image, pos: Sequence[float], scales: Se
     if not len(scales):
         raise ValueError("sample_patch_whole_pixels_multiscale needs at least one scale")
     tensor = image if isinstance(image, np.ndarray) and image.ndim == 3 else _image_tensor(image)
-    return torch.cat([sample_patch_whole_pixels(tensor, pos, float(sample_size) * float(scale), output_size)
-                      for scale in scales])
+    patches = [sample_patch_whole_pixels(tensor, pos, float(sample_size) * float(scale), output_size)
+               for scale in scales]
+    if len(patches) == 1 and patches[0].is_contiguous():
+        return patches[0]  # what torch.cat would copy it to
+    return torch.cat(patches)
 

@@ -86,6 +86,8 @@ def parameters() -> TrackerParams:
     params.box_refinement_iter = 5
     params.box_refinement_step_length = 1
     params.box_refinement_step_decay = 1
-    params.iou_window_margin = None  # published: the whole map; see improved.py
+    # None: the whole map's values, as published, computed only in the cells that the refined
+    # boxes read (the same values bit for bit); a number: see improved.py.
+    params.iou_window_margin = None
     params.clamp_refined_state = False  # published: the refined box is taken as it is
     return params

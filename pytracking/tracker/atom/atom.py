@@ -350,14 +350,23 @@ class ATOM(BaseTracker):
             margin = float(self.params.iou_window_margin) * float(init_box[2:].prod().sqrt())
             corners = xywh_to_xyxy(init_box)
             window = (torch.cat([corners[:2] - margin, corners[2:] + margin]) / self.sample_sz[0]).tolist()
-        modulated = self.net.modulated_iou_features(self.modulation, self.net.iou_features(features, window))
-        device = modulated[0].device
+        if window is None:
+            # The published whole map's values, computed only in the cells the boxes read.
+            maps = self.net.lazy_modulated_iou_features(self.modulation, features)
+        else:
+            modulated = self.net.modulated_iou_features(self.modulation, self.net.iou_features(features, window))
+
+            def maps(boxes: torch.Tensor) -> tuple[torch.Tensor, ...]:
+                return modulated
+        device = self.net.device
 
         def predict(boxes: torch.Tensor) -> torch.Tensor:
-            return self.net.predict_iou_modulated(modulated, boxes.to(device))
+            boxes = boxes.to(device)
+            return self.net.predict_iou_modulated(maps(boxes), boxes)
 
         def iou_and_gradient(boxes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return self.net.predict_iou_and_gradient(modulated, boxes.to(device))
+            boxes = boxes.to(device)
+            return self.net.predict_iou_and_gradient(maps(boxes), boxes)
 
         result = refine(predict, init_box, self.refinement, self.generator, iou_and_gradient=iou_and_gradient)
         if result is None:

@@ -1,6 +1,7 @@
 """ATOM's network as its tracker uses it: the generic :class:`NetWrapper` (loading, device,
 normalisation, precision, BatchNorm folding, backbone features) and the calls of ATOM's IoU
-predictor (modulation vectors, test-branch features, optionally computed in a window only, and
+predictor (modulation vectors, test-branch features, optionally computed in a window only or,
+exactly, only in the cells the refined boxes read (:class:`LazyModulatedIouFeatures`), and
 predicted IoUs of proposals)."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as nn_functional
@@ -20,6 +22,17 @@ from pytracking.features.net_wrappers import NetWrapper
 
 # Cells of context each side that the IoU predictor's test branch (two 3x3 convolutions) reads.
 IOU_BRANCH_CONTEXT = 2
+# The test branch of ATOM's IoU head per feature level: its two convolutions and its pooling.
+_TEST_BRANCH = (("conv3_1t", "conv3_2t", "prroi_pool3t"), ("conv4_1t", "conv4_2t", "prroi_pool4t"))
+
+# PyTorch runs a batch-1 float32 3x3 convolution on the CPU through oneDNN only when its input
+# has more than this many elements (ConvParams::use_mkldnn, "for some case, native is faster"),
+# natively (im2col and GEMM, which rounds otherwise) below. oneDNN's direct convolution computes
+# each output the same way whatever the map's extent, so cells cut with more input elements
+# than this equal the whole map's bit for bit (tested): cuts are enlarged past it.
+ONEDNN_MIN_INPUT_ELEMENTS = 20480
+
+Cells = tuple[int, int, int, int]  # (row0, row1, col0, col1), ends excluded
 
 
 def _window_cells(window: Sequence[float], size: Sequence[int]) -> tuple[int, int, int, int]:
@@ -38,6 +51,150 @@ def _grow(cells: tuple[int, int, int, int], margin: int, size: Sequence[int]) ->
     row0, row1, col0, col1 = cells
     return (max(row0 - margin, 0), min(row1 + margin, int(size[0])), max(col0 - margin, 0),
             min(col1 + margin, int(size[1])))
+
+
+def pooling_footprint(rois: torch.Tensor | np.ndarray, spatial_scale: float, size: Sequence[int]) -> Cells | None:
+    """The cells (row0, row1, col0, col1) of a (H, W) = ``size`` map that Precise RoI Pooling
+    (forward and backward) may read for ``rois`` (K, 5) [batch_index, x0, y0, x1, y1], a
+    superset: None when it reads none. The op scales a roi in double precision (x0 *
+    spatial_scale, ...), skips a roi of zero area or with a non-finite coordinate, and along x
+    reads, for each bin edge e (from x0 to about x1), the cells floor(e) .. ceil(e) of the
+    bilinear kernel (0 outside the map); rounding of the edges x0 + p * bin can move the
+    last edge past x1 by a few ulps, hence one cell of slack each side:
+    cols floor(x0) - 1 .. ceil(x1) + 1, clamped to the map. ``rois`` may be a NumPy array (a
+    caller with several maps converts them once)."""
+    if isinstance(rois, torch.Tensor):
+        rois = rois.detach().cpu().numpy()
+    coordinates = rois[:, 1:].astype(np.float64) * float(spatial_scale)
+    x0, y0, x1, y1 = coordinates.T
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(coordinates).all(1) & (x1 > x0) & (y1 > y0)
+    if not valid.any():
+        return None
+    height, width = int(size[0]), int(size[1])
+    col0 = max(math.floor(float(x0[valid].min())) - 1, 0)
+    col1 = min(math.ceil(float(x1[valid].max())) + 2, width)
+    row0 = max(math.floor(float(y0[valid].min())) - 1, 0)
+    row1 = min(math.ceil(float(y1[valid].max())) + 2, height)
+    if col0 >= col1 or row0 >= row1:
+        return None
+    return row0, row1, col0, col1
+
+
+def _contains(outer: Cells | None, inner: Cells) -> bool:
+    return (outer is not None and outer[0] <= inner[0] and inner[1] <= outer[1] and outer[2] <= inner[2]
+            and inner[3] <= outer[3])
+
+
+def _enlarged_past(cells: Cells, minimum: int, size: Sequence[int]) -> Cells:
+    """``cells`` grown one row or column at a time (the shorter side first, where the map has
+    room) until they hold more than ``minimum`` cells, or are the whole map."""
+    row0, row1, col0, col1 = cells
+    height, width = int(size[0]), int(size[1])
+    while (row1 - row0) * (col1 - col0) <= minimum and (row1 - row0 < height or col1 - col0 < width):
+        if (row1 - row0 <= col1 - col0 or col1 - col0 == width) and row1 - row0 < height:
+            row0, row1 = (row0 - 1, row1) if row0 > 0 and (row1 == height or (row1 - row0) % 2) else (row0, row1 + 1)
+        else:
+            col0, col1 = (col0 - 1, col1) if col0 > 0 and (col1 == width or (col1 - col0) % 2) else (col0, col1 + 1)
+    return row0, row1, col0, col1
+
+
+def _branch_convolutions(head, level: int) -> list[nn.Conv2d] | None:
+    """The two convolutions of the test branch of ``level``, or None unless each block holds one
+    3x3 convolution of stride 1, padding 1, no dilation and one group (what
+    :data:`IOU_BRANCH_CONTEXT` assumes)."""
+    convolutions = []
+    for name in _TEST_BRANCH[level][:2]:
+        found = [m for m in getattr(head, name).modules() if isinstance(m, nn.Conv2d)]
+        if len(found) != 1:
+            return None
+        c = found[0]
+        if (tuple(c.kernel_size), tuple(c.stride), tuple(c.padding), tuple(c.dilation), c.groups) != (
+                (3, 3), (1, 1), (1, 1), (1, 1), 1):
+            return None
+        convolutions.append(c)
+    return convolutions
+
+
+def _missing_bands(have: Cells, want: Cells) -> list[Cells]:
+    """The rectangle ``want`` (which contains ``have``) less ``have``, as up to four bands: the
+    rows above and below across the whole width, the columns left and right beside ``have``."""
+    bands = [(want[0], have[0], want[2], want[3]), (have[1], want[1], want[2], want[3]),
+             (have[0], have[1], want[2], have[2]), (have[0], have[1], have[3], want[3])]
+    return [b for b in bands if b[0] < b[1] and b[2] < b[3]]
+
+
+class LazyModulatedIouFeatures:
+    """The modulated test features of one frame (those of
+    :meth:`AtomNetWrapper.modulated_iou_features`), computed only in the cells that the boxes
+    pooled so far read: calling it with proposals (B, P, 4) [x, y, w, h] first computes the
+    cells of their :func:`pooling_footprint` (plus ``margin`` cells each side, so that boxes
+    moving a little need no new cells) that are not computed yet, then returns the maps (cells
+    not computed are 0 and never read). Each cell is computed from the backbone features in a
+    window with :data:`IOU_BRANCH_CONTEXT` cells around it (where the map has them), enlarged
+    past :data:`ONEDNN_MIN_INPUT_ELEMENTS`, which gives the whole map's value bit for bit: the
+    convolution's arithmetic per output does not depend on the map's extent there (oneDNN's
+    float32 convolutions on the CPU; tested on the published network's sizes). So pooling, and
+    box refinement, give what they give on the whole map, at the cost of the cells the boxes
+    reach (about half the convolutions' work for the published settings on the speed
+    benchmark's sequence, growth included). ``whole_map``: compute every cell at the first call
+    (the published way)."""
+
+    def __init__(self, network: "AtomNetWrapper", backbone_features: dict[str, torch.Tensor],
+                 modulation: Sequence[torch.Tensor], *, margin: int = 1, whole_map: bool = False):
+        self._network = network
+        self._features = backbone_features
+        self._modulation = tuple(modulation)
+        self._margin = int(margin)
+        self._whole_map = whole_map
+        self._maps: list[torch.Tensor | None] = [None] * len(self._modulation)
+        self.computed: list[Cells | None] = [None] * len(self._modulation)
+
+    @property
+    def _inputs(self) -> list[torch.Tensor]:
+        return [self._features[layer] for layer in self._network.iou_layers]
+
+    def __call__(self, proposals: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The maps, with every cell that pooling ``proposals`` reads computed."""
+        if self._whole_map:
+            if self._maps[0] is None:
+                self._maps = list(self._network.modulated_iou_features(
+                    self._modulation, self._network.iou_features(self._features)))
+                self.computed = [(0, m.shape[-2], 0, m.shape[-1]) for m in self._maps]
+            return tuple(self._maps)
+        rois = _rois(proposals).detach().cpu().numpy()
+        head = self._network.net.bb_regressor
+        inputs = self._inputs
+        for level, features in enumerate(inputs):
+            pool = getattr(head, _TEST_BRANCH[level][2])
+            size = features.shape[-2:]
+            need = pooling_footprint(rois, pool.spatial_scale, size)
+            if need is None or _contains(self.computed[level], need):
+                continue
+            want = _grow(need, self._margin, size)
+            have = self.computed[level]
+            if have is not None:
+                want = (min(want[0], have[0]), max(want[1], have[1]), min(want[2], have[2]), max(want[3], have[3]))
+            for cells in ([want] if have is None else _missing_bands(have, want)):
+                self._compute(level, inputs[level], cells)
+            self.computed[level] = want
+        return tuple(m if m is not None else self._empty(level) for level, m in enumerate(self._maps))
+
+    def _empty(self, level: int) -> torch.Tensor:
+        """A map of zeros for a level no box has read yet (the channels of its modulation)."""
+        features, modulation = self._features[self._network.iou_layers[level]], self._modulation[level]
+        self._maps[level] = torch.zeros(features.shape[0], modulation.shape[1], *features.shape[-2:],
+                                        dtype=torch.float32, device=features.device)
+        return self._maps[level]
+
+    def _compute(self, level: int, features: torch.Tensor, cells: Cells) -> None:
+        values = self._network.iou_feature_cells(features, level, cells)
+        modulation = self._modulation[level]
+        # The product of AtomIoUNet.modulate, cell by cell.
+        values = values * modulation.reshape(values.shape[0], -1, 1, 1)
+        target = self._maps[level] if self._maps[level] is not None else self._empty(level)
+        row0, row1, col0, col1 = cells
+        target[..., row0:row1, col0:col1] = values
 
 
 def _is_identity(module) -> bool:
@@ -100,6 +257,51 @@ class AtomNetWrapper(NetWrapper):
             out[..., y0:y1, x0:x1] = part[..., y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0]
             result.append(out)
         return tuple(result)
+
+    def lazy_iou_features_apply(self) -> bool:
+        """Whether :class:`LazyModulatedIouFeatures` can compute this network's test features
+        cell by cell: ATOM's IoU head with its two test-branch convolutions and pools per level,
+        run on the CPU in float32 on row-major tensors (where the cells are tested to equal the
+        whole map's; GPU libraries choose their algorithm by the map's size)."""
+        head = self.net.bb_regressor
+        return (self.amp is None and self.device.type == "cpu" and not self.channels_last
+                and torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled
+                and len(self.iou_layers) == len(_TEST_BRANCH)
+                and all(hasattr(head, name) for names in _TEST_BRANCH for name in names)
+                and all(_branch_convolutions(head, level) is not None for level in range(len(_TEST_BRANCH))))
+
+    def lazy_modulated_iou_features(self, modulation: Sequence[torch.Tensor],
+                                    backbone_features: dict[str, torch.Tensor]) -> LazyModulatedIouFeatures:
+        """:class:`LazyModulatedIouFeatures` of ``backbone_features``, or, where
+        :meth:`lazy_iou_features_apply` does not hold, the same object computing the whole map."""
+        return LazyModulatedIouFeatures(self, backbone_features, modulation,
+                                        whole_map=not self.lazy_iou_features_apply())
+
+    def iou_feature_cells(self, features: torch.Tensor, level: int, cells: Cells) -> torch.Tensor:
+        """The IoU predictor's test-branch features (B, C, rows, cols) of ``level`` (0 or 1) in
+        ``cells`` (row0, row1, col0, col1) of the map, float32. Each of the two 3x3
+        convolutions reads one cell around what it computes: the second runs on the cells and one
+        around, the first on those and one more (:data:`IOU_BRANCH_CONTEXT` in all), each cut
+        enlarged where it would hold no more than :data:`ONEDNN_MIN_INPUT_ELEMENTS` input
+        elements (so that it runs as the whole map's does)."""
+        head = self.net.bb_regressor
+        first, second, _ = _TEST_BRANCH[level]
+        size = features.shape[-2:]
+        row0, row1, col0, col1 = cells
+        convolutions = _branch_convolutions(head, level)
+        if convolutions is None:  # not two 3x3 convolutions: both on the cells and the whole context
+            cut = _grow(cells, IOU_BRANCH_CONTEXT, size)
+            with torch.no_grad(), self._autocast():
+                out = getattr(head, second)(getattr(head, first)(features[..., cut[0]:cut[1], cut[2]:cut[3]]))
+            return out[..., row0 - cut[0]:row1 - cut[0], col0 - cut[2]:col1 - cut[2]].float()
+        # The second convolution's input, then the first's, each past the threshold for its channels.
+        inner = _enlarged_past(_grow(cells, 1, size), ONEDNN_MIN_INPUT_ELEMENTS // convolutions[1].in_channels, size)
+        outer = _enlarged_past(_grow(inner, 1, size), ONEDNN_MIN_INPUT_ELEMENTS // convolutions[0].in_channels, size)
+        with torch.no_grad(), self._autocast():
+            middle = getattr(head, first)(features[..., outer[0]:outer[1], outer[2]:outer[3]])
+            middle = middle[..., inner[0] - outer[0]:inner[1] - outer[0], inner[2] - outer[2]:inner[3] - outer[2]]
+            out = getattr(head, second)(middle)
+        return out[..., row0 - inner[0]:row1 - inner[0], col0 - inner[2]:col1 - inner[2]].float()
 
     def modulated_iou_features(self, modulation: Sequence[torch.Tensor], iou_features: Sequence[torch.Tensor]
                                ) -> tuple[torch.Tensor, ...]:

@@ -133,3 +133,35 @@ def test_whole_pixel_patch_of_an_array_equals_that_of_its_tensor():
         assert got.shape == expected.shape == (1, 3, output, output) and torch.equal(got, expected)
     many = sample_patch_whole_pixels_multiscale(image, (30.5, 20.5), [1.0, 1.5, 3.0], 20.0, 16)
     assert torch.equal(many, sample_patch_whole_pixels_multiscale(tensor, (30.5, 20.5), [1.0, 1.5, 3.0], 20.0, 16))
+
+
+def test_whole_pixel_patch_of_an_array_has_the_values_and_strides_of_the_indexed_copy():
+    # The window is cut as a view (inside the image) or by clamped indices (across its border)
+    # and converted before its permutation: the values and the strides (those of a permuted
+    # (n, n, 3) array, which the backbone's convolutions see) of numpy_to_torch(image[rows][:, cols]).
+    from pytracking.features.preprocessing import _whole_pixel_span
+
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    for _ in range(60):
+        pos = (float(rng.uniform(-20, 84)), float(rng.uniform(-20, 68)))
+        side = float(rng.choice([float(rng.uniform(3, 60)), 16.0, 32.0]))
+        got = sample_patch_whole_pixels(image, pos, side, 16)
+        # The published cut, written with the index arrays (df = 1 up to side 17.6 here; beyond
+        # it the subsampled image).
+        df = max(int(float(torch.tensor(side, dtype=torch.float32) / 16) - 0.1), 1)
+        centre = [int(pos[1] - 0.5), int(pos[0] - 0.5)]
+        offsets = [c % df for c in centre]
+        sub = image[offsets[0]::df, offsets[1]::df]
+        centre = [(c - o) // df for c, o in zip(centre, offsets)]
+        size = max(int(torch.round(torch.tensor(side, dtype=torch.float32) / df)), 2)
+        spans = [_whole_pixel_span(c, size) for c in centre]
+        rows = np.clip(np.arange(*spans[0]), 0, sub.shape[0] - 1)
+        columns = np.clip(np.arange(*spans[1]), 0, sub.shape[1] - 1)
+        window = numpy_to_torch(sub[rows][:, columns])
+        expected = (window.clone() if window.shape[-2:] == (16, 16) else
+                    torch.nn.functional.interpolate(window, (16, 16), mode="bilinear", align_corners=False))
+        assert torch.equal(got, expected) and got.stride() == expected.stride()
+        one = sample_patch_whole_pixels_multiscale(image, pos, [1.0], side, 16)
+        concatenated = torch.cat([expected])
+        assert torch.equal(one, concatenated) and one.stride() == concatenated.stride()

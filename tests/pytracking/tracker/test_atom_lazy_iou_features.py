@@ -1,0 +1,205 @@
+"""The IoU predictor's test features computed only in the cells the refined boxes read
+(LazyModulatedIouFeatures): the footprint of Precise RoI Pooling is a superset of what it reads,
+cells computed in a window equal the whole map's bit for bit on the published network's sizes,
+boxes that walk out of the computed cells get them computed, and a tracker run gives the boxes
+of the whole map's run."""
+
+import numpy as np
+import pytest
+import torch
+
+from external.PreciseRoIPooling import prroi_pool2d, prroi_pool2d_box_gradient
+from ltr.models.bbreg.atom_iou_net import _rois
+from ltr.models.tracking.atom import atom_resnet18, atom_resnet_tiny
+from pytracking.parameter.atom.default import parameters as default_parameters
+from pytracking.tracker.atom.atom import ATOM
+from pytracking.tracker.atom.network import AtomNetWrapper, LazyModulatedIouFeatures, pooling_footprint
+
+from .conftest import moving_square
+
+
+def _randomise_batch_norm(net):
+    for module in net.bb_regressor.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.normal_()
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.normal_()
+            module.bias.data.normal_()
+    return net
+
+
+@pytest.fixture(scope="module")
+def resnet18_head():
+    """The published network's IoU head (random weights) on random backbone features of a
+    288 x 288 sample: layer2 (1, 128, 36, 36), layer3 (1, 256, 18, 18)."""
+    torch.manual_seed(0)
+    wrapper = AtomNetWrapper.from_network(_randomise_batch_norm(atom_resnet18(backbone_pretrained=False)),
+                                          device="cpu", fold_batch_norm=False, channels_last=False)
+    generator = torch.Generator().manual_seed(5)
+    features = {"layer2": torch.randn(1, 128, 36, 36, generator=generator).relu(),
+                "layer3": torch.randn(1, 256, 18, 18, generator=generator).relu()}
+    modulation = wrapper.iou_modulation(features, torch.tensor([[100.0, 110.0, 60.0, 50.0]]))
+    return wrapper, features, modulation
+
+
+def test_footprint_by_hand():
+    # Scale 1/8: x 8..24 -> 1..3, y 16..40 -> 2..5; cols floor(1) - 1 = 0 .. ceil(3) + 1 = 4,
+    # rows 1 .. 6 (ends excluded: 5 and 7).
+    rois = torch.tensor([[0.0, 8.0, 16.0, 24.0, 40.0]])
+    assert pooling_footprint(rois, 1 / 8, (36, 36)) == (1, 7, 0, 5)
+    # Fractional: x 13..30 -> 1.625..3.75: cols 0 .. 5; y 100..120 -> 12.5..15: rows 11 .. 16.
+    rois = torch.tensor([[0.0, 13.0, 100.0, 30.0, 120.0]])
+    assert pooling_footprint(rois, 1 / 8, (36, 36)) == (11, 17, 0, 6)
+    # The union over rois, clamped to the map; rois of no area, non-finite or outside read nothing.
+    rois = torch.tensor([[0.0, 8.0, 16.0, 24.0, 40.0], [0.0, 200.0, 250.0, 400.0, 300.0],
+                         [0.0, 5.0, 5.0, 5.0, 9.0], [0.0, float("nan"), 1.0, 2.0, 3.0]])
+    assert pooling_footprint(rois, 1 / 8, (36, 36)) == (1, 36, 0, 36)
+    assert pooling_footprint(rois[2:], 1 / 8, (36, 36)) is None
+    assert pooling_footprint(torch.tensor([[0.0, 400.0, 400.0, 500.0, 500.0]]), 1 / 8, (36, 36)) is None
+
+
+@pytest.mark.parametrize("scale, pooled", [(1 / 8, 5), (1 / 16, 3)])
+def test_pooling_reads_only_the_footprint(scale, pooled):
+    """Forward and box gradient are unchanged, bit for bit, when every cell outside the
+    footprint changes, for boxes with edges on and off whole cells, at the map's border and
+    beyond it."""
+    generator = torch.Generator().manual_seed(7)
+    size = (36, 36) if scale == 1 / 8 else (18, 18)
+    features = torch.randn(1, 16, *size, generator=generator)
+    boxes = torch.cat([torch.rand(40, 2, generator=generator) * 300 - 10,
+                       torch.rand(40, 2, generator=generator) * 80 + 1], 1)
+    boxes[:5] = boxes[:5].round()  # edges on whole cells of the map (multiples of 8 and 16 below)
+    boxes[5:10, :2] = (boxes[5:10, :2] / 16).round() * 16
+    boxes[5:10, 2:] = (boxes[5:10, 2:] / 16).round().clamp(min=1) * 16
+    boxes[10] = torch.tensor([-30.0, -20.0, 40.0, 50.0])
+    for box in boxes:
+        rois = _rois(box.view(1, 1, 4))
+        cells = pooling_footprint(rois, scale, size)
+        changed = torch.randn(features.shape, generator=generator) * 1e3
+        if cells is not None:
+            row0, row1, col0, col1 = cells
+            changed[..., row0:row1, col0:col1] = features[..., row0:row1, col0:col1]
+        expected = prroi_pool2d(features, rois, pooled, pooled, scale)
+        got = prroi_pool2d(changed, rois, pooled, pooled, scale)
+        assert torch.equal(got, expected)
+        weight = torch.randn(expected.shape, generator=generator)
+        assert torch.equal(prroi_pool2d_box_gradient(changed, rois, got, weight, pooled, pooled, scale),
+                           prroi_pool2d_box_gradient(features, rois, expected, weight, pooled, pooled, scale))
+
+
+def test_cells_equal_the_whole_map_bit_for_bit_at_the_published_sizes(resnet18_head):
+    wrapper, features, _ = resnet18_head
+    full = wrapper.iou_features(features)
+    windows = [(0, 36, 0, 36), (0, 1, 0, 1), (35, 36, 35, 36), (9, 27, 13, 26), (27, 29, 13, 27),
+               (9, 27, 26, 27), (3, 15, 5, 15), (0, 20, 10, 36), (17, 18, 0, 36), (5, 30, 30, 33)]
+    generator = torch.Generator().manual_seed(3)
+    for _ in range(12):
+        row0, col0 = (int(v) for v in torch.randint(0, 35, (2,), generator=generator))
+        row1, col1 = (int(v) for v in torch.randint(1, 37, (2,), generator=generator))
+        windows.append((min(row0, row1 - 1), max(row1, row0 + 1), min(col0, col1 - 1), max(col1, col0 + 1)))
+    for level, layer in enumerate(("layer2", "layer3")):
+        for row0, row1, col0, col1 in windows:
+            if level == 1:  # the same windows on the 18 x 18 map, never empty
+                row0, row1, col0, col1 = row0 // 2, max(row1 // 2, row0 // 2 + 1), col0 // 2, max(col1 // 2, col0 // 2 + 1)
+            cells = (row0, row1, col0, col1)
+            got = wrapper.iou_feature_cells(features[layer], level, cells)
+            assert torch.equal(got, full[level][..., row0:row1, col0:col1]), (layer, cells)
+
+
+def _predictions(wrapper, maps, boxes):
+    iou, gradient = wrapper.predict_iou_and_gradient(maps, boxes)
+    return iou, gradient
+
+
+def test_lazy_maps_give_the_whole_maps_predictions_as_boxes_walk_out(resnet18_head):
+    wrapper, features, modulation = resnet18_head
+    whole = wrapper.modulated_iou_features(modulation, wrapper.iou_features(features))
+    lazy = wrapper.lazy_modulated_iou_features(modulation, features)
+    assert isinstance(lazy, LazyModulatedIouFeatures) and lazy.computed == [None, None]
+    boxes = torch.tensor([[[100.0, 110.0, 60.0, 50.0], [104.0, 106.0, 50.0, 56.0], [96.0, 113.0, 66.0, 48.0]]])
+    history = []
+    for step in range(6):
+        maps = lazy(boxes)
+        history.append(list(lazy.computed))
+        for level in range(2):
+            row0, row1, col0, col1 = lazy.computed[level]
+            assert torch.equal(maps[level][..., row0:row1, col0:col1], whole[level][..., row0:row1, col0:col1])
+            outside = maps[level].clone()
+            outside[..., row0:row1, col0:col1] = 0
+            assert outside.abs().sum() == 0  # nothing else computed
+        got, expected = _predictions(wrapper, maps, boxes), _predictions(wrapper, whole, boxes)
+        assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+        boxes = boxes + torch.tensor([14.0, -9.0, 6.0, 3.0])  # walks right and up, grows
+    # The computed cells grew (in bands) as the boxes left them, never shrank, and stayed a part of the map.
+    assert history[0][0] != history[-1][0]
+    for before, after in zip(history, history[1:]):
+        for (a0, a1, a2, a3), (b0, b1, b2, b3) in zip(before, after):
+            assert b0 <= a0 and b1 >= a1 and b2 <= a2 and b3 >= a3
+    assert history[-1][0] != (0, 36, 0, 36)
+    # A box already inside the computed cells computes nothing more.
+    computed = list(lazy.computed)
+    lazy(boxes - torch.tensor([14.0, -9.0, 6.0, 3.0]))
+    assert lazy.computed == computed
+
+
+def test_whole_map_where_cells_are_not_known_exact(resnet18_head):
+    _, features, modulation = resnet18_head
+    torch.manual_seed(0)
+    net = atom_resnet_tiny()
+    amp = AtomNetWrapper.from_network(net, device="cpu", amp="bfloat16", fold_batch_norm=False)
+    channels_last = AtomNetWrapper.from_network(net, device="cpu", fold_batch_norm=False, channels_last=True)
+    plain = AtomNetWrapper.from_network(net, device="cpu", fold_batch_norm=False, channels_last=False)
+    assert not amp.lazy_iou_features_apply() and not channels_last.lazy_iou_features_apply()
+    assert plain.lazy_iou_features_apply()
+    tiny_features = {"layer2": torch.rand(1, 32, 12, 12), "layer3": torch.rand(1, 64, 6, 6)}
+    tiny_modulation = amp.iou_modulation(tiny_features, torch.tensor([[30.0, 30.0, 20.0, 20.0]]))
+    lazy = amp.lazy_modulated_iou_features(tiny_modulation, tiny_features)
+    maps = lazy(torch.tensor([[[30.0, 30.0, 20.0, 20.0]]]))
+    assert lazy.computed == [(0, 12, 0, 12), (0, 6, 0, 6)]
+    expected = amp.modulated_iou_features(tiny_modulation, amp.iou_features(tiny_features))
+    assert all(torch.equal(g, e) for g, e in zip(maps, expected))
+
+
+def test_tracker_boxes_equal_those_of_the_whole_map(monkeypatch):
+    images, boxes = moving_square(frames=12)
+
+    def run():
+        torch.manual_seed(0)
+        # layer2 and layer3 of the published network's widths (128, 256), maps of 36 and 18 cells.
+        network = AtomNetWrapper.from_network(_randomise_batch_norm(atom_resnet_tiny(width=64)), device="cpu",
+                                              fold_batch_norm=False, channels_last=False)
+        params = default_parameters()
+        params.image_sample_size, params.compressed_dim = 18 * 16, 16
+        params.init_CG_iter, params.init_GN_iter, params.train_skipping = 4, 1, 3
+        params.advanced_localization, params.target_not_found_threshold = False, float("-inf")
+        tracker = ATOM(params, network=network)
+        tracker.initialize(images[0], {"init_bbox": boxes[0].tolist()})
+        return np.array([tracker.track(image)["target_bbox"] for image in images[1:]])
+
+    computed = []
+    compute = LazyModulatedIouFeatures._compute
+    monkeypatch.setattr(LazyModulatedIouFeatures, "_compute",
+                        lambda self, level, features, cells: computed.append(cells) or compute(self, level, features,
+                                                                                             cells))
+    lazy = run()
+    # Windows, not the whole 36 x 36 map, and some grown when boxes left them.
+    assert computed and all((c[1] - c[0]) * (c[3] - c[2]) < 36 * 36 for c in computed)
+    assert len(computed) > 2 * (len(images) - 1)
+    monkeypatch.setattr(AtomNetWrapper, "lazy_iou_features_apply", lambda self: False)
+    whole = run()
+    assert np.isfinite(lazy).all()
+    np.testing.assert_array_equal(lazy, whole)
+
+
+def test_cuts_are_enlarged_past_the_onednn_threshold():
+    from pytracking.tracker.atom.network import ONEDNN_MIN_INPUT_ELEMENTS, _enlarged_past
+
+    # 128 input channels: more than 20480 / 128 = 160 cells, i.e. 13 x 13 around one cell.
+    assert ONEDNN_MIN_INPUT_ELEMENTS // 128 == 160
+    rows0, rows1, cols0, cols1 = _enlarged_past((10, 15, 20, 25), 160, (36, 36))
+    assert (rows1 - rows0, cols1 - cols0) == (13, 13) and rows0 <= 10 and rows1 >= 15 and cols0 <= 20 and cols1 >= 25
+    # At a corner it grows into the map; a long strip grows across.
+    assert _enlarged_past((0, 1, 0, 1), 160, (36, 36)) == (0, 13, 0, 13)
+    assert _enlarged_past((0, 2, 0, 36), 160, (36, 36)) == (0, 5, 0, 36)
+    # A map too small to pass the threshold: the whole map (the published computation).
+    assert _enlarged_past((3, 5, 3, 5), 640, (16, 16)) == (0, 16, 0, 16)
