@@ -100,49 +100,42 @@ class HeightScaledNoise(NoiseModel):
     def __init__(self, position_weight: float = 1.0 / 20, velocity_weight: float = 1.0 / 160):
         self.position_weight = position_weight
         self.velocity_weight = velocity_weight
-        # The variances' rows as one product: each value the weight times h (the same product as
-        # ``weight * h``), squared; the aspect ratio's (weight 1 here) then set to its constant squared.
-        self._process_weights = np.array([position_weight] * 2 + [1.0, position_weight] + [velocity_weight] * 2
-                                         + [1.0, velocity_weight])
-        self._process_constants = {2: np.square(np.float64(1e-2)), 6: np.square(np.float64(1e-5))}
-        self._measurement_weights = np.array([position_weight] * 2 + [1.0, position_weight])
-        self._measurement_constants = {2: np.square(np.float64(1e-1))}
+        p, v = position_weight, velocity_weight
+        # Each noise as (weights, fixed): a standard deviation weight * h per value, or a fixed one
+        # (the aspect ratio's and its velocity's); the weights are the products ``2 * p`` ... in
+        # the order DeepSORT forms them.
+        self._initial = (np.array([2 * p, 2 * p, 0.0, 2 * p, 10 * v, 10 * v, 0.0, 10 * v]), {2: 1e-2, 6: 1e-5})
+        self._process = (np.array([p, p, 0.0, p, v, v, 0.0, v]), {2: 1e-2, 6: 1e-5})
+        self._measurement = (np.array([p, p, 0.0, p]), {2: 1e-1})
 
     @staticmethod
-    def _diagonal(columns: list[np.ndarray]) -> np.ndarray:
-        stds = np.stack(columns, axis=-1)
-        eye = np.eye(stds.shape[-1])
-        return np.square(stds)[:, :, None] * eye
-
-    def initial_covariance(self, measurement: np.ndarray) -> np.ndarray:
-        h = measurement[:, 3]
-        pos, vel = 2 * self.position_weight * h, 10 * self.velocity_weight * h
-        return self._diagonal([pos, pos, np.full_like(h, 1e-2), pos, vel, vel, np.full_like(h, 1e-5), vel])
-
-    def process_covariance(self, mean: np.ndarray) -> np.ndarray:
-        h = mean[:, 3]
-        pos, vel = self.position_weight * h, self.velocity_weight * h
-        return self._diagonal([pos, pos, np.full_like(h, 1e-2), pos, vel, vel, np.full_like(h, 1e-5), vel])
-
-    def measurement_covariance(self, mean: np.ndarray) -> np.ndarray:
-        h = mean[:, 3]
-        pos = self.position_weight * h
-        return self._diagonal([pos, pos, np.full_like(h, 1e-1), pos])
-
-    @staticmethod
-    def _variances(h: np.ndarray, weights: np.ndarray, constants: dict[int, np.float64]) -> np.ndarray | None:
-        if h.dtype != np.float64:  # the covariances' products are in h's type
-            return None
-        variances = np.square(h[:, None] * weights)
-        for column, value in constants.items():
-            variances[:, column] = value
+    def _variances(h: np.ndarray, weights: np.ndarray, fixed: dict[int, float]) -> np.ndarray:
+        """(N, D) variances: ``(weight * h)^2``, and the fixed deviations squared, in the type
+        that ``weight * h`` has (float32 heights give float32 products, as DeepSORT's)."""
+        dtype = np.result_type(h, 1.0)
+        variances = np.square(h[:, None] * weights.astype(dtype))
+        for column, deviation in fixed.items():
+            variances[:, column] = np.square(dtype.type(deviation))
         return variances
 
+    @staticmethod
+    def _diagonal(variances: np.ndarray) -> np.ndarray:
+        return variances[:, :, None] * np.eye(variances.shape[-1])
+
+    def initial_covariance(self, measurement: np.ndarray) -> np.ndarray:
+        return self._diagonal(self._variances(measurement[:, 3], *self._initial))
+
+    def process_covariance(self, mean: np.ndarray) -> np.ndarray:
+        return self._diagonal(self.process_variances(mean))
+
+    def measurement_covariance(self, mean: np.ndarray) -> np.ndarray:
+        return self._diagonal(self.measurement_variances(mean))
+
     def process_variances(self, mean: np.ndarray) -> np.ndarray:
-        return self._variances(mean[:, 3], self._process_weights, self._process_constants)
+        return self._variances(mean[:, 3], *self._process)
 
     def measurement_variances(self, mean: np.ndarray) -> np.ndarray:
-        return self._variances(mean[:, 3], self._measurement_weights, self._measurement_constants)
+        return self._variances(mean[:, 3], *self._measurement)
 
 
 def _add_diagonal_noise(covariance: np.ndarray, variances: np.ndarray | None) -> bool:
