@@ -22,6 +22,31 @@ def min_cost_assignment(cost: np.ndarray) -> np.ndarray:
     return np.stack([rows, cols], axis=1).astype(np.int64)
 
 
+def _evident_answer(rows: np.ndarray, cols: np.ndarray, costs: np.ndarray, shape: tuple[int, int],
+                    cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`thresholded_assignment`'s answer from the entries ``(rows[p], cols[p])`` of a
+    ``shape`` cost matrix that are within the limit (``costs``, all of them, each once) when it
+    is evident (see :func:`evident_pairs`), else None: (pairs in row order, unmatched rows,
+    unmatched columns)."""
+    if np.count_nonzero(costs == cost_limit):  # a pair at the limit gains nothing: the solver's call
+        return None
+    per_row = np.bincount(rows, minlength=shape[0])
+    per_col = np.bincount(cols, minlength=shape[1])
+    if np.maximum.reduce(per_row, initial=0) > 1 or np.maximum.reduce(per_col, initial=0) > 1:
+        return None
+    order = rows.argsort()  # rows distinct: the one ascending order
+    pairs = np.empty((len(order), 2), dtype=np.int64)
+    pairs[:, 0] = rows[order]
+    pairs[:, 1] = cols[order]
+    return pairs, np.flatnonzero(per_row == 0), np.flatnonzero(per_col == 0)
+
+
+def _evident_answer_of_matrix(cost: np.ndarray, cost_limit: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    within = np.flatnonzero(cost <= cost_limit)
+    rows, cols = np.divmod(within, cost.shape[1])
+    return _evident_answer(rows, cols, cost.reshape(-1)[within], cost.shape, cost_limit)
+
+
 def evident_pairs(cost: np.ndarray, cost_limit: float) -> np.ndarray | None:
     """The pairs of :func:`thresholded_assignment` when its answer is evident, else None: when
     every row and every column has at most one cost within the limit, and each of those is
@@ -30,13 +55,8 @@ def evident_pairs(cost: np.ndarray, cost_limit: float) -> np.ndarray | None:
     strictly lower cost, so every best solution holds them all and nothing else within the
     limit); a pair at the limit exactly (which gains nothing) or competing pairs need the solver.
     (K, 2) ``[row, col]`` pairs in row order."""
-    within = np.flatnonzero(cost <= cost_limit)  # row-major: in row order
-    if not (cost.reshape(-1)[within] < cost_limit).all():
-        return None
-    rows, cols = np.divmod(within, cost.shape[1])
-    if np.any(rows[1:] == rows[:-1]) or np.bincount(cols, minlength=cost.shape[1]).max(initial=0) > 1:
-        return None
-    return np.stack([rows, cols], axis=1).astype(np.int64)
+    found = _evident_answer_of_matrix(np.asarray(cost, dtype=np.float64), cost_limit)
+    return None if found is None else found[0]
 
 
 def thresholded_assignment(cost: np.ndarray, cost_limit: float, *, evident_shortcut: bool = True
@@ -55,13 +75,15 @@ def thresholded_assignment(cost: np.ndarray, cost_limit: float, *, evident_short
     rows, cols = cost.shape
     if cost.size == 0:
         return _empty_pairs(), np.arange(rows), np.arange(cols)
-    pairs = evident_pairs(cost, cost_limit) if evident_shortcut else None
-    if pairs is None:
-        allowed = cost <= cost_limit
-        # Gains as negative costs; a forbidden pair costs what leaving both unmatched costs (0
-        # relative), so the solver never prefers one over a real match, and it is dropped below.
-        pairs = min_cost_assignment(np.where(allowed, cost - cost_limit, 0.0))
-        pairs = pairs[allowed[pairs[:, 0], pairs[:, 1]]]
+    if evident_shortcut:
+        found = _evident_answer_of_matrix(cost, cost_limit)
+        if found is not None:
+            return found
+    allowed = cost <= cost_limit
+    # Gains as negative costs; a forbidden pair costs what leaving both unmatched costs (0
+    # relative), so the solver never prefers one over a real match, and it is dropped below.
+    pairs = min_cost_assignment(np.where(allowed, cost - cost_limit, 0.0))
+    pairs = pairs[allowed[pairs[:, 0], pairs[:, 1]]]
     return pairs, _unmatched(rows, pairs[:, 0]), _unmatched(cols, pairs[:, 1])
 
 
@@ -72,18 +94,11 @@ def thresholded_assignment_of_pairs(rows: np.ndarray, cols: np.ndarray, costs: n
     matrix when the answer is evident (:func:`evident_pairs`' test on the same finite costs: the
     matrix's infinities are above any finite limit); otherwise the matrix is made and solved.
     The same pairs and unmatched rows and columns as on the whole matrix (tested)."""
-    count_rows, count_cols = shape
-    within = costs <= cost_limit
-    if math.isfinite(cost_limit) and not np.count_nonzero(costs == cost_limit):
-        matched_rows, matched_cols = rows[within], cols[within]
-        per_row = np.bincount(matched_rows, minlength=count_rows)
-        per_col = np.bincount(matched_cols, minlength=count_cols)
-        if np.maximum.reduce(per_row, initial=0) <= 1 and np.maximum.reduce(per_col, initial=0) <= 1:
-            order = matched_rows.argsort()  # rows distinct: the one ascending order
-            pairs = np.empty((len(order), 2), dtype=np.int64)
-            pairs[:, 0] = matched_rows[order]
-            pairs[:, 1] = matched_cols[order]
-            return pairs, np.flatnonzero(per_row == 0), np.flatnonzero(per_col == 0)
+    if math.isfinite(cost_limit):  # the matrix's infinities are then not within the limit
+        within = costs <= cost_limit
+        found = _evident_answer(rows[within], cols[within], costs[within], shape, cost_limit)
+        if found is not None:
+            return found
     cost = np.full(shape, np.inf)
     cost[rows, cols] = costs
     return thresholded_assignment(cost, cost_limit, evident_shortcut=False)
