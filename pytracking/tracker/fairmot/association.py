@@ -297,17 +297,12 @@ def _stack(rows: list[np.ndarray]) -> np.ndarray:
     return np.array(rows) if rows else np.zeros((0, 0))
 
 
-def _centre_bound(measured: np.ndarray, projected_mean: np.ndarray, projected_cov: np.ndarray,
-                  rows: np.ndarray | None = None, cols: np.ndarray | None = None) -> np.ndarray:
+def _centre_bound(measured: np.ndarray, projected_mean: np.ndarray, projected_cov: np.ndarray) -> np.ndarray:
     """The lower bound ``max(d_cx^2 / S_cx, d_cy^2 / S_cy)`` of the squared Mahalanobis distance
-    (``d' S^-1 d >= d_i^2 / S_ii``, Cauchy-Schwarz): for every pair (N, M), or at the pairs
-    ``(rows, cols)`` (P,), each the same operations on the same numbers."""
+    (``d' S^-1 d >= d_i^2 / S_ii``, Cauchy-Schwarz) for every pair, (N, M)."""
     bound = None
     for i in (0, 1):
-        if rows is None:
-            value = np.square(measured[None, :, i] - projected_mean[:, i, None]) / projected_cov[:, i, i, None]
-        else:
-            value = np.square(measured[cols, i] - projected_mean[rows, i]) / projected_cov[rows, i, i]
+        value = np.square(measured[None, :, i] - projected_mean[:, i, None]) / projected_cov[:, i, i, None]
         bound = value if bound is None else np.maximum(bound, value)
     return bound
 
@@ -394,19 +389,12 @@ class JDEAssociation:
         cost = np.where(gating > self.gating_threshold, np.inf, cost)
         return self.motion_weight * cost + (1 - self.motion_weight) * gating
 
-    def _gated_embedding_cost(self, smoothed: np.ndarray, embeddings: np.ndarray, mean: np.ndarray,
-                              covariance: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """:meth:`_fuse` of :func:`cosine_distance` for stacked states and detection boxes
-        ([x, y, w, h]), computed as :meth:`_gated_cost`."""
-        projected_mean, projected_cov = self.kalman.project(mean, covariance)
-        return self._gated_cost(smoothed, embeddings, projected_mean, projected_cov, xywh_to_cxcyah(boxes))
-
-    def _gated_cost(self, smoothed: np.ndarray, embeddings: np.ndarray, projected_mean: np.ndarray,
-                    projected_cov: np.ndarray, measured: np.ndarray) -> np.ndarray:
-        """:meth:`_fuse` of :func:`cosine_distance`, from the tracks' projected measurements and
-        the detections' ``[cx, cy, a, h]``, computed only for the pairs the gate lets through:
-        every other pair costs infinity whatever its cosine distance (``0.98 * inf + 0.02 * g`` is
-        infinite).
+    def _gated_pairs(self, smoothed: np.ndarray, embeddings: np.ndarray, projected_mean: np.ndarray,
+                     projected_cov: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The finite part of :meth:`_fuse` of :func:`cosine_distance`: the pairs (rows, cols)
+        within the gate and their costs, from the tracks' projected measurements and the
+        detections' ``[cx, cy, a, h]``; every other pair costs infinity whatever its cosine
+        distance (``0.98 * inf + 0.02 * g`` is infinite).
 
         - :func:`gate_candidates` rules out the pairs that are far on the centre alone;
         - the others get the gate's very values
@@ -416,15 +404,6 @@ class JDEAssociation:
           summed by numpy's einsum rather than torch's matrix product (no threads, the frame's
           few hundred pairs), which may differ from it in the last bit, as both differ from the
           published ``cdist``."""
-        rows, cols, costs = self._gated_pairs(smoothed, embeddings, projected_mean, projected_cov, measured)
-        cost = np.full((len(smoothed), len(embeddings)), np.inf)
-        cost[rows, cols] = costs
-        return cost
-
-    def _gated_pairs(self, smoothed: np.ndarray, embeddings: np.ndarray, projected_mean: np.ndarray,
-                     projected_cov: np.ndarray, measured: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:meth:`_gated_cost` as its finite part: the pairs (rows, cols) within the gate and their
-        costs; every other pair costs infinity."""
         if len(smoothed) == 0 or len(embeddings) == 0:
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0)
         rows, cols = gate_candidates(projected_mean, projected_cov, measured, self.gating_threshold)

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import pytracking.tracker.fairmot.decode as decode_module
+from ltr.data.boxes import xywh_to_cxcyah
 from pytracking.libs.assignment import evident_pairs, thresholded_assignment
 from pytracking.tracker.fairmot.association import JDEAssociation, cosine_distance
 from pytracking.tracker.fairmot.decode import (SIGMOID_CHUNK, chunked_sigmoid, decode_on_cpu, decode_with_torch,
@@ -147,7 +148,17 @@ def test_evident_assignment_is_the_solvers():
         assert pairs.shape == (0, 2) and len(free_rows) == shape[0] and len(free_cols) == shape[1]
 
 
-def test_gated_embedding_cost_is_the_fused_cost():
+def gated_cost(assoc: JDEAssociation, smoothed, embeddings, mean, covariance, boxes) -> np.ndarray:
+    """The whole cost matrix of the first association's gated pairs (infinite elsewhere)."""
+    projected_mean, projected_cov = assoc.kalman.project(mean, covariance)
+    rows, cols, costs = assoc._gated_pairs(smoothed, embeddings, projected_mean, projected_cov,
+                                           xywh_to_cxcyah(boxes))
+    cost = np.full((len(smoothed), len(embeddings)), np.inf)
+    cost[rows, cols] = costs
+    return cost
+
+
+def test_gated_pairs_are_the_fused_cost():
     rng = np.random.default_rng(5)
     assoc = JDEAssociation(det_thresh=0.4)
     boxes = np.column_stack([rng.uniform(0, 300, (30, 2)), rng.uniform(20, 40, 30), rng.uniform(60, 90, 30)])
@@ -157,7 +168,7 @@ def test_gated_embedding_cost_is_the_fused_cost():
     smoothed = rng.normal(size=(30, 16)).astype(np.float32)
     embeddings = (smoothed[::-1] + rng.normal(0, 0.3, (30, 16))).astype(np.float32)
     detections = boxes[::-1] + rng.normal(0, 2.0, boxes.shape)
-    fast = assoc._gated_embedding_cost(smoothed, embeddings, mean, covariance, detections)
+    fast = gated_cost(assoc, smoothed, embeddings, mean, covariance, detections)
     plain = assoc._fuse(cosine_distance(smoothed, embeddings), mean, covariance, detections)
     finite = np.isfinite(plain)
     assert 0 < finite.sum() < finite.size
@@ -166,15 +177,15 @@ def test_gated_embedding_cost_is_the_fused_cost():
     # A value not finite (the gate's whole-bound path): NaN costs where the plain cost is NaN.
     detections[3, 1] = np.nan
     with np.errstate(invalid="ignore"):
-        fast = assoc._gated_embedding_cost(smoothed, embeddings, mean, covariance, detections)
+        fast = gated_cost(assoc, smoothed, embeddings, mean, covariance, detections)
         plain = assoc._fuse(cosine_distance(smoothed, embeddings), mean, covariance, detections)
     assert np.isnan(plain[:, 3]).all()
     np.testing.assert_array_equal(np.isnan(fast), np.isnan(plain))
     np.testing.assert_array_equal(np.isinf(fast), np.isinf(plain))
     finite = np.isfinite(plain)
     np.testing.assert_allclose(fast[finite], plain[finite], rtol=0, atol=1e-12)
-    assert assoc._gated_embedding_cost(smoothed[:0], embeddings, mean[:0], covariance[:0], detections).shape == (0, 30)
-    assert assoc._gated_embedding_cost(smoothed, embeddings[:0], mean, covariance, detections[:0]).shape == (30, 0)
+    assert gated_cost(assoc, smoothed[:0], embeddings, mean[:0], covariance[:0], detections).shape == (0, 30)
+    assert gated_cost(assoc, smoothed, embeddings[:0], mean, covariance, detections[:0]).shape == (30, 0)
 
 
 def test_gate_at_pairs_is_the_whole_gate_and_the_centre_bound_is_below_it():
