@@ -83,7 +83,11 @@ def sample_patch_multiscale(image: np.ndarray, pos: Sequence[float], scales: Seq
     return torch.cat(patches), windows
 
 
-def _image_tensor(image) -> torch.Tensor:
+def _patch_source(image) -> np.ndarray | torch.Tensor:
+    """What patches are cut from: an (H, W, C) array as it is (cut first, then converted: the
+    window's pixels only), any other image as a (1, C, H, W) float tensor."""
+    if isinstance(image, np.ndarray) and image.ndim == 3:
+        return image
     if isinstance(image, torch.Tensor):
         if image.dim() != 4 or image.shape[0] != 1:
             raise ValueError(f"expected an image (1, C, H, W), got shape {tuple(image.shape)}")
@@ -131,9 +135,9 @@ def sample_patch_whole_pixels(image, pos: Sequence[float], sample_size: float, o
     if not side > 0 or not np.isfinite([x, y, side]).all():
         raise ValueError(f"cannot sample a patch of side {sample_size} at {tuple(pos)}: need a finite position "
                          f"and a positive side")
-    # An array is cut before it is converted: the window's pixels only, not the whole frame
-    # (the same values, as float32, in the same layout as numpy_to_torch gives).
-    tensor = image if isinstance(image, np.ndarray) and image.ndim == 3 else _image_tensor(image)
+    # An array is cut before it is converted (the same values, as float32, in the same layout
+    # as numpy_to_torch gives).
+    tensor = _patch_source(image)
     output_size = int(output_size)
     centre = [int(y - 0.5), int(x - 0.5)]  # rows, columns; int() truncates towards zero
     side32 = torch.tensor(side, dtype=torch.float32)  # float32 arithmetic, as published
@@ -165,7 +169,7 @@ def sample_patch_whole_pixels_multiscale(image, pos: Sequence[float], scales: Se
     (len(scales), 3, S, S)."""
     if not len(scales):
         raise ValueError("sample_patch_whole_pixels_multiscale needs at least one scale")
-    tensor = image if isinstance(image, np.ndarray) and image.ndim == 3 else _image_tensor(image)
+    tensor = _patch_source(image)
     patches = [sample_patch_whole_pixels(tensor, pos, float(sample_size) * float(scale), output_size)
                for scale in scales]
     if len(patches) == 1 and patches[0].is_contiguous():

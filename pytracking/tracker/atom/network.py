@@ -19,6 +19,7 @@ from ltr.data.boxes import xyxy_gradient_to_xywh
 from ltr.models.bbreg.atom_iou_net import _rois
 from ltr.models.layers.blocks import LinearBlock
 from pytracking.features.net_wrappers import NetWrapper
+from pytracking.tracker.atom.box_refinement import autograd_iou_and_gradient
 
 # Cells of context each side that the IoU predictor's test branch (two 3x3 convolutions) reads.
 IOU_BRANCH_CONTEXT = 2
@@ -323,11 +324,7 @@ class AtomNetWrapper(NetWrapper):
         connected layer -> Precise RoI Pooling's box gradient -> [x, y, w, h]). Box refinement
         calls this five times per frame. Heads of another structure take autograd's path."""
         if not _written_out_backward_applies(self.net.bb_regressor, modulated, proposals):
-            with torch.enable_grad():
-                leaf = proposals.detach().requires_grad_(True)
-                iou = self.predict_iou_modulated(modulated, leaf)
-                (gradient,) = torch.autograd.grad(iou.sum(), leaf)
-            return iou.detach(), gradient
+            return autograd_iou_and_gradient(lambda boxes: self.predict_iou_modulated(modulated, boxes))(proposals)
         iou, saved = self.iou_head_forward(modulated, proposals)
         return iou, self.iou_head_backward(saved)
 
