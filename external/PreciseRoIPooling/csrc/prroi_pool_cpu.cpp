@@ -123,30 +123,6 @@ void forward_kernel(const scalar_t* features, const scalar_t* rois,
   });
 }
 
-// Adds one bin's share of the roi gradient to the corner sums: g is the bin's
-// output gradient, o its output, ea..ed the integrals along its left, right,
-// top and bottom edges; the edges sit at X0 + pw/PW (X1 - X0), and so on.
-template <typename acc_t>
-inline void add_bin_roi_gradient(acc_t g, acc_t o, acc_t ea, acc_t eb, acc_t ec,
-                                 acc_t ed, int64_t pw, int64_t ph, int64_t PW,
-                                 int64_t PH, acc_t inv_bw, acc_t inv_bh,
-                                 acc_t* sx0, acc_t* sy0, acc_t* sx1,
-                                 acc_t* sy1) {
-  // d out / d (left, right, top, bottom) edge, times g.
-  const acc_t da = g * (o - ea) * inv_bw;
-  const acc_t db = g * (eb - o) * inv_bw;
-  const acc_t dc = g * (o - ec) * inv_bh;
-  const acc_t dd = g * (ed - o) * inv_bh;
-  const acc_t ta = static_cast<acc_t>(pw) / static_cast<acc_t>(PW);
-  const acc_t tb = static_cast<acc_t>(pw + 1) / static_cast<acc_t>(PW);
-  const acc_t tc = static_cast<acc_t>(ph) / static_cast<acc_t>(PH);
-  const acc_t td = static_cast<acc_t>(ph + 1) / static_cast<acc_t>(PH);
-  *sx0 += (acc_t(1) - ta) * da + (acc_t(1) - tb) * db;
-  *sx1 += ta * da + tb * db;
-  *sy0 += (acc_t(1) - tc) * dc + (acc_t(1) - td) * dd;
-  *sy1 += tc * dc + td * dd;
-}
-
 // The roi gradient of roi k over channels [c_begin, c_end), accumulated into
 // *sx0.. in the order of backward_kernel's loop (channel, bin row, bin column).
 template <typename scalar_t, typename acc_t>

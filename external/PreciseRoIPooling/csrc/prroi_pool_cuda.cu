@@ -154,18 +154,8 @@ __global__ void backward_kernel(const scalar_t* __restrict__ grad_output,
       ec += hat(static_cast<acc_t>(top - fi)) * ri;
       ed += hat(static_cast<acc_t>(bottom - fi)) * ri;
     }
-    const acc_t da = g * (I - ea) * inv_bw;
-    const acc_t db = g * (eb - I) * inv_bw;
-    const acc_t dc = g * (I - ec) * inv_bh;
-    const acc_t dd = g * (ed - I) * inv_bh;
-    const acc_t ta = static_cast<acc_t>(pw) / static_cast<acc_t>(PW);
-    const acc_t tb = static_cast<acc_t>(pw + 1) / static_cast<acc_t>(PW);
-    const acc_t tc = static_cast<acc_t>(ph) / static_cast<acc_t>(PH);
-    const acc_t td = static_cast<acc_t>(ph + 1) / static_cast<acc_t>(PH);
-    sx0 += (acc_t(1) - ta) * da + (acc_t(1) - tb) * db;
-    sx1 += ta * da + tb * db;
-    sy0 += (acc_t(1) - tc) * dc + (acc_t(1) - td) * dd;
-    sy1 += tc * dc + td * dd;
+    add_bin_roi_gradient(g, I, ea, eb, ec, ed, pw, ph, PW, PH, inv_bw, inv_bh,
+                         &sx0, &sy0, &sx1, &sy1);
   }
 
   const int t = threadIdx.x;
