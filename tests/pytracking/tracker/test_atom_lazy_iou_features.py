@@ -11,11 +11,9 @@ import torch
 from external.PreciseRoIPooling import prroi_pool2d, prroi_pool2d_box_gradient
 from ltr.models.bbreg.atom_iou_net import _rois
 from ltr.models.tracking.atom import atom_resnet18, atom_resnet_tiny
-from pytracking.parameter.atom.default import parameters as default_parameters
-from pytracking.tracker.atom.atom import ATOM
 from pytracking.tracker.atom.network import AtomNetWrapper, LazyModulatedIouFeatures, pooling_footprint
 
-from .conftest import moving_square
+from .conftest import moving_square, track_with_atom
 
 
 def _randomise_batch_norm(net):
@@ -168,13 +166,7 @@ def test_tracker_boxes_equal_those_of_the_whole_map(monkeypatch):
         # layer2 and layer3 of the published network's widths (128, 256), maps of 36 and 18 cells.
         network = AtomNetWrapper.from_network(_randomise_batch_norm(atom_resnet_tiny(width=64)), device="cpu",
                                               fold_batch_norm=False, channels_last=False)
-        params = default_parameters()
-        params.image_sample_size, params.compressed_dim = 18 * 16, 16
-        params.init_CG_iter, params.init_GN_iter, params.train_skipping = 4, 1, 3
-        params.advanced_localization, params.target_not_found_threshold = False, float("-inf")
-        tracker = ATOM(params, network=network)
-        tracker.initialize(images[0], {"init_bbox": boxes[0].tolist()})
-        return np.array([tracker.track(image)["target_bbox"] for image in images[1:]])
+        return track_with_atom(network, images, boxes, sample_cells=18)
 
     computed = []
     compute = LazyModulatedIouFeatures._compute

@@ -9,12 +9,10 @@ import torch
 from external.PreciseRoIPooling import compiled_available, prroi_pool2d, prroi_pool2d_box_gradient
 from ltr.data.boxes import xywh_to_xyxy, xyxy_gradient_to_xywh
 from ltr.models.tracking.atom import atom_resnet_tiny
-from pytracking.parameter.atom.default import parameters as default_parameters
-from pytracking.tracker.atom.atom import ATOM
 from pytracking.tracker.atom.box_refinement import RefinementParams, autograd_iou_and_gradient, optimize_boxes
 from pytracking.tracker.atom.network import AtomNetWrapper
 
-from .conftest import moving_square
+from .conftest import moving_square, track_with_atom
 
 
 def _network(fold_batch_norm: bool) -> AtomNetWrapper:
@@ -111,13 +109,7 @@ def test_tracker_boxes_are_those_of_autograd_refinement(monkeypatch):
     def run():
         torch.manual_seed(0)
         network = AtomNetWrapper.from_network(atom_resnet_tiny(), device="cpu", fold_batch_norm=False)
-        params = default_parameters()
-        params.image_sample_size, params.compressed_dim = 6 * 16, 16
-        params.init_CG_iter, params.init_GN_iter, params.train_skipping = 4, 1, 3
-        params.advanced_localization, params.target_not_found_threshold = False, float("-inf")
-        tracker = ATOM(params, network=network)
-        tracker.initialize(images[0], {"init_bbox": boxes[0].tolist()})
-        return np.array([tracker.track(image)["target_bbox"] for image in images[1:]])
+        return track_with_atom(network, images, boxes, sample_cells=6)
 
     fast = run()
     # The autograd path: the written-out backward replaced by autograd's.
