@@ -33,3 +33,17 @@ def track_with_atom(network, images: list[np.ndarray], boxes: np.ndarray, *, sam
     tracker = ATOM(params, network=network)
     tracker.initialize(images[0], {"init_bbox": boxes[0].tolist()})
     return np.array([tracker.track(image)["target_bbox"] for image in images[1:]])
+
+
+def randomise_iou_batch_norm(net):
+    """``net`` (an ATOM network) with its IoU head's BatchNorm statistics and affine parameters
+    drawn away from 0 and 1 (from torch's global generator), so that they matter; returns it."""
+    import torch
+
+    for module in net.bb_regressor.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.normal_()
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.normal_()
+            module.bias.data.normal_()
+    return net

@@ -13,17 +13,7 @@ from ltr.models.bbreg.atom_iou_net import _rois
 from ltr.models.tracking.atom import atom_resnet18, atom_resnet_tiny
 from pytracking.tracker.atom.network import AtomNetWrapper, LazyModulatedIouFeatures, pooling_footprint
 
-from .conftest import moving_square, track_with_atom
-
-
-def _randomise_batch_norm(net):
-    for module in net.bb_regressor.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.normal_()
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.normal_()
-            module.bias.data.normal_()
-    return net
+from .conftest import moving_square, randomise_iou_batch_norm, track_with_atom
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +21,7 @@ def resnet18_head():
     """The published network's IoU head (random weights) on random backbone features of a
     288 x 288 sample: layer2 (1, 128, 36, 36), layer3 (1, 256, 18, 18)."""
     torch.manual_seed(0)
-    wrapper = AtomNetWrapper.from_network(_randomise_batch_norm(atom_resnet18(backbone_pretrained=False)),
+    wrapper = AtomNetWrapper.from_network(randomise_iou_batch_norm(atom_resnet18(backbone_pretrained=False)),
                                           device="cpu", fold_batch_norm=False, channels_last=False)
     generator = torch.Generator().manual_seed(5)
     features = {"layer2": torch.randn(1, 128, 36, 36, generator=generator).relu(),
@@ -164,7 +154,7 @@ def test_tracker_boxes_equal_those_of_the_whole_map(monkeypatch):
     def run():
         torch.manual_seed(0)
         # layer2 and layer3 of the published network's widths (128, 256), maps of 36 and 18 cells.
-        network = AtomNetWrapper.from_network(_randomise_batch_norm(atom_resnet_tiny(width=64)), device="cpu",
+        network = AtomNetWrapper.from_network(randomise_iou_batch_norm(atom_resnet_tiny(width=64)), device="cpu",
                                               fold_batch_norm=False, channels_last=False)
         return track_with_atom(network, images, boxes, sample_cells=18)
 

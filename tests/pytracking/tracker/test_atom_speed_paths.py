@@ -12,19 +12,13 @@ from ltr.models.tracking.atom import atom_resnet_tiny
 from pytracking.tracker.atom.box_refinement import RefinementParams, autograd_iou_and_gradient, optimize_boxes
 from pytracking.tracker.atom.network import AtomNetWrapper
 
-from .conftest import moving_square, track_with_atom
+from .conftest import moving_square, randomise_iou_batch_norm, track_with_atom
 
 
 def _network(fold_batch_norm: bool) -> AtomNetWrapper:
     torch.manual_seed(0)
-    net = atom_resnet_tiny()
     # Batch statistics and affine parameters away from 0 and 1, so that BatchNorm's backward matters.
-    for module in net.bb_regressor.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.normal_()
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.normal_()
-            module.bias.data.normal_()
+    net = randomise_iou_batch_norm(atom_resnet_tiny())
     return AtomNetWrapper.from_network(net, device="cpu", fold_batch_norm=fold_batch_norm)
 
 
