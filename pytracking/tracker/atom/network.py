@@ -29,8 +29,9 @@ _TEST_BRANCH = (("conv3_1t", "conv3_2t", "prroi_pool3t"), ("conv4_1t", "conv4_2t
 # PyTorch runs a batch-1 float32 3x3 convolution on the CPU through oneDNN only when its input
 # has more than this many elements (ConvParams::use_mkldnn, "for some case, native is faster"),
 # natively (im2col and GEMM, which rounds otherwise) below. oneDNN's direct convolution computes
-# each output the same way whatever the map's extent, so cells cut with more input elements
-# than this equal the whole map's bit for bit (tested): cuts are enlarged past it.
+# each output the same way whatever the map's extent and padding (tested down to single cells),
+# so where the whole map goes through oneDNN its cells are computed by calling oneDNN directly on
+# the cells and their context, unpadded.
 ONEDNN_MIN_INPUT_ELEMENTS = 20480
 
 Cells = tuple[int, int, int, int]  # (row0, row1, col0, col1), ends excluded
@@ -87,34 +88,50 @@ def _contains(outer: Cells | None, inner: Cells) -> bool:
             and inner[3] <= outer[3])
 
 
-def _enlarged_past(cells: Cells, minimum: int, size: Sequence[int]) -> Cells:
-    """``cells`` grown one row or column at a time (the shorter side first, where the map has
-    room) until they hold more than ``minimum`` cells, or are the whole map."""
-    row0, row1, col0, col1 = cells
-    height, width = int(size[0]), int(size[1])
-    while (row1 - row0) * (col1 - col0) <= minimum and (row1 - row0 < height or col1 - col0 < width):
-        if (row1 - row0 <= col1 - col0 or col1 - col0 == width) and row1 - row0 < height:
-            row0, row1 = (row0 - 1, row1) if row0 > 0 and (row1 == height or (row1 - row0) % 2) else (row0, row1 + 1)
-        else:
-            col0, col1 = (col0 - 1, col1) if col0 > 0 and (col1 == width or (col1 - col0) % 2) else (col0, col1 + 1)
-    return row0, row1, col0, col1
+# Modules a test-branch block may hold after its convolution: each computes a cell from that
+# cell alone (BatchNorm in eval mode, ReLU; Identity where BatchNorm was folded).
+_CELLWISE = (nn.BatchNorm2d, nn.ReLU, nn.Identity)
 
 
 def _branch_convolutions(head, level: int) -> list[nn.Conv2d] | None:
-    """The two convolutions of the test branch of ``level``, or None unless each block holds one
-    3x3 convolution of stride 1, padding 1, no dilation and one group (what
-    :data:`IOU_BRANCH_CONTEXT` assumes)."""
+    """The two convolutions of the test branch of ``level``, or None unless each block is a
+    sequence of one 3x3 convolution of stride 1, padding 1, no dilation and one group (what
+    :data:`IOU_BRANCH_CONTEXT` assumes), then cell-wise modules only (:data:`_CELLWISE`)."""
     convolutions = []
     for name in _TEST_BRANCH[level][:2]:
-        found = [m for m in getattr(head, name).modules() if isinstance(m, nn.Conv2d)]
-        if len(found) != 1:
+        block = getattr(head, name)
+        if not isinstance(block, nn.Sequential) or len(block) == 0 or not isinstance(block[0], nn.Conv2d):
             return None
-        c = found[0]
+        c = block[0]
         if (tuple(c.kernel_size), tuple(c.stride), tuple(c.padding), tuple(c.dilation), c.groups) != (
                 (3, 3), (1, 1), (1, 1), (1, 1), 1):
             return None
+        if not all(isinstance(m, _CELLWISE) and not (isinstance(m, nn.BatchNorm2d) and m.training)
+                   for m in list(block)[1:]):
+            return None
         convolutions.append(c)
     return convolutions
+
+
+def _with_zero_context(x: torch.Tensor, have: Cells, cells: Cells) -> torch.Tensor:
+    """``x``, the cells ``have`` of a map (``cells`` grown by one each side, clamped to the
+    map), with zeros where that context lies beyond the map: the convolution's padding."""
+    top, bottom = 1 - (cells[0] - have[0]), 1 - (have[1] - cells[1])
+    left, right = 1 - (cells[2] - have[2]), 1 - (have[3] - cells[3])
+    if top or bottom or left or right:
+        x = nn_functional.pad(x, (left, right, top, bottom))
+    return x
+
+
+def _block_on_cells(block: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """A test-branch block (see :func:`_branch_convolutions`) on ``x``, cells with one cell of
+    context each side: its convolution by oneDNN without padding (the cells inside the context,
+    as the whole map's convolution computes them), then its cell-wise modules."""
+    conv = block[0]
+    x = torch.ops.aten.mkldnn_convolution(x.contiguous(), conv.weight, conv.bias, [0, 0], [1, 1], [1, 1], 1)
+    for module in list(block)[1:]:
+        x = module(x)
+    return x
 
 
 def _missing_bands(have: Cells, want: Cells) -> list[Cells]:
@@ -131,15 +148,12 @@ class LazyModulatedIouFeatures:
     pooled so far read: calling it with proposals (B, P, 4) [x, y, w, h] first computes the
     cells of their :func:`pooling_footprint` (plus ``margin`` cells each side, so that boxes
     moving a little need no new cells) that are not computed yet, then returns the maps (cells
-    not computed are 0 and never read). Each cell is computed from the backbone features in a
-    window with :data:`IOU_BRANCH_CONTEXT` cells around it (where the map has them), enlarged
-    past :data:`ONEDNN_MIN_INPUT_ELEMENTS`, which gives the whole map's value bit for bit: the
-    convolution's arithmetic per output does not depend on the map's extent there (oneDNN's
-    float32 convolutions on the CPU; tested on the published network's sizes). So pooling, and
-    box refinement, give what they give on the whole map, at the cost of the cells the boxes
-    reach (about half the convolutions' work for the published settings on the speed
-    benchmark's sequence, growth included). ``whole_map``: compute every cell at the first call
-    (the published way)."""
+    not computed are 0 and never read). The cells are computed by
+    :meth:`AtomNetWrapper.iou_feature_cells`, which gives the whole map's values bit for bit
+    where :meth:`AtomNetWrapper.iou_cells_exact` holds (float32 on the CPU, the published
+    network's sizes); a level where it does not is computed whole at its first use. So pooling,
+    and box refinement, give what they give on the whole map, at the cost of the cells the boxes
+    reach. ``whole_map``: compute every cell at the first call (the published way)."""
 
     def __init__(self, network: "AtomNetWrapper", backbone_features: dict[str, torch.Tensor],
                  modulation: Sequence[torch.Tensor], *, margin: int = 1, whole_map: bool = False):
@@ -172,7 +186,10 @@ class LazyModulatedIouFeatures:
             need = pooling_footprint(rois, pool.spatial_scale, size)
             if need is None or _contains(self.computed[level], need):
                 continue
-            want = _grow(need, self._margin, size)
+            if self._network.iou_cells_exact(features, level):
+                want = _grow(need, self._margin, size)
+            else:
+                want = (0, int(size[0]), 0, int(size[1]))
             have = self.computed[level]
             if have is not None:
                 want = (min(want[0], have[0]), max(want[1], have[1]), min(want[2], have[2]), max(want[3], have[3]))
@@ -278,31 +295,44 @@ class AtomNetWrapper(NetWrapper):
         return LazyModulatedIouFeatures(self, backbone_features, modulation,
                                         whole_map=not self.lazy_iou_features_apply())
 
+    def iou_cells_exact(self, features: torch.Tensor, level: int) -> bool:
+        """Whether :meth:`iou_feature_cells` computes the cells of ``level`` of ``features`` as
+        the whole map's convolutions do, bit for bit: float32 on the CPU, row-major, oneDNN
+        enabled, blocks of :func:`_branch_convolutions`, and each of the whole map's two
+        convolutions run by oneDNN (a batch of more than one, or an input of more than
+        :data:`ONEDNN_MIN_INPUT_ELEMENTS` elements)."""
+        convolutions = _branch_convolutions(self.net.bb_regressor, level)
+        if (convolutions is None or self.amp is not None or self.channels_last or features.dtype != torch.float32
+                or features.device.type != "cpu" or features.dim() != 4
+                or not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)):
+            return False
+        batch, cells = features.shape[0], features.shape[-2] * features.shape[-1]
+        return all(batch > 1 or conv.in_channels * cells > ONEDNN_MIN_INPUT_ELEMENTS for conv in convolutions)
+
     def iou_feature_cells(self, features: torch.Tensor, level: int, cells: Cells) -> torch.Tensor:
         """The IoU predictor's test-branch features (B, C, rows, cols) of ``level`` (0 or 1) in
         ``cells`` (row0, row1, col0, col1) of the map, float32. Each of the two 3x3
-        convolutions reads one cell around what it computes: the second runs on the cells and one
-        around, the first on those and one more (:data:`IOU_BRANCH_CONTEXT` in all), each cut
-        enlarged where it would hold no more than :data:`ONEDNN_MIN_INPUT_ELEMENTS` input
-        elements (so that it runs as the whole map's does)."""
+        convolutions reads one cell around what it computes: where :meth:`iou_cells_exact`
+        holds, the first runs on the cells and two around (zeros beyond the map, as its padding)
+        and gives the cells and one around, which the second turns into the cells, both by
+        oneDNN without padding: the whole map's values bit for bit. Elsewhere both run on the
+        cells and :data:`IOU_BRANCH_CONTEXT` around as the network runs them, which gives the
+        whole map's values up to rounding."""
         head = self.net.bb_regressor
         first, second, _ = _TEST_BRANCH[level]
         size = features.shape[-2:]
         row0, row1, col0, col1 = cells
-        convolutions = _branch_convolutions(head, level)
-        if convolutions is None:  # not two 3x3 convolutions: both on the cells and the whole context
+        if not self.iou_cells_exact(features, level):
             cut = _grow(cells, IOU_BRANCH_CONTEXT, size)
             with torch.no_grad(), self._autocast():
                 out = getattr(head, second)(getattr(head, first)(features[..., cut[0]:cut[1], cut[2]:cut[3]]))
             return out[..., row0 - cut[0]:row1 - cut[0], col0 - cut[2]:col1 - cut[2]].float()
-        # The second convolution's input, then the first's, each past the threshold for its channels.
-        inner = _enlarged_past(_grow(cells, 1, size), ONEDNN_MIN_INPUT_ELEMENTS // convolutions[1].in_channels, size)
-        outer = _enlarged_past(_grow(inner, 1, size), ONEDNN_MIN_INPUT_ELEMENTS // convolutions[0].in_channels, size)
-        with torch.no_grad(), self._autocast():
-            middle = getattr(head, first)(features[..., outer[0]:outer[1], outer[2]:outer[3]])
-            middle = middle[..., inner[0] - outer[0]:inner[1] - outer[0], inner[2] - outer[2]:inner[3] - outer[2]]
-            out = getattr(head, second)(middle)
-        return out[..., row0 - inner[0]:row1 - inner[0], col0 - inner[2]:col1 - inner[2]].float()
+        inner = _grow(cells, 1, size)  # what the second convolution reads
+        outer = _grow(inner, 1, size)  # what the first reads
+        with torch.no_grad():
+            middle = _block_on_cells(getattr(head, first), _with_zero_context(
+                features[..., outer[0]:outer[1], outer[2]:outer[3]], outer, inner))
+            return _block_on_cells(getattr(head, second), _with_zero_context(middle, inner, cells))
 
     def modulated_iou_features(self, modulation: Sequence[torch.Tensor], iou_features: Sequence[torch.Tensor]
                                ) -> tuple[torch.Tensor, ...]:

@@ -81,7 +81,7 @@ def test_cells_equal_the_whole_map_bit_for_bit_at_the_published_sizes(resnet18_h
     windows = [(0, 36, 0, 36), (0, 1, 0, 1), (35, 36, 35, 36), (9, 27, 13, 26), (27, 29, 13, 27),
                (9, 27, 26, 27), (3, 15, 5, 15), (0, 20, 10, 36), (17, 18, 0, 36), (5, 30, 30, 33)]
     generator = torch.Generator().manual_seed(3)
-    for _ in range(12):
+    for _ in range(40):
         row0, col0 = (int(v) for v in torch.randint(0, 35, (2,), generator=generator))
         row1, col1 = (int(v) for v in torch.randint(1, 37, (2,), generator=generator))
         windows.append((min(row0, row1 - 1), max(row1, row0 + 1), min(col0, col1 - 1), max(col1, col0 + 1)))
@@ -173,15 +173,35 @@ def test_tracker_boxes_equal_those_of_the_whole_map(monkeypatch):
     np.testing.assert_array_equal(lazy, whole)
 
 
-def test_cuts_are_enlarged_past_the_onednn_threshold():
-    from pytracking.tracker.atom.network import ONEDNN_MIN_INPUT_ELEMENTS, _enlarged_past
+def test_cells_exact_where_the_whole_map_runs_on_onednn(resnet18_head):
+    from pytracking.tracker.atom.network import ONEDNN_MIN_INPUT_ELEMENTS
 
-    # 128 input channels: more than 20480 / 128 = 160 cells, i.e. 13 x 13 around one cell.
-    assert ONEDNN_MIN_INPUT_ELEMENTS // 128 == 160
-    rows0, rows1, cols0, cols1 = _enlarged_past((10, 15, 20, 25), 160, (36, 36))
-    assert (rows1 - rows0, cols1 - cols0) == (13, 13) and rows0 <= 10 and rows1 >= 15 and cols0 <= 20 and cols1 >= 25
-    # At a corner it grows into the map; a long strip grows across.
-    assert _enlarged_past((0, 1, 0, 1), 160, (36, 36)) == (0, 13, 0, 13)
-    assert _enlarged_past((0, 2, 0, 36), 160, (36, 36)) == (0, 5, 0, 36)
-    # A map too small to pass the threshold: the whole map (the published computation).
-    assert _enlarged_past((3, 5, 3, 5), 640, (16, 16)) == (0, 16, 0, 16)
+    wrapper, features, _ = resnet18_head
+    # The published sizes: 128 x 36 x 36 and 256 x 18 x 18 inputs, past 20480 elements.
+    assert wrapper.iou_cells_exact(features["layer2"], 0) and wrapper.iou_cells_exact(features["layer3"], 1)
+    # 256 x 8 x 10 = 20480 is not past it (a batch-1 map run natively): not exact; 256 x 9 x 9 is.
+    assert 256 * 8 * 10 == ONEDNN_MIN_INPUT_ELEMENTS
+    assert not wrapper.iou_cells_exact(torch.rand(1, 256, 8, 10), 1)
+    assert wrapper.iou_cells_exact(torch.rand(1, 256, 9, 9), 1)
+    # A batch of two always runs on oneDNN; float64 and channels-last maps do not take the cells.
+    assert wrapper.iou_cells_exact(torch.rand(2, 256, 4, 4), 1)
+    assert not wrapper.iou_cells_exact(features["layer3"].double(), 1)
+    channels_last = AtomNetWrapper.from_network(wrapper.net, device="cpu", fold_batch_norm=False, channels_last=True)
+    assert not channels_last.iou_cells_exact(features["layer3"], 1)
+
+
+def test_small_maps_are_computed_whole_and_equal_the_published_maps():
+    """The tiny network's maps (32 x 12 x 12, 64 x 6 x 6) run natively on the whole map: the
+    lazy maps compute each level whole at its first use, with the whole map's values."""
+    torch.manual_seed(0)
+    wrapper = AtomNetWrapper.from_network(atom_resnet_tiny(), device="cpu", fold_batch_norm=False,
+                                          channels_last=False)
+    features = {"layer2": torch.rand(1, 32, 12, 12), "layer3": torch.rand(1, 64, 6, 6)}
+    assert wrapper.lazy_iou_features_apply()
+    assert not wrapper.iou_cells_exact(features["layer2"], 0) and not wrapper.iou_cells_exact(features["layer3"], 1)
+    modulation = wrapper.iou_modulation(features, torch.tensor([[30.0, 30.0, 20.0, 20.0]]))
+    lazy = wrapper.lazy_modulated_iou_features(modulation, features)
+    maps = lazy(torch.tensor([[[30.0, 30.0, 10.0, 10.0]]]))
+    assert lazy.computed == [(0, 12, 0, 12), (0, 6, 0, 6)]
+    expected = wrapper.modulated_iou_features(modulation, wrapper.iou_features(features))
+    assert all(torch.equal(g, e) for g, e in zip(maps, expected))
