@@ -134,6 +134,13 @@ def _block_on_cells(block: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def _aligned(cells: Cells, grid: int, size: Sequence[int]) -> Cells:
+    """``cells`` grown to the nearest multiples of ``grid`` (clamped to the map)."""
+    row0, row1, col0, col1 = cells
+    return (row0 - row0 % grid, min(-(-row1 // grid) * grid, int(size[0])), col0 - col0 % grid,
+            min(-(-col1 // grid) * grid, int(size[1])))
+
+
 def _missing_bands(have: Cells, want: Cells) -> list[Cells]:
     """The rectangle ``want`` (which contains ``have``) less ``have``, as up to four bands: the
     rows above and below across the whole width, the columns left and right beside ``have``."""
@@ -153,11 +160,16 @@ class LazyModulatedIouFeatures:
     where :meth:`AtomNetWrapper.iou_cells_exact` holds (float32 on the CPU, the published
     network's sizes); a level where it does not is computed whole at its first use. So pooling,
     and box refinement, give what they give on the whole map, at the cost of the cells the boxes
-    reach. ``whole_map``: compute every cell at the first call (the published way)."""
+    reach. The cells computed are aligned to a grid of ``grid`` cells, so that the convolutions
+    see a few shapes again and again (oneDNN builds a kernel for each new shape, which costs
+    about as much as computing the cells). ``whole_map``: compute every cell at the first call
+    (the published way)."""
 
     def __init__(self, network: "AtomNetWrapper", backbone_features: dict[str, torch.Tensor],
-                 modulation: Sequence[torch.Tensor], *, margin: int = 1, whole_map: bool = False):
+                 modulation: Sequence[torch.Tensor], *, margin: int = 1, grid: int = 2,
+                 whole_map: bool = False):
         self._network = network
+        self._grid = int(grid)
         self._features = backbone_features
         self._modulation = tuple(modulation)
         self._margin = int(margin)
@@ -187,7 +199,7 @@ class LazyModulatedIouFeatures:
             if need is None or _contains(self.computed[level], need):
                 continue
             if self._network.iou_cells_exact(features, level):
-                want = _grow(need, self._margin, size)
+                want = _aligned(_grow(need, self._margin, size), self._grid, size)
             else:
                 want = (0, int(size[0]), 0, int(size[1]))
             have = self.computed[level]

@@ -11,7 +11,7 @@ import torch
 from external.PreciseRoIPooling import prroi_pool2d, prroi_pool2d_box_gradient
 from ltr.models.bbreg.atom_iou_net import _rois
 from ltr.models.tracking.atom import atom_resnet18, atom_resnet_tiny
-from pytracking.tracker.atom.network import AtomNetWrapper, LazyModulatedIouFeatures, pooling_footprint
+from pytracking.tracker.atom.network import AtomNetWrapper, LazyModulatedIouFeatures, _aligned, pooling_footprint
 
 from .conftest import moving_square, randomise_iou_batch_norm, track_with_atom
 
@@ -44,6 +44,15 @@ def test_footprint_by_hand():
     assert pooling_footprint(rois, 1 / 8, (36, 36)) == (1, 36, 0, 36)
     assert pooling_footprint(rois[2:], 1 / 8, (36, 36)) is None
     assert pooling_footprint(torch.tensor([[0.0, 400.0, 400.0, 500.0, 500.0]]), 1 / 8, (36, 36)) is None
+
+
+def test_cells_aligned_to_the_grid_by_hand():
+    # Rows 3..9 -> 2..10 on a grid of 2; 4..8 stays; columns 0..35 of 36 -> 0..36 (clamped).
+    assert _aligned((3, 9, 0, 35), 2, (36, 36)) == (2, 10, 0, 36)
+    assert _aligned((4, 8, 4, 8), 2, (36, 36)) == (4, 8, 4, 8)
+    # A grid of 4 on an 18-cell map: 13..17 -> 12..18 (the map's end, not 20).
+    assert _aligned((13, 17, 1, 2), 4, (18, 18)) == (12, 18, 0, 4)
+    assert _aligned((5, 6, 7, 8), 1, (18, 18)) == (5, 6, 7, 8)
 
 
 @pytest.mark.parametrize("scale, pooled", [(1 / 8, 5), (1 / 16, 3)])
