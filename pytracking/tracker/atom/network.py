@@ -67,17 +67,24 @@ def pooling_footprint(rois: torch.Tensor | np.ndarray, spatial_scale: float, siz
     caller with several maps converts them once)."""
     if isinstance(rois, torch.Tensor):
         rois = rois.detach().cpu().numpy()
-    coordinates = rois[:, 1:].astype(np.float64) * float(spatial_scale)
-    x0, y0, x1, y1 = coordinates.T
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(coordinates).all(1) & (x1 > x0) & (y1 > y0)
-    if not valid.any():
+    scale = float(spatial_scale)
+    # Python floats: each product is the float64 product the op forms, and a loop over the few
+    # rois of a refinement step costs less than NumPy's calls on them.
+    left = top = math.inf
+    right = bottom = -math.inf
+    for _, x0, y0, x1, y1 in rois.tolist():
+        x0, y0, x1, y1 = x0 * scale, y0 * scale, x1 * scale, y1 * scale
+        if not (math.isfinite(x0) and math.isfinite(y0) and math.isfinite(x1) and math.isfinite(y1)
+                and x1 > x0 and y1 > y0):
+            continue
+        left, top, right, bottom = min(left, x0), min(top, y0), max(right, x1), max(bottom, y1)
+    if left == math.inf:
         return None
     height, width = int(size[0]), int(size[1])
-    col0 = max(math.floor(float(x0[valid].min())) - 1, 0)
-    col1 = min(math.ceil(float(x1[valid].max())) + 2, width)
-    row0 = max(math.floor(float(y0[valid].min())) - 1, 0)
-    row1 = min(math.ceil(float(y1[valid].max())) + 2, height)
+    col0 = max(math.floor(left) - 1, 0)
+    col1 = min(math.ceil(right) + 2, width)
+    row0 = max(math.floor(top) - 1, 0)
+    row1 = min(math.ceil(bottom) + 2, height)
     if col0 >= col1 or row0 >= row1:
         return None
     return row0, row1, col0, col1
