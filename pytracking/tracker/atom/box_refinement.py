@@ -81,6 +81,9 @@ def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams, *
     for _ in range(params.iterations):
         current = boxes
         iou, gradient = iou_and_gradient(current)
+        if params.step_length_decay >= 1:  # every step taken: the published update as it is written
+            boxes = (current + step_length * gradient * current[..., 2:].repeat(1, 1, 2)).detach()
+            continue
         improved = (iou > previous) | (params.step_length_decay >= 1)
         step_length[~improved] *= params.step_length_decay
         previous = iou
