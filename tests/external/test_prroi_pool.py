@@ -427,15 +427,18 @@ def test_channels_last_full_backward_matches_row_major(dtype):
 
 
 @needs_compiled_cpu
-def test_channels_last_gradcheck():
-    features, _ = random_case(2, batch=2, channels=3, size=(5, 6))
-    features = features.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+@pytest.mark.parametrize("features_grad", [False, True])
+def test_channels_last_gradcheck(features_grad):
+    # Without the features' gradient the boxes' comes from the channels-last roi-gradient kernel;
+    # with it, from the row-major kernel on a row-major copy.
+    features, _ = random_case(2, batch=2, channels=2, size=(4, 5))
+    features = features.contiguous(memory_format=torch.channels_last).requires_grad_(features_grad)
     rois = torch.tensor([[0, 1.3, 0.7, 8.9, 7.3], [1, -2.1, 3.3, 5.6, 11.7], [1, 4.1, 2.2, 4.9, 2.9]],
                         dtype=torch.float64)
     boxes = rois[:, 1:].clone().requires_grad_(True)
 
     def pool(features, boxes):
-        assert features.is_contiguous(memory_format=torch.channels_last)
+        assert features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous()
         return prroi_pool2d(features, torch.cat([rois[:, :1], boxes], 1), 2, 3, 0.5, backend="compiled")
 
     assert torch.autograd.gradcheck(pool, (features, boxes), eps=1e-6, atol=1e-6)

@@ -304,26 +304,30 @@ PRROI_ALWAYS_INLINE inline void forward_roi_nhwc_body(
   }
 }
 
-// Scratch for the roi gradient of one roi across a chunk of n channels:
-// vertical[(ph * (PW + 1) + p) * n + c] and horizontal[(pw * (PH + 1) + p) * n
-// + c] hold the edge integrals of roi_gradient_shared_edges for channel
-// c_begin + c.
+// Scratch for the roi gradient of one roi across a chunk of n channels, every
+// array bin- or edge-major with the chunk's channels innermost (index i for
+// channel c_begin + i):
+// - vertical[(ph * (PW + 1) + p) * n + i], horizontal[(pw * (PH + 1) + p) * n
+//   + i]: the edge integrals of roi_gradient_shared_edges;
+// - g[bin * n + i], o[bin * n + i]: the bins' output gradients and outputs;
+// - x0, y0, x1, y1[bin * n + i]: the bins' terms (bin_roi_gradient).
 template <typename acc_t>
-struct EdgeScratch {
-  std::vector<acc_t> vertical, horizontal;
+struct RoiGradientScratch {
+  std::vector<acc_t> vertical, horizontal, g, o, x0, y0, x1, y1;
   void resize(int64_t n, int64_t PH, int64_t PW) {
     vertical.resize(static_cast<size_t>(PH * (PW + 1) * n));
     horizontal.resize(static_cast<size_t>(PW * (PH + 1) * n));
+    for (std::vector<acc_t>* v : {&g, &o, &x0, &y0, &x1, &y1}) {
+      v->resize(static_cast<size_t>(PH * PW * n));
+    }
   }
 };
 
-// The edge integrals of roi_gradient_shared_edges for channels [c_begin,
-// c_begin + n), each channel with that function's operations in its order.
 template <typename scalar_t, typename acc_t>
-PRROI_ALWAYS_INLINE inline void edge_integrals_nhwc_body(
+PRROI_ALWAYS_INLINE inline void roi_gradient_terms_nhwc_body(
     const scalar_t* image, Strides st, const Axis<acc_t>& ax,
     const Axis<acc_t>& ay, int64_t c_begin, int64_t n, int64_t PH, int64_t PW,
-    EdgeScratch<acc_t>* scratch) {
+    acc_t inv_bw, acc_t inv_bh, RoiGradientScratch<acc_t>* scratch) {
   const scalar_t* channels = image + c_begin;
   for (int64_t ph = 0; ph < PH; ++ph) {
     const int64_t ys = ay.start[ph], yl = ay.len[ph];
@@ -367,6 +371,31 @@ PRROI_ALWAYS_INLINE inline void edge_integrals_nhwc_body(
       }
     }
   }
+  // Each bin's terms for every channel; the caller adds them in order.
+  for (int64_t ph = 0; ph < PH; ++ph) {
+    for (int64_t pw = 0; pw < PW; ++pw) {
+      const int64_t at = (ph * PW + pw) * n;
+      const acc_t* __restrict__ ea =
+          scratch->vertical.data() + (ph * (PW + 1) + pw) * n;
+      const acc_t* __restrict__ eb = ea + n;
+      const acc_t* __restrict__ ec =
+          scratch->horizontal.data() + (pw * (PH + 1) + ph) * n;
+      const acc_t* __restrict__ ed = ec + n;
+      const acc_t* __restrict__ g = scratch->g.data() + at;
+      const acc_t* __restrict__ o = scratch->o.data() + at;
+      acc_t* __restrict__ x0 = scratch->x0.data() + at;
+      acc_t* __restrict__ y0 = scratch->y0.data() + at;
+      acc_t* __restrict__ x1 = scratch->x1.data() + at;
+      acc_t* __restrict__ y1 = scratch->y1.data() + at;
+      // Separate arrays: no iteration reads what another writes (GCC gives up
+      // checking the ten pointers at run time without this).
+#pragma GCC ivdep
+      for (int64_t c = 0; c < n; ++c) {
+        bin_roi_gradient(g[c], o[c], ea[c], eb[c], ec[c], ed[c], pw, ph, PW,
+                         PH, inv_bw, inv_bh, x0 + c, y0 + c, x1 + c, y1 + c);
+      }
+    }
+  }
 }
 
 // The channel loops twice: for the baseline instruction set, and for AVX2
@@ -382,11 +411,13 @@ void forward_roi_nhwc_baseline(const scalar_t* image, Strides st,
 }
 
 template <typename scalar_t, typename acc_t>
-void edge_integrals_nhwc_baseline(const scalar_t* image, Strides st,
+void roi_gradient_terms_nhwc_baseline(const scalar_t* image, Strides st,
                                   const Axis<acc_t>& ax, const Axis<acc_t>& ay,
                                   int64_t c_begin, int64_t n, int64_t PH,
-                                  int64_t PW, EdgeScratch<acc_t>* scratch) {
-  edge_integrals_nhwc_body(image, st, ax, ay, c_begin, n, PH, PW, scratch);
+                                  int64_t PW, acc_t inv_bw, acc_t inv_bh,
+                                  RoiGradientScratch<acc_t>* scratch) {
+  roi_gradient_terms_nhwc_body(image, st, ax, ay, c_begin, n, PH, PW, inv_bw,
+                               inv_bh, scratch);
 }
 
 #if PRROI_AVX2_VARIANT
@@ -399,11 +430,12 @@ __attribute__((target("avx2"))) void forward_roi_nhwc_avx2(
 }
 
 template <typename scalar_t, typename acc_t>
-__attribute__((target("avx2"))) void edge_integrals_nhwc_avx2(
+__attribute__((target("avx2"))) void roi_gradient_terms_nhwc_avx2(
     const scalar_t* image, Strides st, const Axis<acc_t>& ax,
     const Axis<acc_t>& ay, int64_t c_begin, int64_t n, int64_t PH, int64_t PW,
-    EdgeScratch<acc_t>* scratch) {
-  edge_integrals_nhwc_body(image, st, ax, ay, c_begin, n, PH, PW, scratch);
+    acc_t inv_bw, acc_t inv_bh, RoiGradientScratch<acc_t>* scratch) {
+  roi_gradient_terms_nhwc_body(image, st, ax, ay, c_begin, n, PH, PW, inv_bw,
+                               inv_bh, scratch);
 }
 #endif
 
@@ -481,7 +513,7 @@ void roi_gradient_kernel_nhwc(const scalar_t* grad_output,
 
   at::parallel_for(0, chunks, 1, [&](int64_t ch_begin, int64_t ch_end) {
     Axis<acc_t> ax, ay;
-    EdgeScratch<acc_t> scratch;
+    RoiGradientScratch<acc_t> scratch;
     for (int64_t chunk = ch_begin; chunk < ch_end; ++chunk) {
       const int64_t c_begin = chunk * C / chunks;
       const int64_t c_end = (chunk + 1) * C / chunks;
@@ -502,35 +534,39 @@ void roi_gradient_kernel_nhwc(const scalar_t* grad_output,
         const acc_t inv_bw = static_cast<acc_t>(1.0 / box.bin_w);
         const acc_t inv_bh = static_cast<acc_t>(1.0 / box.bin_h);
         const scalar_t* image = features + b * st.b;
+        // The bins' g and o, channel innermost.
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t from = (k * C + c_begin + i) * bins;
+          for (int64_t bin = 0; bin < bins; ++bin) {
+            scratch.g[bin * n + i] = static_cast<acc_t>(grad_output[from + bin]);
+            scratch.o[bin * n + i] = static_cast<acc_t>(output[from + bin]);
+          }
+        }
 #if PRROI_AVX2_VARIANT
         if (avx2) {
-          edge_integrals_nhwc_avx2(image, st, ax, ay, c_begin, n, PH, PW,
-                                   &scratch);
+          roi_gradient_terms_nhwc_avx2(image, st, ax, ay, c_begin, n, PH, PW,
+                                       inv_bw, inv_bh, &scratch);
         } else
 #endif
         {
-          edge_integrals_nhwc_baseline(image, st, ax, ay, c_begin, n, PH, PW,
-                                       &scratch);
+          roi_gradient_terms_nhwc_baseline(image, st, ax, ay, c_begin, n, PH,
+                                           PW, inv_bw, inv_bh, &scratch);
         }
-        const acc_t* vertical = scratch.vertical.data();
-        const acc_t* horizontal = scratch.horizontal.data();
+        // The terms added in roi_gradient_shared_edges' order: channel, bin
+        // row, bin column, skipping the bins whose gradient is 0.
+        const acc_t* g = scratch.g.data();
+        const acc_t* x0 = scratch.x0.data();
+        const acc_t* y0 = scratch.y0.data();
+        const acc_t* x1 = scratch.x1.data();
+        const acc_t* y1 = scratch.y1.data();
         acc_t sx0 = 0, sy0 = 0, sx1 = 0, sy1 = 0;
         for (int64_t i = 0; i < n; ++i) {
-          const int64_t c = c_begin + i;
-          const scalar_t* go = grad_output + (k * C + c) * bins;
-          const scalar_t* op = output + (k * C + c) * bins;
-          for (int64_t ph = 0; ph < PH; ++ph) {
-            for (int64_t pw = 0; pw < PW; ++pw) {
-              const acc_t g = static_cast<acc_t>(go[ph * PW + pw]);
-              if (g == acc_t(0)) continue;
-              const acc_t ea = vertical[(ph * (PW + 1) + pw) * n + i];
-              const acc_t eb = vertical[(ph * (PW + 1) + pw + 1) * n + i];
-              const acc_t ec = horizontal[(pw * (PH + 1) + ph) * n + i];
-              const acc_t ed = horizontal[(pw * (PH + 1) + ph + 1) * n + i];
-              const acc_t o = static_cast<acc_t>(op[ph * PW + pw]);
-              add_bin_roi_gradient(g, o, ea, eb, ec, ed, pw, ph, PW, PH, inv_bw,
-                                   inv_bh, &sx0, &sy0, &sx1, &sy1);
-            }
+          for (int64_t at = i; at < bins * n; at += n) {
+            if (g[at] == acc_t(0)) continue;
+            sx0 += x0[at];
+            sx1 += x1[at];
+            sy0 += y0[at];
+            sy1 += y1[at];
           }
         }
         acc_rois[k * 4 + 0] += sx0;
