@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -268,8 +269,74 @@ struct ForwardScratch {
   }
 };
 
-// Forward of roi k (valid box, image `image`) into out_k (C, PH, PW): per bin
-// acc[c] = sum_r wy[r] * (sum_q wx[q] * f[c]) in the row-major kernel's order.
+// GCC vector types: element-wise IEEE operations, one lane per channel (no
+// contraction: the builds have no FMA). 32 bytes: two SSE2 registers or one
+// AVX register.
+template <typename T>
+struct VectorOf {
+  typedef T type __attribute__((vector_size(32)));
+};
+
+// Vectors per block of the forward's register-held sums.
+constexpr int64_t kForwardVectors = 2;
+
+// One bin over a block of kForwardVectors vectors of channels starting at
+// `channels` (the image's sample (0, 0) at the first of them), into acc:
+// acc[c] = sum_r wy[r] * (sum_q wx[q] * f[c]), the row-major kernel's
+// operations in its order, the sums held in registers.
+template <typename scalar_t, typename acc_t>
+PRROI_ALWAYS_INLINE inline void forward_bin_block(
+    const scalar_t* channels, Strides st, int64_t ys, int64_t yl,
+    const acc_t* wy, int64_t xs, int64_t xl, const acc_t* wx, acc_t* acc) {
+  static_assert(std::is_same_v<scalar_t, acc_t>,
+                "the vector loads read the features as acc_t");
+  using V = typename VectorOf<acc_t>::type;
+  constexpr int64_t lanes = sizeof(V) / sizeof(acc_t);
+  V a[kForwardVectors];
+  for (int64_t v = 0; v < kForwardVectors; ++v) a[v] = V{};
+  for (int64_t r = 0; r < yl; ++r) {
+    const scalar_t* row = channels + (ys + r) * st.h + xs * st.w;
+    V s[kForwardVectors];
+    for (int64_t v = 0; v < kForwardVectors; ++v) s[v] = V{};
+    for (int64_t q = 0; q < xl; ++q) {
+      const scalar_t* sample = row + q * st.w;
+      const acc_t w = wx[q];
+      for (int64_t v = 0; v < kForwardVectors; ++v) {
+        V x;
+        std::memcpy(&x, sample + v * lanes, sizeof(V));
+        s[v] += x * w;
+      }
+    }
+    const acc_t w = wy[r];
+    for (int64_t v = 0; v < kForwardVectors; ++v) a[v] += w * s[v];
+  }
+  std::memcpy(acc, a, sizeof(a));
+}
+
+// The same over n channels, the sums in memory (acc and s of n).
+template <typename scalar_t, typename acc_t>
+PRROI_ALWAYS_INLINE inline void forward_bin_channels(
+    const scalar_t* channels, Strides st, int64_t ys, int64_t yl,
+    const acc_t* wy, int64_t xs, int64_t xl, const acc_t* wx, int64_t n,
+    acc_t* __restrict__ acc, acc_t* __restrict__ s) {
+  for (int64_t c = 0; c < n; ++c) acc[c] = acc_t(0);
+  for (int64_t r = 0; r < yl; ++r) {
+    const scalar_t* row = channels + (ys + r) * st.h + xs * st.w;
+    for (int64_t c = 0; c < n; ++c) s[c] = acc_t(0);
+    for (int64_t q = 0; q < xl; ++q) {
+      const scalar_t* __restrict__ sample = row + q * st.w;
+      const acc_t w = wx[q];
+      for (int64_t c = 0; c < n; ++c) {
+        s[c] += static_cast<acc_t>(sample[c]) * w;
+      }
+    }
+    const acc_t w = wy[r];
+    for (int64_t c = 0; c < n; ++c) acc[c] += w * s[c];
+  }
+}
+
+// Forward of roi k (valid box, image `image`) into out_k (C, PH, PW), bin by
+// bin, the channels in blocks (forward_bin_block) and the rest.
 template <typename scalar_t, typename acc_t>
 PRROI_ALWAYS_INLINE inline void forward_roi_nhwc_body(
     const scalar_t* image, Strides st, const Axis<acc_t>& ax,
@@ -278,25 +345,21 @@ PRROI_ALWAYS_INLINE inline void forward_roi_nhwc_body(
   const int64_t bins = PH * PW;
   acc_t* __restrict__ acc = scratch->acc.data();
   acc_t* __restrict__ s = scratch->s.data();
+  constexpr int64_t block =
+      kForwardVectors * sizeof(typename VectorOf<acc_t>::type) / sizeof(acc_t);
+  const int64_t blocked = C - C % block;
   for (int64_t ph = 0; ph < PH; ++ph) {
     const int64_t ys = ay.start[ph], yl = ay.len[ph];
     const acc_t* wy = ay.w.data() + ay.off[ph];
     for (int64_t pw = 0; pw < PW; ++pw) {
       const int64_t xs = ax.start[pw], xl = ax.len[pw];
       const acc_t* wx = ax.w.data() + ax.off[pw];
-      for (int64_t c = 0; c < C; ++c) acc[c] = acc_t(0);
-      for (int64_t r = 0; r < yl; ++r) {
-        const scalar_t* row = image + (ys + r) * st.h + xs * st.w;
-        for (int64_t c = 0; c < C; ++c) s[c] = acc_t(0);
-        for (int64_t q = 0; q < xl; ++q) {
-          const scalar_t* __restrict__ sample = row + q * st.w;
-          const acc_t w = wx[q];
-          for (int64_t c = 0; c < C; ++c) {
-            s[c] += static_cast<acc_t>(sample[c]) * w;
-          }
-        }
-        const acc_t w = wy[r];
-        for (int64_t c = 0; c < C; ++c) acc[c] += w * s[c];
+      for (int64_t c = 0; c < blocked; c += block) {
+        forward_bin_block(image + c, st, ys, yl, wy, xs, xl, wx, acc + c);
+      }
+      if (blocked < C) {
+        forward_bin_channels(image + blocked, st, ys, yl, wy, xs, xl, wx,
+                             C - blocked, acc + blocked, s);
       }
       scalar_t* o = out_k + ph * PW + pw;
       for (int64_t c = 0; c < C; ++c) o[c * bins] = static_cast<scalar_t>(acc[c]);
@@ -323,6 +386,10 @@ struct RoiGradientScratch {
   }
 };
 
+// For channels [c_begin, c_begin + n): the edge integrals of
+// roi_gradient_shared_edges, each channel with that function's operations in
+// its order, then each bin's terms (bin_roi_gradient, as add_bin_roi_gradient
+// computes them) from the bins' g and o that the caller stored.
 template <typename scalar_t, typename acc_t>
 PRROI_ALWAYS_INLINE inline void roi_gradient_terms_nhwc_body(
     const scalar_t* image, Strides st, const Axis<acc_t>& ax,
