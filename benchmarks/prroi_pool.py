@@ -122,17 +122,18 @@ def time_tracker_layouts(repeats: int, warmup: int, generator: torch.Generator) 
     rois = torch.cat([torch.zeros(TRACKER_ROIS, 1), xywh_to_xyxy(torch.cat([corners, sizes], 1))], 1)
     weights = [torch.randn(TRACKER_ROIS, 256, bins, bins, generator=generator) for _, _, bins, _ in LEVELS]
     layouts = {"row_major": maps, "channels_last": [m.contiguous(memory_format=torch.channels_last) for m in maps]}
-    seconds, results = {}, {}
-    for name, layout_maps in layouts.items():
-        results[name] = tracker_frame(layout_maps, rois, weights)
-        for _ in range(warmup):
+    results = {name: tracker_frame(layout_maps, rois, weights) for name, layout_maps in layouts.items()}
+    for _ in range(warmup):
+        for layout_maps in layouts.values():
             tracker_frame(layout_maps, rois, weights)
-        times = []
-        for _ in range(repeats):
+    # The layouts alternate, so that both meet the same load of a shared machine.
+    times = {name: [] for name in layouts}
+    for _ in range(repeats):
+        for name, layout_maps in layouts.items():
             start = time.perf_counter()
             tracker_frame(layout_maps, rois, weights)
-            times.append(time.perf_counter() - start)
-        seconds[name] = statistics.median(times)
+            times[name].append(time.perf_counter() - start)
+    seconds = {name: statistics.median(values) for name, values in times.items()}
     identical = all(torch.equal(a, b) for a, b in zip(results["row_major"], results["channels_last"]))
     speedup = seconds["row_major"] / seconds["channels_last"]
     for name, value in seconds.items():
