@@ -41,10 +41,19 @@ def compiled_available(device: torch.device | str = "cpu") -> bool:
     return kind == "cpu" or bool(_C.with_cuda())
 
 
+def _kernel_layout(features: torch.Tensor) -> torch.Tensor:
+    """The features as the compiled kernels read them: CPU features in channels-last memory as they
+    are (the CPU kernels run their loops across the channels there, with the row-major kernels'
+    values bit for bit), everything else row-major."""
+    if features.device.type == "cpu" and features.is_contiguous(memory_format=torch.channels_last):
+        return features
+    return features.contiguous()
+
+
 class _PrRoIPool2DFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, features, rois, pooled_height, pooled_width, spatial_scale):
-        features, rois = features.contiguous(), rois.contiguous()
+        features, rois = _kernel_layout(features), rois.contiguous()
         output = _C.forward(features, rois, pooled_height, pooled_width, spatial_scale)
         ctx.save_for_backward(features, rois, output)
         ctx.params = (pooled_height, pooled_width, spatial_scale)
@@ -137,7 +146,7 @@ def prroi_pool2d_box_gradient(features: torch.Tensor, rois: torch.Tensor, output
             pooled = prroi_pool2d_torch(features.detach(), leaf, pooled_height, pooled_width, spatial_scale)
             (gradient,) = torch.autograd.grad(pooled, leaf, grad_output)
         return gradient
-    _, gradient = _C.backward(grad_output.contiguous(), features.contiguous(), rois.contiguous(),
+    _, gradient = _C.backward(grad_output.contiguous(), _kernel_layout(features), rois.contiguous(),
                               output.contiguous(), pooled_height, pooled_width, spatial_scale, features_grad=False)
     return gradient
 

@@ -288,3 +288,157 @@ def test_box_gradient_alone_shares_edges_bit_for_bit(dtype, pooled):
         gradients.append(r.grad)
     assert gradients[1][:, 1:].abs().max() > 0
     assert torch.equal(gradients[0], gradients[1])
+
+
+# Channels-last features: the compiled CPU op reads them in place with kernels whose loops run
+# across the channels, giving the row-major kernels' values bit for bit (each channel does the
+# same operations on the same operands in the same order).
+needs_compiled_cpu = pytest.mark.skipif(not compiled_available("cpu"), reason="compiled op not built")
+LAYOUT_CASES = [  # channels, map (H, W), bins (PH, PW), spatial scale
+    (1, (36, 36), (5, 5), 1 / 8),
+    (3, (18, 18), (3, 3), 1 / 16),
+    (17, (13, 7), (2, 7), 1 / 4),
+    (64, (36, 36), (3, 3), 1 / 8),
+    (256, (18, 18), (5, 5), 1 / 16),
+    (256, (36, 36), (2, 7), 1 / 8),
+]
+
+
+def layout_rois(generator: torch.Generator, dtype: torch.dtype, images: int, image_size: tuple[int, int]):
+    """Random rois over and beyond an image of ``image_size`` (H, W) pixels, with rois partly and
+    wholly outside, reversed (zero area), of zero width and height, and smaller than a cell."""
+    height, width = image_size
+    count = 14
+    corners = torch.rand(count, 2, generator=generator, dtype=torch.float64) * torch.tensor(
+        [width * 1.4, height * 1.4], dtype=torch.float64) - torch.tensor([width * 0.2, height * 0.2],
+                                                                          dtype=torch.float64)
+    sizes = torch.rand(count, 2, generator=generator, dtype=torch.float64) * torch.tensor(
+        [width / 2, height / 2], dtype=torch.float64) + 0.5
+    boxes = torch.cat([corners, corners + sizes], 1)
+    boxes[0] = torch.tensor([-3.0 * width, -2.0 * height, -1.5 * width, -1.0 * height])  # wholly outside
+    boxes[1] = torch.tensor([width * 0.5, height * 0.3, width * 0.2, height * 0.9])  # reversed: x1 < x0
+    boxes[2, 2] = boxes[2, 0]  # zero width
+    boxes[3, 3] = boxes[3, 1]  # zero height
+    boxes[4, 2:] = boxes[4, :2] + 0.37  # smaller than a cell
+    boxes[5] = torch.tensor([-0.3 * width, -0.4 * height, 1.3 * width, 1.2 * height])  # over the whole map
+    index = (torch.arange(count) % images).to(torch.float64)[:, None]
+    return torch.cat([index, boxes], 1).to(dtype)
+
+
+@needs_compiled_cpu
+@pytest.mark.parametrize("isa", ["auto", "baseline"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("channels,size,pooled,scale", LAYOUT_CASES)
+def test_channels_last_forward_and_box_gradient_bit_for_bit(channels, size, pooled, scale, dtype, threads, isa,
+                                                             monkeypatch):
+    # "auto": the AVX2 loops where the processor has them; "baseline": the SSE2 loops.
+    if isa == "baseline":
+        monkeypatch.setenv("PRROI_POOL_CPU_ISA", "baseline")
+    else:
+        monkeypatch.delenv("PRROI_POOL_CPU_ISA", raising=False)
+    from external.PreciseRoIPooling import function
+
+    generator = torch.Generator().manual_seed(channels * 1000 + size[0])
+    images = 2
+    features = torch.randn(images, channels, *size, generator=generator, dtype=dtype)
+    last = features.contiguous(memory_format=torch.channels_last)
+    assert torch.equal(last, features) and (channels == 1 or not last.is_contiguous())
+    assert function._kernel_layout(last) is last  # not copied to row-major
+    rois = layout_rois(generator, dtype, images, (size[0] / scale, size[1] / scale))
+    weights = torch.randn(rois.shape[0], channels, *pooled, generator=generator, dtype=dtype)
+    weights[weights.abs() < 0.4] = 0  # bins the roi gradient skips
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        results = {}
+        for name, f in (("row-major", features), ("channels-last", last)):
+            out = prroi_pool2d(f, rois, *pooled, scale, backend="compiled")
+            box = function.prroi_pool2d_box_gradient(f, rois, out, weights, *pooled, scale, backend="compiled")
+            # Without the forward's output the op recomputes it (on the same layout).
+            _, recomputed = function._C.backward(weights, function._kernel_layout(f), rois, None, *pooled, scale,
+                                                 features_grad=False)
+            results[name] = (out, box, recomputed)
+    finally:
+        torch.set_num_threads(previous)
+    (out, box, recomputed), (out_last, box_last, recomputed_last) = results.values()
+    assert out.is_contiguous() and out_last.is_contiguous()
+    assert out.abs().sum() > 0 and box[:, 1:].abs().sum() > 0
+    assert (out[[0, 1, 2, 3]] == 0).all() and (box[[0, 1, 2, 3]] == 0).all()
+    assert torch.equal(out, out_last)
+    assert torch.equal(box, box_last)
+    assert torch.equal(recomputed, box) and torch.equal(recomputed_last, box_last)
+
+
+@needs_compiled_cpu
+def test_channels_last_threads_split_channels_as_row_major():
+    # The roi gradient's per-thread channel chunks, summed in chunk order, round differently with
+    # one and with two threads; channels-last gives row-major's value for each thread count.
+    generator = torch.Generator().manual_seed(11)
+    features = torch.randn(1, 64, 36, 36, generator=generator)
+    rois = layout_rois(generator, torch.float32, 1, (288.0, 288.0))
+    output = prroi_pool2d(features, rois, 5, 5, 1 / 8, backend="compiled")
+    weights = torch.randn(output.shape, generator=generator)
+    from external.PreciseRoIPooling.function import prroi_pool2d_box_gradient
+
+    previous = torch.get_num_threads()
+    gradients = {}
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            for layout in (torch.contiguous_format, torch.channels_last):
+                f = features.contiguous(memory_format=layout)
+                gradients[threads, layout] = prroi_pool2d_box_gradient(f, rois, output, weights, 5, 5, 1 / 8,
+                                                                       backend="compiled")
+    finally:
+        torch.set_num_threads(previous)
+    for threads in (1, 2):
+        assert torch.equal(gradients[threads, torch.contiguous_format], gradients[threads, torch.channels_last])
+
+
+@needs_compiled_cpu
+@pytest.mark.parametrize("bad", ["nan", "batch"])
+def test_channels_last_rois_are_checked_as_row_major(bad):
+    features = torch.randn(2, 8, 9, 11, dtype=torch.float64)
+    rois = torch.tensor([[0, 1.0, 1.0, 5.0, 5.0], [1, 2.0, 1.0, 9.0, 7.0]], dtype=torch.float64)
+    rois[1, 2 if bad == "nan" else 0] = float("nan") if bad == "nan" else 2
+    message = "non-finite" if bad == "nan" else "not integers"
+    for f in (features, features.contiguous(memory_format=torch.channels_last)):
+        with pytest.raises(ValueError, match=message):
+            prroi_pool2d(f, rois, 3, 3, 1.0, backend="compiled")
+
+
+@needs_compiled_cpu
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_channels_last_full_backward_matches_row_major(dtype):
+    generator = torch.Generator().manual_seed(12)
+    features = torch.randn(2, 17, 13, 7, generator=generator, dtype=dtype)
+    rois = layout_rois(generator, dtype, 2, (52.0, 28.0))
+    weights = torch.randn(rois.shape[0], 17, 3, 3, generator=generator, dtype=dtype)
+    gradients = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        f = features.detach().contiguous(memory_format=layout).requires_grad_(True)
+        r = rois.clone().requires_grad_(True)
+        out = prroi_pool2d(f, r, 3, 3, 1 / 4, backend="compiled")
+        (out * weights).sum().backward()
+        gradients.append((out.detach(), f.grad, r.grad))
+    for row_major, channels_last in zip(*gradients):
+        assert torch.equal(row_major, channels_last)
+
+
+@needs_compiled_cpu
+@pytest.mark.parametrize("features_grad", [False, True])
+def test_channels_last_gradcheck(features_grad):
+    # Without the features' gradient the boxes' comes from the channels-last roi-gradient kernel;
+    # with it, from the row-major kernel on a row-major copy.
+    features, _ = random_case(2, batch=2, channels=2, size=(4, 5))
+    features = features.contiguous(memory_format=torch.channels_last).requires_grad_(features_grad)
+    rois = torch.tensor([[0, 1.3, 0.7, 8.9, 7.3], [1, -2.1, 3.3, 5.6, 11.7], [1, 4.1, 2.2, 4.9, 2.9]],
+                        dtype=torch.float64)
+    boxes = rois[:, 1:].clone().requires_grad_(True)
+
+    def pool(features, boxes):
+        assert features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous()
+        return prroi_pool2d(features, torch.cat([rois[:, :1], boxes], 1), 2, 3, 0.5, backend="compiled")
+
+    assert torch.autograd.gradcheck(pool, (features, boxes), eps=1e-6, atol=1e-6)

@@ -80,6 +80,16 @@ void check_common(const at::Tensor& features, const at::Tensor& rois,
               pooled_height, " and ", pooled_width);
 }
 
+// The features as the kernels read them: CPU features in channels-last memory
+// as they are (the CPU kernels have channels-last variants), else row-major.
+at::Tensor kernel_layout(const at::Tensor& features) {
+  if (features.device().is_cpu() &&
+      features.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+    return features;
+  }
+  return features.contiguous();
+}
+
 bool with_cuda() {
 #ifdef WITH_CUDA
   return true;
@@ -92,7 +102,7 @@ at::Tensor forward(const at::Tensor& features, const at::Tensor& rois,
                    int64_t pooled_height, int64_t pooled_width,
                    double spatial_scale) {
   check_common(features, rois, pooled_height, pooled_width);
-  const at::Tensor f = features.contiguous();
+  const at::Tensor f = kernel_layout(features);
   const at::Tensor r = rois.contiguous();
   if (f.is_cuda()) {
 #ifdef WITH_CUDA
@@ -133,7 +143,7 @@ std::tuple<at::Tensor, at::Tensor> backward(
               ", ", C, ", ", pooled_height, ", ", pooled_width, "), got ",
               grad_output.sizes());
   const at::Tensor g = grad_output.contiguous();
-  const at::Tensor f = features.contiguous();
+  const at::Tensor f = kernel_layout(features);
   const at::Tensor r = rois.contiguous();
   // The forward output; None (or an empty tensor) makes the CPU kernel
   // recompute it. The CUDA kernel always recomputes it in float.

@@ -203,14 +203,17 @@ PRROI_HOST_DEVICE inline RoiBox<T> make_box(T x0, T y0, T x1, T y1,
   return box;
 }
 
-// Adds one bin's share of the roi gradient to the corner sums: g is the bin's
-// output gradient, o its output, ea..ed the integrals along its left, right,
-// top and bottom edges; the edges sit at X0 + pw/PW (X1 - X0), and so on.
+// One bin's share of the roi gradient: the terms that add_bin_roi_gradient adds
+// to the corner sums, written to *x0, *y0, *x1, *y1. g is the bin's output
+// gradient, o its output, ea..ed the integrals along its left, right, top and
+// bottom edges; the edges sit at X0 + pw/PW (X1 - X0), and so on. A separate
+// function so that the CPU kernels can compute the terms of many channels at
+// once and add them in order later, with the same values.
 template <typename acc_t>
-PRROI_HOST_DEVICE inline void add_bin_roi_gradient(
+PRROI_HOST_DEVICE inline void bin_roi_gradient(
     acc_t g, acc_t o, acc_t ea, acc_t eb, acc_t ec, acc_t ed, int64_t pw,
-    int64_t ph, int64_t PW, int64_t PH, acc_t inv_bw, acc_t inv_bh, acc_t* sx0,
-    acc_t* sy0, acc_t* sx1, acc_t* sy1) {
+    int64_t ph, int64_t PW, int64_t PH, acc_t inv_bw, acc_t inv_bh, acc_t* x0,
+    acc_t* y0, acc_t* x1, acc_t* y1) {
   // d out / d (left, right, top, bottom) edge, times g.
   const acc_t da = g * (o - ea) * inv_bw;
   const acc_t db = g * (eb - o) * inv_bw;
@@ -220,10 +223,26 @@ PRROI_HOST_DEVICE inline void add_bin_roi_gradient(
   const acc_t tb = static_cast<acc_t>(pw + 1) / static_cast<acc_t>(PW);
   const acc_t tc = static_cast<acc_t>(ph) / static_cast<acc_t>(PH);
   const acc_t td = static_cast<acc_t>(ph + 1) / static_cast<acc_t>(PH);
-  *sx0 += (acc_t(1) - ta) * da + (acc_t(1) - tb) * db;
-  *sx1 += ta * da + tb * db;
-  *sy0 += (acc_t(1) - tc) * dc + (acc_t(1) - td) * dd;
-  *sy1 += tc * dc + td * dd;
+  *x0 = (acc_t(1) - ta) * da + (acc_t(1) - tb) * db;
+  *x1 = ta * da + tb * db;
+  *y0 = (acc_t(1) - tc) * dc + (acc_t(1) - td) * dd;
+  *y1 = tc * dc + td * dd;
+}
+
+// Adds one bin's share of the roi gradient (bin_roi_gradient) to the corner
+// sums.
+template <typename acc_t>
+PRROI_HOST_DEVICE inline void add_bin_roi_gradient(
+    acc_t g, acc_t o, acc_t ea, acc_t eb, acc_t ec, acc_t ed, int64_t pw,
+    int64_t ph, int64_t PW, int64_t PH, acc_t inv_bw, acc_t inv_bh, acc_t* sx0,
+    acc_t* sy0, acc_t* sx1, acc_t* sy1) {
+  acc_t x0, y0, x1, y1;
+  bin_roi_gradient(g, o, ea, eb, ec, ed, pw, ph, PW, PH, inv_bw, inv_bh, &x0,
+                   &y0, &x1, &y1);
+  *sx0 += x0;
+  *sx1 += x1;
+  *sy0 += y0;
+  *sy1 += y1;
 }
 
 }  // namespace prroi

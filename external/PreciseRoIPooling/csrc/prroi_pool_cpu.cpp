@@ -5,6 +5,10 @@
 // feature gradient never races (a chunk owns its channels for every roi); each
 // chunk accumulates its share of the roi gradients in a private buffer, and the
 // buffers are summed in chunk order at the end.
+//
+// Features in channels-last memory (the tracker's backbone output) take the
+// channels-last kernels for the forward and the roi gradient alone; they give
+// the row-major kernels' values bit for bit (see "channels-last kernels").
 #include "prroi_pool.h"
 
 #include <ATen/Dispatch.h>
@@ -15,7 +19,18 @@
 #include <ATen/ops/zeros_like.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
 #include <vector>
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define PRROI_AVX2_VARIANT 1
+#define PRROI_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define PRROI_AVX2_VARIANT 0
+#define PRROI_ALWAYS_INLINE
+#endif
 
 namespace prroi {
 namespace {
@@ -123,6 +138,23 @@ void forward_kernel(const scalar_t* features, const scalar_t* rois,
   });
 }
 
+// The roi gradients (K, 5) from the chunks' partial sums (chunk, roi, 4), added
+// in chunk order and scaled back to image coordinates.
+template <typename scalar_t, typename acc_t>
+void sum_chunks(const std::vector<acc_t>& partial, int64_t chunks, int64_t K,
+                double spatial_scale, scalar_t* grad_rois) {
+  const acc_t scale = static_cast<acc_t>(spatial_scale);
+  for (int64_t k = 0; k < K; ++k) {
+    acc_t s[4] = {0, 0, 0, 0};
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      for (int q = 0; q < 4; ++q) s[q] += partial[(chunk * K + k) * 4 + q];
+    }
+    scalar_t* gr = grad_rois + k * 5;
+    gr[0] = scalar_t(0);
+    for (int q = 0; q < 4; ++q) gr[q + 1] = static_cast<scalar_t>(s[q] * scale);
+  }
+}
+
 // The roi gradient of roi k over channels [c_begin, c_end), accumulated into
 // *sx0.. in the order of backward_kernel's loop (channel, bin row, bin column).
 template <typename scalar_t, typename acc_t>
@@ -195,6 +227,425 @@ void roi_gradient_shared_edges(const scalar_t* grad_output,
   *sy0_out = sy0;
   *sx1_out = sx1;
   *sy1_out = sy1;
+}
+
+// ------------------------------------------------------- channels-last kernels
+//
+// Features in channels-last memory (B, H, W, C strides): every sample's C
+// channels are contiguous, so each loop of the row-major kernels runs as an
+// inner loop across the channels. Each channel (lane) does exactly the
+// row-major kernels' operations on the same operands in the same order, so the
+// results are the same bit for bit: only independent channels are interleaved,
+// never the terms of one sum. That holds for vector code as long as no multiply
+// and add are contracted into a fused multiply-add: the baseline build (x86-64,
+// SSE2) has no FMA, and the AVX2 variant below is compiled without it.
+//
+// Layout of one image: sample (y, x) of channel c at base + y * sH + x * sW + c
+// (the strides of the tensor, channel stride 1).
+
+// Whether the features take the channels-last kernels: channels-last
+// contiguous and not also row-major contiguous (a tensor that is both, such as
+// one with a single channel, takes the row-major kernels).
+bool channels_last_only(const at::Tensor& features) {
+  return features.is_contiguous(at::MemoryFormat::ChannelsLast) &&
+         !features.is_contiguous();
+}
+
+struct Strides {
+  int64_t b, h, w;
+};
+
+Strides strides_of(const at::Tensor& features) {
+  return Strides{features.stride(0), features.stride(2), features.stride(3)};
+}
+
+// Scratch for the forward of one bin across n channels.
+template <typename acc_t>
+struct ForwardScratch {
+  std::vector<acc_t> acc, s;
+  void resize(int64_t n) {
+    acc.resize(static_cast<size_t>(n));
+    s.resize(static_cast<size_t>(n));
+  }
+};
+
+// GCC vector types: element-wise IEEE operations, one lane per channel (no
+// contraction: the builds have no FMA). 32 bytes: two SSE2 registers or one
+// AVX register.
+template <typename T>
+struct VectorOf {
+  typedef T type __attribute__((vector_size(32)));
+};
+
+// Vectors per block of the forward's register-held sums.
+constexpr int64_t kForwardVectors = 2;
+
+// One bin over a block of kForwardVectors vectors of channels starting at
+// `channels` (the image's sample (0, 0) at the first of them), into acc:
+// acc[c] = sum_r wy[r] * (sum_q wx[q] * f[c]), the row-major kernel's
+// operations in its order, the sums held in registers.
+template <typename scalar_t, typename acc_t>
+PRROI_ALWAYS_INLINE inline void forward_bin_block(
+    const scalar_t* channels, Strides st, int64_t ys, int64_t yl,
+    const acc_t* wy, int64_t xs, int64_t xl, const acc_t* wx, acc_t* acc) {
+  static_assert(std::is_same_v<scalar_t, acc_t>,
+                "the vector loads read the features as acc_t");
+  using V = typename VectorOf<acc_t>::type;
+  constexpr int64_t lanes = sizeof(V) / sizeof(acc_t);
+  V a[kForwardVectors];
+  for (int64_t v = 0; v < kForwardVectors; ++v) a[v] = V{};
+  for (int64_t r = 0; r < yl; ++r) {
+    const scalar_t* row = channels + (ys + r) * st.h + xs * st.w;
+    V s[kForwardVectors];
+    for (int64_t v = 0; v < kForwardVectors; ++v) s[v] = V{};
+    for (int64_t q = 0; q < xl; ++q) {
+      const scalar_t* sample = row + q * st.w;
+      const acc_t w = wx[q];
+      for (int64_t v = 0; v < kForwardVectors; ++v) {
+        V x;
+        std::memcpy(&x, sample + v * lanes, sizeof(V));
+        s[v] += x * w;
+      }
+    }
+    const acc_t w = wy[r];
+    for (int64_t v = 0; v < kForwardVectors; ++v) a[v] += w * s[v];
+  }
+  std::memcpy(acc, a, sizeof(a));
+}
+
+// The same over n channels, the sums in memory (acc and s of n).
+template <typename scalar_t, typename acc_t>
+PRROI_ALWAYS_INLINE inline void forward_bin_channels(
+    const scalar_t* channels, Strides st, int64_t ys, int64_t yl,
+    const acc_t* wy, int64_t xs, int64_t xl, const acc_t* wx, int64_t n,
+    acc_t* __restrict__ acc, acc_t* __restrict__ s) {
+  for (int64_t c = 0; c < n; ++c) acc[c] = acc_t(0);
+  for (int64_t r = 0; r < yl; ++r) {
+    const scalar_t* row = channels + (ys + r) * st.h + xs * st.w;
+    for (int64_t c = 0; c < n; ++c) s[c] = acc_t(0);
+    for (int64_t q = 0; q < xl; ++q) {
+      const scalar_t* __restrict__ sample = row + q * st.w;
+      const acc_t w = wx[q];
+      for (int64_t c = 0; c < n; ++c) {
+        s[c] += static_cast<acc_t>(sample[c]) * w;
+      }
+    }
+    const acc_t w = wy[r];
+    for (int64_t c = 0; c < n; ++c) acc[c] += w * s[c];
+  }
+}
+
+// Forward of roi k (valid box, image `image`) into out_k (C, PH, PW), bin by
+// bin, the channels in blocks (forward_bin_block) and the rest.
+template <typename scalar_t, typename acc_t>
+PRROI_ALWAYS_INLINE inline void forward_roi_nhwc_body(
+    const scalar_t* image, Strides st, const Axis<acc_t>& ax,
+    const Axis<acc_t>& ay, int64_t C, int64_t PH, int64_t PW, scalar_t* out_k,
+    ForwardScratch<acc_t>* scratch) {
+  const int64_t bins = PH * PW;
+  acc_t* __restrict__ acc = scratch->acc.data();
+  acc_t* __restrict__ s = scratch->s.data();
+  constexpr int64_t block =
+      kForwardVectors * sizeof(typename VectorOf<acc_t>::type) / sizeof(acc_t);
+  const int64_t blocked = C - C % block;
+  for (int64_t ph = 0; ph < PH; ++ph) {
+    const int64_t ys = ay.start[ph], yl = ay.len[ph];
+    const acc_t* wy = ay.w.data() + ay.off[ph];
+    for (int64_t pw = 0; pw < PW; ++pw) {
+      const int64_t xs = ax.start[pw], xl = ax.len[pw];
+      const acc_t* wx = ax.w.data() + ax.off[pw];
+      for (int64_t c = 0; c < blocked; c += block) {
+        forward_bin_block(image + c, st, ys, yl, wy, xs, xl, wx, acc + c);
+      }
+      if (blocked < C) {
+        forward_bin_channels(image + blocked, st, ys, yl, wy, xs, xl, wx,
+                             C - blocked, acc + blocked, s);
+      }
+      scalar_t* o = out_k + ph * PW + pw;
+      for (int64_t c = 0; c < C; ++c) o[c * bins] = static_cast<scalar_t>(acc[c]);
+    }
+  }
+}
+
+// Scratch for the roi gradient of one roi across a chunk of n channels, every
+// array bin- or edge-major with the chunk's channels innermost (index i for
+// channel c_begin + i):
+// - vertical[(ph * (PW + 1) + p) * n + i], horizontal[(pw * (PH + 1) + p) * n
+//   + i]: the edge integrals of roi_gradient_shared_edges;
+// - g[bin * n + i], o[bin * n + i]: the bins' output gradients and outputs;
+// - x0, y0, x1, y1[bin * n + i]: the bins' terms (bin_roi_gradient).
+template <typename acc_t>
+struct RoiGradientScratch {
+  std::vector<acc_t> vertical, horizontal, g, o, x0, y0, x1, y1;
+  void resize(int64_t n, int64_t PH, int64_t PW) {
+    vertical.resize(static_cast<size_t>(PH * (PW + 1) * n));
+    horizontal.resize(static_cast<size_t>(PW * (PH + 1) * n));
+    for (std::vector<acc_t>* v : {&g, &o, &x0, &y0, &x1, &y1}) {
+      v->resize(static_cast<size_t>(PH * PW * n));
+    }
+  }
+};
+
+// For channels [c_begin, c_begin + n): the edge integrals of
+// roi_gradient_shared_edges, each channel with that function's operations in
+// its order, then each bin's terms (bin_roi_gradient, as add_bin_roi_gradient
+// computes them) from the bins' g and o that the caller stored.
+template <typename scalar_t, typename acc_t>
+PRROI_ALWAYS_INLINE inline void roi_gradient_terms_nhwc_body(
+    const scalar_t* image, Strides st, const Axis<acc_t>& ax,
+    const Axis<acc_t>& ay, int64_t c_begin, int64_t n, int64_t PH, int64_t PW,
+    acc_t inv_bw, acc_t inv_bh, RoiGradientScratch<acc_t>* scratch) {
+  const scalar_t* channels = image + c_begin;
+  for (int64_t ph = 0; ph < PH; ++ph) {
+    const int64_t ys = ay.start[ph], yl = ay.len[ph];
+    const acc_t* wy = ay.w.data() + ay.off[ph];
+    for (int64_t p = 0; p <= PW; ++p) {
+      acc_t* __restrict__ e = scratch->vertical.data() + (ph * (PW + 1) + p) * n;
+      const acc_t w0 = ax.e_w0[p], w1 = ax.e_w1[p];
+      for (int64_t c = 0; c < n; ++c) e[c] = acc_t(0);
+      for (int64_t r = 0; r < yl; ++r) {
+        const scalar_t* row = channels + (ys + r) * st.h;
+        const scalar_t* __restrict__ f0 = row + ax.e_i0[p] * st.w;
+        const scalar_t* __restrict__ f1 = row + ax.e_i1[p] * st.w;
+        const acc_t wr = wy[r];
+        for (int64_t c = 0; c < n; ++c) {
+          const acc_t f = w0 * static_cast<acc_t>(f0[c]) +
+                          w1 * static_cast<acc_t>(f1[c]);
+          e[c] += wr * f;
+        }
+      }
+    }
+  }
+  for (int64_t pw = 0; pw < PW; ++pw) {
+    const int64_t xs = ax.start[pw], xl = ax.len[pw];
+    const acc_t* wx = ax.w.data() + ax.off[pw];
+    for (int64_t p = 0; p <= PH; ++p) {
+      acc_t* __restrict__ e =
+          scratch->horizontal.data() + (pw * (PH + 1) + p) * n;
+      const scalar_t* r0 = channels + ay.e_i0[p] * st.h + xs * st.w;
+      const scalar_t* r1 = channels + ay.e_i1[p] * st.h + xs * st.w;
+      const acc_t w0 = ay.e_w0[p], w1 = ay.e_w1[p];
+      for (int64_t c = 0; c < n; ++c) e[c] = acc_t(0);
+      for (int64_t q = 0; q < xl; ++q) {
+        const scalar_t* __restrict__ f0 = r0 + q * st.w;
+        const scalar_t* __restrict__ f1 = r1 + q * st.w;
+        const acc_t wq = wx[q];
+        for (int64_t c = 0; c < n; ++c) {
+          const acc_t f = w0 * static_cast<acc_t>(f0[c]) +
+                          w1 * static_cast<acc_t>(f1[c]);
+          e[c] += wq * f;
+        }
+      }
+    }
+  }
+  // Each bin's terms for every channel; the caller adds them in order.
+  for (int64_t ph = 0; ph < PH; ++ph) {
+    for (int64_t pw = 0; pw < PW; ++pw) {
+      const int64_t at = (ph * PW + pw) * n;
+      const acc_t* __restrict__ ea =
+          scratch->vertical.data() + (ph * (PW + 1) + pw) * n;
+      const acc_t* __restrict__ eb = ea + n;
+      const acc_t* __restrict__ ec =
+          scratch->horizontal.data() + (pw * (PH + 1) + ph) * n;
+      const acc_t* __restrict__ ed = ec + n;
+      const acc_t* __restrict__ g = scratch->g.data() + at;
+      const acc_t* __restrict__ o = scratch->o.data() + at;
+      acc_t* __restrict__ x0 = scratch->x0.data() + at;
+      acc_t* __restrict__ y0 = scratch->y0.data() + at;
+      acc_t* __restrict__ x1 = scratch->x1.data() + at;
+      acc_t* __restrict__ y1 = scratch->y1.data() + at;
+      // Separate arrays: no iteration reads what another writes (GCC gives up
+      // checking the ten pointers at run time without this).
+#pragma GCC ivdep
+      for (int64_t c = 0; c < n; ++c) {
+        bin_roi_gradient(g[c], o[c], ea[c], eb[c], ec[c], ed[c], pw, ph, PW,
+                         PH, inv_bw, inv_bh, x0 + c, y0 + c, x1 + c, y1 + c);
+      }
+    }
+  }
+}
+
+// The channel loops twice: for the baseline instruction set, and for AVX2
+// (without FMA) where the processor has it, chosen at run time. Setting
+// PRROI_POOL_CPU_ISA=baseline in the environment keeps the baseline loops (the
+// tests compare both).
+template <typename scalar_t, typename acc_t>
+void forward_roi_nhwc_baseline(const scalar_t* image, Strides st,
+                               const Axis<acc_t>& ax, const Axis<acc_t>& ay,
+                               int64_t C, int64_t PH, int64_t PW,
+                               scalar_t* out_k, ForwardScratch<acc_t>* scratch) {
+  forward_roi_nhwc_body(image, st, ax, ay, C, PH, PW, out_k, scratch);
+}
+
+template <typename scalar_t, typename acc_t>
+void roi_gradient_terms_nhwc_baseline(const scalar_t* image, Strides st,
+                                  const Axis<acc_t>& ax, const Axis<acc_t>& ay,
+                                  int64_t c_begin, int64_t n, int64_t PH,
+                                  int64_t PW, acc_t inv_bw, acc_t inv_bh,
+                                  RoiGradientScratch<acc_t>* scratch) {
+  roi_gradient_terms_nhwc_body(image, st, ax, ay, c_begin, n, PH, PW, inv_bw,
+                               inv_bh, scratch);
+}
+
+#if PRROI_AVX2_VARIANT
+template <typename scalar_t, typename acc_t>
+__attribute__((target("avx2"))) void forward_roi_nhwc_avx2(
+    const scalar_t* image, Strides st, const Axis<acc_t>& ax,
+    const Axis<acc_t>& ay, int64_t C, int64_t PH, int64_t PW, scalar_t* out_k,
+    ForwardScratch<acc_t>* scratch) {
+  forward_roi_nhwc_body(image, st, ax, ay, C, PH, PW, out_k, scratch);
+}
+
+template <typename scalar_t, typename acc_t>
+__attribute__((target("avx2"))) void roi_gradient_terms_nhwc_avx2(
+    const scalar_t* image, Strides st, const Axis<acc_t>& ax,
+    const Axis<acc_t>& ay, int64_t c_begin, int64_t n, int64_t PH, int64_t PW,
+    acc_t inv_bw, acc_t inv_bh, RoiGradientScratch<acc_t>* scratch) {
+  roi_gradient_terms_nhwc_body(image, st, ax, ay, c_begin, n, PH, PW, inv_bw,
+                               inv_bh, scratch);
+}
+#endif
+
+// Whether to run the AVX2 loops: the processor has AVX2 and
+// PRROI_POOL_CPU_ISA is not "baseline". Read on every call (a look-up in the
+// environment, next to milliseconds of pooling) so that tests can switch.
+bool use_avx2() {
+#if PRROI_AVX2_VARIANT
+  static const bool supported = __builtin_cpu_supports("avx2");
+  if (!supported) return false;
+  const char* isa = std::getenv("PRROI_POOL_CPU_ISA");
+  return isa == nullptr || std::strcmp(isa, "baseline") != 0;
+#else
+  return false;
+#endif
+}
+
+template <typename scalar_t>
+void forward_kernel_nhwc(const scalar_t* features, Strides st,
+                         const scalar_t* rois, scalar_t* output, int64_t B,
+                         int64_t C, int64_t H, int64_t W, int64_t K, int64_t PH,
+                         int64_t PW, double spatial_scale) {
+  using acc_t = at::opmath_type<scalar_t>;
+  const int64_t bins = PH * PW;
+  const bool avx2 = use_avx2();
+  at::parallel_for(0, K, 1, [&](int64_t k_begin, int64_t k_end) {
+    Axis<acc_t> ax, ay;
+    ForwardScratch<acc_t> scratch;
+    scratch.resize(C);
+    for (int64_t k = k_begin; k < k_end; ++k) {
+      const scalar_t* roi = rois + k * 5;
+      scalar_t* out_k = output + k * C * bins;
+      int64_t b = 0;
+      const bool in_batch = batch_of(roi, B, &b);
+      const RoiBox<double> box = make_box<double>(
+          static_cast<double>(roi[1]), static_cast<double>(roi[2]),
+          static_cast<double>(roi[3]), static_cast<double>(roi[4]),
+          spatial_scale, PH, PW);
+      if (!in_batch || !box.valid) {
+        std::fill(out_k, out_k + C * bins, scalar_t(0));
+        continue;
+      }
+      ax.compute(box.x0, box.bin_w, PW, W, false);
+      ay.compute(box.y0, box.bin_h, PH, H, false);
+      const scalar_t* image = features + b * st.b;
+#if PRROI_AVX2_VARIANT
+      if (avx2) {
+        forward_roi_nhwc_avx2(image, st, ax, ay, C, PH, PW, out_k, &scratch);
+        continue;
+      }
+#endif
+      forward_roi_nhwc_baseline(image, st, ax, ay, C, PH, PW, out_k, &scratch);
+    }
+  });
+  (void)avx2;
+}
+
+// The roi gradient alone (no feature gradient) on channels-last features: the
+// same channel chunks, the same per-chunk sums in the same order (channel, bin
+// row, bin column) and the same final sum over chunks as backward_kernel with
+// roi_gradient_shared_edges; only the edge integrals run across the channels.
+template <typename scalar_t>
+void roi_gradient_kernel_nhwc(const scalar_t* grad_output,
+                              const scalar_t* features, Strides st,
+                              const scalar_t* rois, const scalar_t* output,
+                              scalar_t* grad_rois, int64_t B, int64_t C,
+                              int64_t H, int64_t W, int64_t K, int64_t PH,
+                              int64_t PW, double spatial_scale) {
+  using acc_t = at::opmath_type<scalar_t>;
+  const int64_t bins = PH * PW;
+  const int64_t chunks =
+      std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), C));
+  std::vector<acc_t> partial(static_cast<size_t>(chunks * K * 4), acc_t(0));
+  const bool avx2 = use_avx2();
+
+  at::parallel_for(0, chunks, 1, [&](int64_t ch_begin, int64_t ch_end) {
+    Axis<acc_t> ax, ay;
+    RoiGradientScratch<acc_t> scratch;
+    for (int64_t chunk = ch_begin; chunk < ch_end; ++chunk) {
+      const int64_t c_begin = chunk * C / chunks;
+      const int64_t c_end = (chunk + 1) * C / chunks;
+      const int64_t n = c_end - c_begin;
+      scratch.resize(n, PH, PW);
+      acc_t* acc_rois = partial.data() + chunk * K * 4;
+      for (int64_t k = 0; k < K; ++k) {
+        const scalar_t* roi = rois + k * 5;
+        int64_t b = 0;
+        if (!batch_of(roi, B, &b)) continue;
+        const RoiBox<double> box = make_box<double>(
+            static_cast<double>(roi[1]), static_cast<double>(roi[2]),
+            static_cast<double>(roi[3]), static_cast<double>(roi[4]),
+            spatial_scale, PH, PW);
+        if (!box.valid) continue;
+        ax.compute(box.x0, box.bin_w, PW, W, true);
+        ay.compute(box.y0, box.bin_h, PH, H, true);
+        const acc_t inv_bw = static_cast<acc_t>(1.0 / box.bin_w);
+        const acc_t inv_bh = static_cast<acc_t>(1.0 / box.bin_h);
+        const scalar_t* image = features + b * st.b;
+        // The bins' g and o, channel innermost.
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t from = (k * C + c_begin + i) * bins;
+          for (int64_t bin = 0; bin < bins; ++bin) {
+            scratch.g[bin * n + i] = static_cast<acc_t>(grad_output[from + bin]);
+            scratch.o[bin * n + i] = static_cast<acc_t>(output[from + bin]);
+          }
+        }
+#if PRROI_AVX2_VARIANT
+        if (avx2) {
+          roi_gradient_terms_nhwc_avx2(image, st, ax, ay, c_begin, n, PH, PW,
+                                       inv_bw, inv_bh, &scratch);
+        } else
+#endif
+        {
+          roi_gradient_terms_nhwc_baseline(image, st, ax, ay, c_begin, n, PH,
+                                           PW, inv_bw, inv_bh, &scratch);
+        }
+        // The terms added in roi_gradient_shared_edges' order: channel, bin
+        // row, bin column, skipping the bins whose gradient is 0.
+        const acc_t* g = scratch.g.data();
+        const acc_t* x0 = scratch.x0.data();
+        const acc_t* y0 = scratch.y0.data();
+        const acc_t* x1 = scratch.x1.data();
+        const acc_t* y1 = scratch.y1.data();
+        acc_t sx0 = 0, sy0 = 0, sx1 = 0, sy1 = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t at = i; at < bins * n; at += n) {
+            if (g[at] == acc_t(0)) continue;
+            sx0 += x0[at];
+            sx1 += x1[at];
+            sy0 += y0[at];
+            sy1 += y1[at];
+          }
+        }
+        acc_rois[k * 4 + 0] += sx0;
+        acc_rois[k * 4 + 1] += sy0;
+        acc_rois[k * 4 + 2] += sx1;
+        acc_rois[k * 4 + 3] += sy1;
+      }
+    }
+  });
+  (void)avx2;
+
+  sum_chunks(partial, chunks, K, spatial_scale, grad_rois);
 }
 
 template <typename scalar_t>
@@ -310,16 +761,7 @@ void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
     }
   });
 
-  const acc_t scale = static_cast<acc_t>(spatial_scale);
-  for (int64_t k = 0; k < K; ++k) {
-    acc_t s[4] = {0, 0, 0, 0};
-    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-      for (int q = 0; q < 4; ++q) s[q] += partial[(chunk * K + k) * 4 + q];
-    }
-    scalar_t* gr = grad_rois + k * 5;
-    gr[0] = scalar_t(0);
-    for (int q = 0; q < 4; ++q) gr[q + 1] = static_cast<scalar_t>(s[q] * scale);
-  }
+  sum_chunks(partial, chunks, K, spatial_scale, grad_rois);
 }
 
 }  // namespace
@@ -329,14 +771,28 @@ void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
 at::Tensor forward_cpu(const at::Tensor& features_in, const at::Tensor& rois_in,
                        int64_t pooled_height, int64_t pooled_width,
                        double spatial_scale) {
-  const at::Tensor features = features_in.contiguous();
+  // Channels-last features are read in place by the channels-last kernels.
+  const bool nhwc = channels_last_only(features_in);
+  const at::Tensor features = nhwc ? features_in : features_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
   const int64_t B = features.size(0), C = features.size(1),
                 H = features.size(2), W = features.size(3), K = rois.size(0);
-  at::Tensor output =
-      at::empty({K, C, pooled_height, pooled_width}, features.options());
+  at::Tensor output = at::empty({K, C, pooled_height, pooled_width},
+                                features.options(),
+                                at::MemoryFormat::Contiguous);
   if (output.numel() == 0) return output;
   if (features.numel() == 0) return output.zero_();  // empty map: F = 0
+  if (nhwc) {
+    AT_DISPATCH_FLOATING_TYPES(
+        features.scalar_type(), "prroi_pool_forward_cpu_nhwc", [&] {
+          forward_kernel_nhwc<scalar_t>(
+              features.const_data_ptr<scalar_t>(), strides_of(features),
+              rois.const_data_ptr<scalar_t>(),
+              output.mutable_data_ptr<scalar_t>(), B, C, H, W, K,
+              pooled_height, pooled_width, spatial_scale);
+        });
+    return output;
+  }
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "prroi_pool_forward_cpu",
                              [&] {
                                forward_kernel<scalar_t>(
@@ -354,7 +810,10 @@ std::tuple<at::Tensor, at::Tensor> backward_cpu(
     const at::Tensor& rois_in, const at::Tensor& output_in,
     int64_t pooled_height, int64_t pooled_width, double spatial_scale,
     bool features_grad) {
-  const at::Tensor features = features_in.contiguous();
+  // The roi gradient alone reads channels-last features in place; the feature
+  // gradient (training) runs the row-major kernel on a row-major copy.
+  const bool nhwc = !features_grad && channels_last_only(features_in);
+  const at::Tensor features = nhwc ? features_in : features_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
   const int64_t B = features.size(0), C = features.size(1),
                 H = features.size(2), W = features.size(3), K = rois.size(0);
@@ -383,6 +842,19 @@ std::tuple<at::Tensor, at::Tensor> backward_cpu(
       features_grad ? at::zeros_like(features) : at::empty({0}, features.options());
   at::Tensor grad_rois = at::zeros_like(rois);
   if (grad_output.numel() == 0 || features.numel() == 0) {
+    return std::make_tuple(grad_features, grad_rois);
+  }
+  if (nhwc) {
+    AT_DISPATCH_FLOATING_TYPES(
+        features.scalar_type(), "prroi_pool_roi_gradient_cpu_nhwc", [&] {
+          roi_gradient_kernel_nhwc<scalar_t>(
+              grad_output.const_data_ptr<scalar_t>(),
+              features.const_data_ptr<scalar_t>(), strides_of(features),
+              rois.const_data_ptr<scalar_t>(),
+              output.const_data_ptr<scalar_t>(),
+              grad_rois.mutable_data_ptr<scalar_t>(), B, C, H, W, K,
+              pooled_height, pooled_width, spatial_scale);
+        });
     return std::make_tuple(grad_features, grad_rois);
   }
   AT_DISPATCH_FLOATING_TYPES(
