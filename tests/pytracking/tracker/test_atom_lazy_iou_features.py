@@ -115,8 +115,11 @@ def test_lazy_maps_give_the_whole_maps_predictions_as_boxes_walk_out(resnet18_he
     assert isinstance(lazy, LazyModulatedIouFeatures) and lazy.computed == [None, None]
     boxes = torch.tensor([[[100.0, 110.0, 60.0, 50.0], [104.0, 106.0, 50.0, 56.0], [96.0, 113.0, 66.0, 48.0]]])
     history = []
+    # Channels-last on the CPU, the layout Precise RoI Pooling reads across the channels.
+    assert all(m.is_contiguous(memory_format=torch.channels_last) for m in whole)
     for step in range(6):
         maps = lazy(boxes)
+        assert all(m.is_contiguous(memory_format=torch.channels_last) for m in maps)
         history.append(list(lazy.computed))
         for level in range(2):
             row0, row1, col0, col1 = lazy.computed[level]
