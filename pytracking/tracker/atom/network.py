@@ -329,7 +329,7 @@ class AtomNetWrapper(NetWrapper):
         :data:`ONEDNN_MIN_INPUT_ELEMENTS` elements)."""
         convolutions = _branch_convolutions(self.net.bb_regressor, level)
         if (convolutions is None or self.amp is not None or self.channels_last or features.dtype != torch.float32
-                or features.device.type != "cpu" or features.dim() != 4
+                or features.device.type != "cpu" or features.dim() != 4 or not features.is_contiguous()
                 or not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)):
             return False
         batch, cells = features.shape[0], features.shape[-2] * features.shape[-1]
