@@ -88,6 +88,25 @@ inline bool batch_of(const scalar_t* roi, int64_t batch, int64_t* b) {
   return true;
 }
 
+// Reads roi (5 values): its image's batch index into *b, its box into *box and
+// its axes' weights into *ax, *ay (with the bin edges' taps when `edges`).
+// False when the roi pools nothing: a batch index outside [0, B) or a box that
+// is not valid (make_box).
+template <typename scalar_t, typename acc_t>
+bool read_roi(const scalar_t* roi, int64_t B, int64_t H, int64_t W, int64_t PH,
+              int64_t PW, double spatial_scale, bool edges, int64_t* b,
+              RoiBox<double>* box, Axis<acc_t>* ax, Axis<acc_t>* ay) {
+  if (!batch_of(roi, B, b)) return false;
+  *box = make_box<double>(
+      static_cast<double>(roi[1]), static_cast<double>(roi[2]),
+      static_cast<double>(roi[3]), static_cast<double>(roi[4]), spatial_scale,
+      PH, PW);
+  if (!box->valid) return false;
+  ax->compute(box->x0, box->bin_w, PW, W, edges);
+  ay->compute(box->y0, box->bin_h, PH, H, edges);
+  return true;
+}
+
 template <typename scalar_t>
 void forward_kernel(const scalar_t* features, const scalar_t* rois,
                     scalar_t* output, int64_t B, int64_t C, int64_t H,
@@ -101,17 +120,12 @@ void forward_kernel(const scalar_t* features, const scalar_t* rois,
       const scalar_t* roi = rois + k * 5;
       scalar_t* out_k = output + k * C * bins;
       int64_t b = 0;
-      const bool in_batch = batch_of(roi, B, &b);
-      const RoiBox<double> box = make_box<double>(
-          static_cast<double>(roi[1]), static_cast<double>(roi[2]),
-          static_cast<double>(roi[3]), static_cast<double>(roi[4]),
-          spatial_scale, PH, PW);
-      if (!in_batch || !box.valid) {
+      RoiBox<double> box;
+      if (!read_roi(roi, B, H, W, PH, PW, spatial_scale, false, &b, &box, &ax,
+                    &ay)) {
         std::fill(out_k, out_k + C * bins, scalar_t(0));
         continue;
       }
-      ax.compute(box.x0, box.bin_w, PW, W, false);
-      ay.compute(box.y0, box.bin_h, PH, H, false);
       for (int64_t c = 0; c < C; ++c) {
         const scalar_t* plane = features + (b * C + c) * H * W;
         scalar_t* o = out_k + c * bins;
@@ -153,6 +167,48 @@ void sum_chunks(const std::vector<acc_t>& partial, int64_t chunks, int64_t K,
     gr[0] = scalar_t(0);
     for (int q = 0; q < 4; ++q) gr[q + 1] = static_cast<scalar_t>(s[q] * scale);
   }
+}
+
+// The roi gradients' work split, shared by the row-major and the channels-last
+// kernels so that both sum alike: the channels in chunks (one per thread, so
+// that a chunk's feature gradient never races with another's), each chunk's
+// sums per roi (d/dX0, d/dY0, d/dX1, d/dY1 in scaled coordinates) kept apart and
+// added in chunk order by sum_chunks. For each chunk and each roi that pools
+// something, body(&state, c_begin, c_end, k, b, ax, ay, inv_bw, inv_bh, s) adds
+// roi k's share over channels [c_begin, c_end) to s[0..3] (X0, Y0, X1, Y1);
+// `State` is the body's scratch, one per thread.
+template <typename State, typename scalar_t, typename Body>
+void roi_gradient_by_chunks(const scalar_t* rois, int64_t B, int64_t C,
+                            int64_t H, int64_t W, int64_t K, int64_t PH,
+                            int64_t PW, double spatial_scale,
+                            scalar_t* grad_rois, const Body& body) {
+  using acc_t = at::opmath_type<scalar_t>;
+  const int64_t chunks =
+      std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), C));
+  std::vector<acc_t> partial(static_cast<size_t>(chunks * K * 4), acc_t(0));
+  at::parallel_for(0, chunks, 1, [&](int64_t ch_begin, int64_t ch_end) {
+    Axis<acc_t> ax, ay;
+    State state;
+    for (int64_t chunk = ch_begin; chunk < ch_end; ++chunk) {
+      const int64_t c_begin = chunk * C / chunks;
+      const int64_t c_end = (chunk + 1) * C / chunks;
+      acc_t* acc_rois = partial.data() + chunk * K * 4;
+      for (int64_t k = 0; k < K; ++k) {
+        int64_t b = 0;
+        RoiBox<double> box;
+        if (!read_roi(rois + k * 5, B, H, W, PH, PW, spatial_scale, true, &b,
+                      &box, &ax, &ay)) {
+          continue;
+        }
+        const acc_t inv_bw = static_cast<acc_t>(1.0 / box.bin_w);
+        const acc_t inv_bh = static_cast<acc_t>(1.0 / box.bin_h);
+        acc_t s[4] = {0, 0, 0, 0};
+        body(&state, c_begin, c_end, k, b, ax, ay, inv_bw, inv_bh, s);
+        for (int q = 0; q < 4; ++q) acc_rois[k * 4 + q] += s[q];
+      }
+    }
+  });
+  sum_chunks(partial, chunks, K, spatial_scale, grad_rois);
 }
 
 // The roi gradient of roi k over channels [c_begin, c_end), accumulated into
@@ -386,6 +442,19 @@ struct RoiGradientScratch {
   }
 };
 
+// One sample of an edge integral for n channels: e[c] += w * (w0 * f0[c] +
+// w1 * f1[c]), the operations of roi_gradient_shared_edges, per channel.
+template <typename scalar_t, typename acc_t>
+PRROI_ALWAYS_INLINE inline void add_edge_sample(
+    acc_t* __restrict__ e, const scalar_t* __restrict__ f0,
+    const scalar_t* __restrict__ f1, acc_t w0, acc_t w1, acc_t w, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) {
+    const acc_t f =
+        w0 * static_cast<acc_t>(f0[c]) + w1 * static_cast<acc_t>(f1[c]);
+    e[c] += w * f;
+  }
+}
+
 // For channels [c_begin, c_begin + n): the edge integrals of
 // roi_gradient_shared_edges, each channel with that function's operations in
 // its order, then each bin's terms (bin_roi_gradient, as add_bin_roi_gradient
@@ -405,14 +474,8 @@ PRROI_ALWAYS_INLINE inline void roi_gradient_terms_nhwc_body(
       for (int64_t c = 0; c < n; ++c) e[c] = acc_t(0);
       for (int64_t r = 0; r < yl; ++r) {
         const scalar_t* row = channels + (ys + r) * st.h;
-        const scalar_t* __restrict__ f0 = row + ax.e_i0[p] * st.w;
-        const scalar_t* __restrict__ f1 = row + ax.e_i1[p] * st.w;
-        const acc_t wr = wy[r];
-        for (int64_t c = 0; c < n; ++c) {
-          const acc_t f = w0 * static_cast<acc_t>(f0[c]) +
-                          w1 * static_cast<acc_t>(f1[c]);
-          e[c] += wr * f;
-        }
+        add_edge_sample(e, row + ax.e_i0[p] * st.w, row + ax.e_i1[p] * st.w, w0,
+                        w1, wy[r], n);
       }
     }
   }
@@ -427,14 +490,7 @@ PRROI_ALWAYS_INLINE inline void roi_gradient_terms_nhwc_body(
       const acc_t w0 = ay.e_w0[p], w1 = ay.e_w1[p];
       for (int64_t c = 0; c < n; ++c) e[c] = acc_t(0);
       for (int64_t q = 0; q < xl; ++q) {
-        const scalar_t* __restrict__ f0 = r0 + q * st.w;
-        const scalar_t* __restrict__ f1 = r1 + q * st.w;
-        const acc_t wq = wx[q];
-        for (int64_t c = 0; c < n; ++c) {
-          const acc_t f = w0 * static_cast<acc_t>(f0[c]) +
-                          w1 * static_cast<acc_t>(f1[c]);
-          e[c] += wq * f;
-        }
+        add_edge_sample(e, r0 + q * st.w, r1 + q * st.w, w0, w1, wx[q], n);
       }
     }
   }
@@ -536,17 +592,12 @@ void forward_kernel_nhwc(const scalar_t* features, Strides st,
       const scalar_t* roi = rois + k * 5;
       scalar_t* out_k = output + k * C * bins;
       int64_t b = 0;
-      const bool in_batch = batch_of(roi, B, &b);
-      const RoiBox<double> box = make_box<double>(
-          static_cast<double>(roi[1]), static_cast<double>(roi[2]),
-          static_cast<double>(roi[3]), static_cast<double>(roi[4]),
-          spatial_scale, PH, PW);
-      if (!in_batch || !box.valid) {
+      RoiBox<double> box;
+      if (!read_roi(roi, B, H, W, PH, PW, spatial_scale, false, &b, &box, &ax,
+                    &ay)) {
         std::fill(out_k, out_k + C * bins, scalar_t(0));
         continue;
       }
-      ax.compute(box.x0, box.bin_w, PW, W, false);
-      ay.compute(box.y0, box.bin_h, PH, H, false);
       const scalar_t* image = features + b * st.b;
 #if PRROI_AVX2_VARIANT
       if (avx2) {
@@ -573,33 +624,16 @@ void roi_gradient_kernel_nhwc(const scalar_t* grad_output,
                               int64_t PW, double spatial_scale) {
   using acc_t = at::opmath_type<scalar_t>;
   const int64_t bins = PH * PW;
-  const int64_t chunks =
-      std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), C));
-  std::vector<acc_t> partial(static_cast<size_t>(chunks * K * 4), acc_t(0));
   const bool avx2 = use_avx2();
-
-  at::parallel_for(0, chunks, 1, [&](int64_t ch_begin, int64_t ch_end) {
-    Axis<acc_t> ax, ay;
-    RoiGradientScratch<acc_t> scratch;
-    for (int64_t chunk = ch_begin; chunk < ch_end; ++chunk) {
-      const int64_t c_begin = chunk * C / chunks;
-      const int64_t c_end = (chunk + 1) * C / chunks;
-      const int64_t n = c_end - c_begin;
-      scratch.resize(n, PH, PW);
-      acc_t* acc_rois = partial.data() + chunk * K * 4;
-      for (int64_t k = 0; k < K; ++k) {
-        const scalar_t* roi = rois + k * 5;
-        int64_t b = 0;
-        if (!batch_of(roi, B, &b)) continue;
-        const RoiBox<double> box = make_box<double>(
-            static_cast<double>(roi[1]), static_cast<double>(roi[2]),
-            static_cast<double>(roi[3]), static_cast<double>(roi[4]),
-            spatial_scale, PH, PW);
-        if (!box.valid) continue;
-        ax.compute(box.x0, box.bin_w, PW, W, true);
-        ay.compute(box.y0, box.bin_h, PH, H, true);
-        const acc_t inv_bw = static_cast<acc_t>(1.0 / box.bin_w);
-        const acc_t inv_bh = static_cast<acc_t>(1.0 / box.bin_h);
+  roi_gradient_by_chunks<RoiGradientScratch<acc_t>>(
+      rois, B, C, H, W, K, PH, PW, spatial_scale, grad_rois,
+      [&](RoiGradientScratch<acc_t>* state, int64_t c_begin, int64_t c_end,
+          int64_t k, int64_t b, const Axis<acc_t>& ax, const Axis<acc_t>& ay,
+          acc_t inv_bw, acc_t inv_bh, acc_t* s) {
+        RoiGradientScratch<acc_t>& scratch = *state;
+        const int64_t n = c_end - c_begin;
+        scratch.resize(n, PH, PW);
+        acc_t &sx0 = s[0], &sy0 = s[1], &sx1 = s[2], &sy1 = s[3];
         const scalar_t* image = features + b * st.b;
         // The bins' g and o, channel innermost.
         for (int64_t i = 0; i < n; ++i) {
@@ -626,7 +660,6 @@ void roi_gradient_kernel_nhwc(const scalar_t* grad_output,
         const acc_t* y0 = scratch.y0.data();
         const acc_t* x1 = scratch.x1.data();
         const acc_t* y1 = scratch.y1.data();
-        acc_t sx0 = 0, sy0 = 0, sx1 = 0, sy1 = 0;
         for (int64_t i = 0; i < n; ++i) {
           for (int64_t at = i; at < bins * n; at += n) {
             if (g[at] == acc_t(0)) continue;
@@ -636,16 +669,8 @@ void roi_gradient_kernel_nhwc(const scalar_t* grad_output,
             sy1 += y1[at];
           }
         }
-        acc_rois[k * 4 + 0] += sx0;
-        acc_rois[k * 4 + 1] += sy0;
-        acc_rois[k * 4 + 2] += sx1;
-        acc_rois[k * 4 + 3] += sy1;
-      }
-    }
-  });
+      });
   (void)avx2;
-
-  sum_chunks(partial, chunks, K, spatial_scale, grad_rois);
 }
 
 template <typename scalar_t>
@@ -656,32 +681,13 @@ void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
                      int64_t PW, double spatial_scale) {
   using acc_t = at::opmath_type<scalar_t>;
   const int64_t bins = PH * PW;
-  const int64_t chunks =
-      std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), C));
-  // Per chunk, per roi: d/dX0, d/dY0, d/dX1, d/dY1 (scaled coordinates).
-  std::vector<acc_t> partial(static_cast<size_t>(chunks * K * 4), acc_t(0));
-
-  at::parallel_for(0, chunks, 1, [&](int64_t ch_begin, int64_t ch_end) {
-    Axis<acc_t> ax, ay;
-    for (int64_t chunk = ch_begin; chunk < ch_end; ++chunk) {
-      const int64_t c_begin = chunk * C / chunks;
-      const int64_t c_end = (chunk + 1) * C / chunks;
-      acc_t* acc_rois = partial.data() + chunk * K * 4;
-      for (int64_t k = 0; k < K; ++k) {
-        const scalar_t* roi = rois + k * 5;
-        int64_t b = 0;
-        if (!batch_of(roi, B, &b)) continue;
-        const RoiBox<double> box = make_box<double>(
-            static_cast<double>(roi[1]), static_cast<double>(roi[2]),
-            static_cast<double>(roi[3]), static_cast<double>(roi[4]),
-            spatial_scale, PH, PW);
-        if (!box.valid) continue;
-        ax.compute(box.x0, box.bin_w, PW, W, true);
-        ay.compute(box.y0, box.bin_h, PH, H, true);
-        const acc_t inv_bw = static_cast<acc_t>(1.0 / box.bin_w);
-        const acc_t inv_bh = static_cast<acc_t>(1.0 / box.bin_h);
-        acc_t sx0 = 0, sy0 = 0, sx1 = 0, sy1 = 0;
-
+  struct NoState {};
+  roi_gradient_by_chunks<NoState>(
+      rois, B, C, H, W, K, PH, PW, spatial_scale, grad_rois,
+      [&](NoState*, int64_t c_begin, int64_t c_end, int64_t k, int64_t b,
+          const Axis<acc_t>& ax, const Axis<acc_t>& ay, acc_t inv_bw,
+          acc_t inv_bh, acc_t* s) {
+        acc_t &sx0 = s[0], &sy0 = s[1], &sx1 = s[2], &sy1 = s[3];
         if (grad_features == nullptr) {
           // The roi gradient alone: each edge integral is computed once and
           // shared by the two bins on either side of the edge (the right edge
@@ -753,15 +759,7 @@ void backward_kernel(const scalar_t* grad_output, const scalar_t* features,
             }
           }
         }
-        acc_rois[k * 4 + 0] += sx0;
-        acc_rois[k * 4 + 1] += sy0;
-        acc_rois[k * 4 + 2] += sx1;
-        acc_rois[k * 4 + 3] += sy1;
-      }
-    }
-  });
-
-  sum_chunks(partial, chunks, K, spatial_scale, grad_rois);
+      });
 }
 
 }  // namespace
