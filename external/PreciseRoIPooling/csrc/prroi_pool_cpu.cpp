@@ -107,6 +107,34 @@ bool read_roi(const scalar_t* roi, int64_t B, int64_t H, int64_t W, int64_t PH,
   return true;
 }
 
+// The forward's work split, shared by the row-major and the channels-last
+// kernels: the rois in parallel (each roi owns its output rows). For each roi,
+// body(&state, b, ax, ay, out_k) writes the C * PH * PW outputs of a roi that
+// pools something; a roi that pools nothing gets zeros. `State` is the body's
+// scratch, one per thread.
+template <typename State, typename scalar_t, typename Body>
+void forward_by_rois(const scalar_t* rois, scalar_t* output, int64_t B,
+                     int64_t C, int64_t H, int64_t W, int64_t K, int64_t PH,
+                     int64_t PW, double spatial_scale, const Body& body) {
+  using acc_t = at::opmath_type<scalar_t>;
+  const int64_t bins = PH * PW;
+  at::parallel_for(0, K, 1, [&](int64_t k_begin, int64_t k_end) {
+    Axis<acc_t> ax, ay;
+    State state;
+    for (int64_t k = k_begin; k < k_end; ++k) {
+      scalar_t* out_k = output + k * C * bins;
+      int64_t b = 0;
+      RoiBox<double> box;
+      if (!read_roi(rois + k * 5, B, H, W, PH, PW, spatial_scale, false, &b,
+                    &box, &ax, &ay)) {
+        std::fill(out_k, out_k + C * bins, scalar_t(0));
+        continue;
+      }
+      body(&state, b, ax, ay, out_k);
+    }
+  });
+}
+
 template <typename scalar_t>
 void forward_kernel(const scalar_t* features, const scalar_t* rois,
                     scalar_t* output, int64_t B, int64_t C, int64_t H,
@@ -114,42 +142,34 @@ void forward_kernel(const scalar_t* features, const scalar_t* rois,
                     double spatial_scale) {
   using acc_t = at::opmath_type<scalar_t>;
   const int64_t bins = PH * PW;
-  at::parallel_for(0, K, 1, [&](int64_t k_begin, int64_t k_end) {
-    Axis<acc_t> ax, ay;
-    for (int64_t k = k_begin; k < k_end; ++k) {
-      const scalar_t* roi = rois + k * 5;
-      scalar_t* out_k = output + k * C * bins;
-      int64_t b = 0;
-      RoiBox<double> box;
-      if (!read_roi(roi, B, H, W, PH, PW, spatial_scale, false, &b, &box, &ax,
-                    &ay)) {
-        std::fill(out_k, out_k + C * bins, scalar_t(0));
-        continue;
-      }
-      for (int64_t c = 0; c < C; ++c) {
-        const scalar_t* plane = features + (b * C + c) * H * W;
-        scalar_t* o = out_k + c * bins;
-        for (int64_t ph = 0; ph < PH; ++ph) {
-          const int64_t ys = ay.start[ph], yl = ay.len[ph];
-          const acc_t* wy = ay.w.data() + ay.off[ph];
-          for (int64_t pw = 0; pw < PW; ++pw) {
-            const int64_t xs = ax.start[pw], xl = ax.len[pw];
-            const acc_t* wx = ax.w.data() + ax.off[pw];
-            acc_t acc = 0;
-            for (int64_t r = 0; r < yl; ++r) {
-              const scalar_t* row = plane + (ys + r) * W + xs;
-              acc_t s = 0;
-              for (int64_t q = 0; q < xl; ++q) {
-                s += static_cast<acc_t>(row[q]) * wx[q];
+  struct NoState {};
+  forward_by_rois<NoState>(
+      rois, output, B, C, H, W, K, PH, PW, spatial_scale,
+      [&](NoState*, int64_t b, const Axis<acc_t>& ax, const Axis<acc_t>& ay,
+          scalar_t* out_k) {
+        for (int64_t c = 0; c < C; ++c) {
+          const scalar_t* plane = features + (b * C + c) * H * W;
+          scalar_t* o = out_k + c * bins;
+          for (int64_t ph = 0; ph < PH; ++ph) {
+            const int64_t ys = ay.start[ph], yl = ay.len[ph];
+            const acc_t* wy = ay.w.data() + ay.off[ph];
+            for (int64_t pw = 0; pw < PW; ++pw) {
+              const int64_t xs = ax.start[pw], xl = ax.len[pw];
+              const acc_t* wx = ax.w.data() + ax.off[pw];
+              acc_t acc = 0;
+              for (int64_t r = 0; r < yl; ++r) {
+                const scalar_t* row = plane + (ys + r) * W + xs;
+                acc_t s = 0;
+                for (int64_t q = 0; q < xl; ++q) {
+                  s += static_cast<acc_t>(row[q]) * wx[q];
+                }
+                acc += wy[r] * s;
               }
-              acc += wy[r] * s;
+              o[ph * PW + pw] = static_cast<scalar_t>(acc);
             }
-            o[ph * PW + pw] = static_cast<scalar_t>(acc);
           }
         }
-      }
-    }
-  });
+      });
 }
 
 // The roi gradients (K, 5) from the chunks' partial sums (chunk, roi, 4), added
@@ -582,32 +602,21 @@ void forward_kernel_nhwc(const scalar_t* features, Strides st,
                          int64_t C, int64_t H, int64_t W, int64_t K, int64_t PH,
                          int64_t PW, double spatial_scale) {
   using acc_t = at::opmath_type<scalar_t>;
-  const int64_t bins = PH * PW;
   const bool avx2 = use_avx2();
-  at::parallel_for(0, K, 1, [&](int64_t k_begin, int64_t k_end) {
-    Axis<acc_t> ax, ay;
-    ForwardScratch<acc_t> scratch;
-    scratch.resize(C);
-    for (int64_t k = k_begin; k < k_end; ++k) {
-      const scalar_t* roi = rois + k * 5;
-      scalar_t* out_k = output + k * C * bins;
-      int64_t b = 0;
-      RoiBox<double> box;
-      if (!read_roi(roi, B, H, W, PH, PW, spatial_scale, false, &b, &box, &ax,
-                    &ay)) {
-        std::fill(out_k, out_k + C * bins, scalar_t(0));
-        continue;
-      }
-      const scalar_t* image = features + b * st.b;
+  forward_by_rois<ForwardScratch<acc_t>>(
+      rois, output, B, C, H, W, K, PH, PW, spatial_scale,
+      [&](ForwardScratch<acc_t>* scratch, int64_t b, const Axis<acc_t>& ax,
+          const Axis<acc_t>& ay, scalar_t* out_k) {
+        scratch->resize(C);
+        const scalar_t* image = features + b * st.b;
 #if PRROI_AVX2_VARIANT
-      if (avx2) {
-        forward_roi_nhwc_avx2(image, st, ax, ay, C, PH, PW, out_k, &scratch);
-        continue;
-      }
+        if (avx2) {
+          forward_roi_nhwc_avx2(image, st, ax, ay, C, PH, PW, out_k, scratch);
+          return;
+        }
 #endif
-      forward_roi_nhwc_baseline(image, st, ax, ay, C, PH, PW, out_k, &scratch);
-    }
-  });
+        forward_roi_nhwc_baseline(image, st, ax, ay, C, PH, PW, out_k, scratch);
+      });
   (void)avx2;
 }
 
