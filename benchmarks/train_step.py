@@ -10,7 +10,8 @@ compiled op), and Adam on the IoU-Net. Columns, measured interleaved (median of 
 
 - ``original``: as pytracking runs it: float32, contiguous tensors, the backbone frozen only by
   ``requires_grad_(False)`` and called without ``torch.no_grad()``, its BatchNorm layers in train
-  mode (as published), Adam's per-operation update, ``zero_grad()``.
+  mode (as published), the library's max pooling (``nn.MaxPool2d``), Adam's per-operation
+  update, ``zero_grad()``.
 - ``ours``: the atom_fast recipe's network and optimiser (atom_default with its speed options): the backbone under ``torch.no_grad()`` in the
   channels-last memory format (BatchNorm in train mode too), Adam's fused kernel,
   ``zero_grad(set_to_none=True)``; float32.
@@ -183,6 +184,8 @@ class Column:
         if original:
             net = OriginalStyleATOMnet(net.feature_extractor, net.bb_regressor, net.bb_regressor_layer,
                                        extractor_grad=False, frozen_batch_norm="train")
+            # The library's max pooling, as the original's ResNet runs it.
+            net.feature_extractor.maxpool = torch.nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.name, self.original, self.amp, self.device = name, original, amp, device
         self.net = net.to(device)
         self.actor = AtomActor(self.net, torch.nn.MSELoss())

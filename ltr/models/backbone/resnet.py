@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from admin.environment import EnvironmentPathError, env_settings
+from ltr.models.layers.pooling import SeparableMaxPool2d
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class ResNet(nn.Module):
         self.conv1 = nn.Conv2d(3, inplanes, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(inplanes)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.maxpool = SeparableMaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, inplanes, layers[0])
         self.layer2 = self._make_layer(block, inplanes * 2, layers[1], stride=2)
         self.layer3 = self._make_layer(block, inplanes * 4, layers[2], stride=2)

@@ -32,6 +32,7 @@ from torch import nn
 
 from ltr.models.fairmot.dcn import DCN
 from ltr.models.fairmot.heads import check_input, make_head
+from ltr.models.layers.pooling import SeparableMaxPool2d
 
 BN_MOMENTUM = 0.1  # FairMOT's, PyTorch's default
 
@@ -117,7 +118,7 @@ class Tree(nn.Module):
         self.level_root = level_root
         self.root_dim = root_dim
         self.levels = levels
-        self.downsample = nn.MaxPool2d(stride, stride=stride) if stride > 1 else None
+        self.downsample = SeparableMaxPool2d(stride, stride=stride) if stride > 1 else None
         self.project = None
         if in_channels != out_channels:
             self.project = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=1, bias=False),

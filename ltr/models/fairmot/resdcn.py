@@ -23,6 +23,7 @@ from ltr.models.backbone.resnet import BasicBlock, Bottleneck
 from ltr.models.fairmot.dcn import DCN
 from ltr.models.fairmot.dla import BN_MOMENTUM, fill_up_weights
 from ltr.models.fairmot.heads import check_input, make_head
+from ltr.models.layers.pooling import SeparableMaxPool2d
 
 RESNET_SPEC: dict[int, tuple[type[nn.Module], list[int]]] = {
     18: (BasicBlock, [2, 2, 2, 2]), 34: (BasicBlock, [3, 4, 6, 3]), 50: (Bottleneck, [3, 4, 6, 3]),
@@ -44,7 +45,7 @@ class PoseResNet(nn.Module):
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64, momentum=BN_MOMENTUM)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.maxpool = SeparableMaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, 64, layers[0])
         self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
         self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
