@@ -97,10 +97,13 @@ def test_module_takes_the_separable_passes_where_they_apply(monkeypatch):
     assert calls == []
 
 
-def test_tracing_and_export_keep_the_library_operation():
+def test_tracing_scripting_and_export_keep_the_library_operation():
     pool = SeparableMaxPool2d(kernel_size=3, stride=2, padding=1)
     x = torch.rand(1, 16, 70, 65)
-    with pytest.warns(Warning):  # torch.jit.trace is deprecated in this PyTorch
+    with pytest.warns(Warning):  # torch.jit.script and trace are deprecated in this PyTorch
+        scripted = torch.jit.script(pool)
+    assert torch.equal(scripted(x), F.max_pool2d(x, 3, 2, 1)) and "maximum" not in str(scripted.graph)
+    with pytest.warns(Warning):
         traced = torch.jit.trace(pool, x)
     assert "max_pool2d" in str(traced.graph) and "maximum" not in str(traced.graph)
     exported = torch.export.export(pool, (x,))
