@@ -10,6 +10,7 @@ from torch.nn import functional as F
 
 from ltr.models.backbone.resnet import resnet18
 from ltr.models.fairmot.dla import Tree
+from ltr.models.layers import pooling
 from ltr.models.layers.pooling import SeparableMaxPool2d, separable_max_pool2d
 
 
@@ -61,7 +62,6 @@ def test_bad_geometry_is_refused():
 
 def _calls(monkeypatch) -> list:
     calls = []
-    import ltr.models.layers.pooling as pooling
     inner = pooling.separable_max_pool2d
     monkeypatch.setattr(pooling, "separable_max_pool2d", lambda *a: calls.append(a[1:]) or inner(*a))
     return calls
