@@ -84,7 +84,7 @@ def optimize_boxes(predict_iou, boxes: torch.Tensor, params: RefinementParams, *
         if params.step_length_decay >= 1:  # every step taken: the published update as it is written
             boxes = (current + step_length * gradient * current[..., 2:].repeat(1, 1, 2)).detach()
             continue
-        improved = (iou > previous) | (params.step_length_decay >= 1)
+        improved = iou > previous
         step_length[~improved] *= params.step_length_decay
         previous = iou
         mask = improved.view(1, -1, 1).to(boxes.dtype)
